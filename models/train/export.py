@@ -1,0 +1,120 @@
+"""Export the trained network to ONNX (opset 17, dynamic H and W) and verify it.
+
+    python models/train/export.py [--ckpt models/train/checkpoints/best.pt] [--out models/stereonet.onnx]
+
+Layout (the Rust crate relies on it exactly):
+  inputs  `left`, `right`: float32 [1, 3, H, W], RGB, values in [0, 1]; H, W multiples of 32
+  output  `disparity`:     float32 [1, 1, H, W], left-view disparity in input pixels, >= 0
+  metadata_props: stride = "32", max_disparity, name, version
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from model import MAX_DISPARITY, STRIDE, StereoNet, count_params  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
+NAME = "sterefo-stereonet"
+VERSION = "1"
+
+
+class Wrapper(torch.nn.Module):
+    def __init__(self, net):
+        super().__init__()
+        self.net = net
+
+    def forward(self, left, right):
+        return self.net(left, right)
+
+
+def load_net(ckpt_path):
+    net = StereoNet()
+    if ckpt_path:
+        ck = torch.load(ckpt_path, map_location="cpu", weights_only=False)
+        net.load_state_dict(ck["model"])
+    return net.eval()
+
+
+def export(net, out, version=VERSION, extra_meta=None):
+    import onnx
+
+    w = Wrapper(net).eval()
+    x = torch.rand(1, 3, 192, 640)
+    tmp = out + ".tmp"
+    torch.onnx.export(
+        w, (x, x), tmp, dynamo=False, opset_version=17,
+        input_names=["left", "right"], output_names=["disparity"],
+        dynamic_axes={"left": {2: "height", 3: "width"}, "right": {2: "height", 3: "width"},
+                      "disparity": {2: "height", 3: "width"}},
+        do_constant_folding=True,
+    )
+    m = onnx.load(tmp)
+    meta = {"stride": str(STRIDE), "max_disparity": str(MAX_DISPARITY), "name": NAME, "version": str(version)}
+    meta.update(extra_meta or {})
+    del m.metadata_props[:]
+    for k, v in meta.items():
+        p = m.metadata_props.add()
+        p.key, p.value = k, v
+    m.producer_name = "sterefo models/train/export.py"
+    # the traced batch dimension gets a generated symbol; the contract is batch 1
+    m.graph.output[0].type.tensor_type.shape.dim[0].dim_value = 1
+    onnx.checker.check_model(m)
+    onnx.save(m, out)
+    os.remove(tmp)
+    return meta
+
+
+def verify(net, path, sizes=((192, 640), (384, 1248), (256, 384))):
+    import onnxruntime as ort
+
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = 2
+    so.inter_op_num_threads = 1
+    sess = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
+    print("inputs:", [(i.name, i.shape, i.type) for i in sess.get_inputs()])
+    print("outputs:", [(o.name, o.shape, o.type) for o in sess.get_outputs()])
+    print("metadata:", sess.get_modelmeta().custom_metadata_map)
+    g = torch.Generator().manual_seed(0)
+    worst = 0.0
+    for H, W in sizes:
+        l = torch.rand(1, 3, H, W, generator=g)
+        # a shifted copy so the output is not trivial
+        r = torch.roll(l, shifts=-7, dims=3)
+        with torch.no_grad():
+            ref = net(l, r).numpy()
+        out = sess.run(["disparity"], {"left": l.numpy(), "right": r.numpy()})[0]
+        diff = float(np.abs(out - ref).max())
+        worst = max(worst, diff)
+        print(f"  {H}x{W}: out {out.shape}, min {out.min():.3f}, max|onnx - torch| = {diff:.2e}")
+        assert out.shape == (1, 1, H, W) and out.dtype == np.float32 and out.min() >= 0
+    assert worst < 1e-2, worst
+    return worst
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--ckpt", default=os.path.join(HERE, "checkpoints", "best.pt"))
+    ap.add_argument("--out", default=os.path.join(ROOT, "models", "stereonet.onnx"))
+    ap.add_argument("--version", default=VERSION)
+    a = ap.parse_args()
+    torch.set_num_threads(2)
+    net = load_net(a.ckpt if a.ckpt != "none" else None)
+    print("params:", count_params(net))
+    t = time.time()
+    meta = export(net, a.out, a.version)
+    print(f"exported {a.out} ({os.path.getsize(a.out) / 1e6:.2f} MB) in {time.time() - t:.1f}s, metadata {meta}")
+    verify(net, a.out)
+    print("verified OK")
+
+
+if __name__ == "__main__":
+    main()

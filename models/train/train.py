@@ -1,0 +1,254 @@
+"""Train the StereoNet-style disparity network on procedural stereo scenes.
+
+    python models/train/train.py --minutes 80            # new run (or continue with --resume)
+    python models/train/train.py --resume --minutes 30   # continue from checkpoints/last.pt
+
+Saves checkpoints/last.pt every --save-every minutes, on SIGTERM / Ctrl-C and at the end;
+checkpoints/best.pt = lowest EPE on a fixed *synthetic* validation set. The Middlebury
+motorcycle pair is evaluated every --eval-every minutes and only logged (selecting on it
+would be leakage). Device: cuda if available, else CPU with --threads threads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import signal
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from common import metrics, motorcycle, run_scaled  # noqa: E402
+from dataset import StereoSceneGenerator, make_iterable_dataset  # noqa: E402
+from model import MAX_DISPARITY, StereoNet, count_params  # noqa: E402
+
+
+def barron(x, alpha=1.0, c=2.0):
+    """Barron's general robust loss; alpha=1 is sqrt((x/c)^2 + 1) - 1 (pseudo-Huber)."""
+    if alpha == 1.0:
+        return torch.sqrt((x / c) ** 2 + 1.0) - 1.0
+    b = abs(alpha - 2.0)
+    return b / alpha * (((x / c) ** 2 / b + 1.0) ** (alpha / 2.0) - 1.0)
+
+
+SCALE_WEIGHTS = (0.5, 0.7, 0.85, 1.0)  # 1/8, 1/4, 1/2, 1
+
+
+def multiscale_loss(outs, gt, max_disp):
+    H, W = gt.shape[-2:]
+    valid = (gt >= 0) & (gt <= max_disp)
+    total = 0.0
+    for w, o in zip(SCALE_WEIGHTS, outs):
+        if o.shape[-1] != W:
+            o = F.interpolate(o, size=(H, W), mode="bilinear", align_corners=False)
+        total = total + w * barron(o - gt)[valid].mean()
+    return total
+
+
+class Logger:
+    def __init__(self, path):
+        self.f = open(path, "a", buffering=1)
+
+    def __call__(self, *a):
+        s = time.strftime("%Y-%m-%d %H:%M:%S ") + " ".join(str(x) for x in a)
+        print(s, flush=True)
+        self.f.write(s + "\n")
+
+
+def make_val_set(n, h, w, seed=424242):
+    g = StereoSceneGenerator(h, w, seed=seed)
+    L, R, D = [], [], []
+    for i in range(n):
+        l, r, d = g.sample(i)
+        L.append(l.transpose(2, 0, 1))
+        R.append(r.transpose(2, 0, 1))
+        D.append(d[None])
+    return torch.from_numpy(np.stack(L)), torch.from_numpy(np.stack(R)), torch.from_numpy(np.stack(D))
+
+
+@torch.no_grad()
+def validate(net, val, device, bs=4):
+    net.eval()
+    L, R, D = val
+    errs = []
+    for i in range(0, len(L), bs):
+        p = net(L[i:i + bs].to(device), R[i:i + bs].to(device)).cpu()
+        errs.append((p - D[i:i + bs]).abs().flatten())
+    e = torch.cat(errs)
+    net.train()
+    return float(e.mean()), float((e > 1).float().mean() * 100), float((e > 3).float().mean() * 100)
+
+
+@torch.no_grad()
+def eval_motorcycle(net, device, data):
+    """Log-only score on the real pair (dense, all valid pixels)."""
+    net.eval()
+    l, r, gt = data
+
+    def fn(a, b):
+        return net(torch.from_numpy(a).to(device), torch.from_numpy(b).to(device)).cpu().numpy()
+
+    out = {}
+    for name, s in (("half", 0.5), ("full", 1.0)):
+        out[name] = metrics(run_scaled(fn, l, r, s), gt)
+    net.train()
+    return out
+
+
+def make_optimizer(kind, params, lr):
+    if kind == "adam":
+        return torch.optim.Adam(params, lr=lr)
+    if kind == "rmsprop":
+        return torch.optim.RMSprop(params, lr=lr, alpha=0.9, eps=1e-8)
+    raise ValueError(kind)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--minutes", type=float, default=80.0, help="wall-clock budget of this invocation")
+    ap.add_argument("--iters", type=int, default=0, help="stop at this total iteration count (0 = no limit)")
+    ap.add_argument("--batch", type=int, default=6)
+    ap.add_argument("--crop", type=str, default="160x320", help="HxW, multiples of 32")
+    ap.add_argument("--optim", choices=["adam", "rmsprop"], default="adam")
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--lr-decay", type=float, default=0.5, help="lr multiplier per --decay-iters")
+    ap.add_argument("--decay-iters", type=int, default=2500)
+    ap.add_argument("--max-scene-disp", type=float, default=120.0)
+    ap.add_argument("--out", default=os.path.join(HERE, "checkpoints"))
+    ap.add_argument("--resume", nargs="?", const="auto", default=None,
+                    help="checkpoint to continue from (default: <out>/last.pt)")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--workers", type=int, default=1, help="data generator processes")
+    ap.add_argument("--device", default="auto")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--save-every", type=float, default=4.0, help="minutes")
+    ap.add_argument("--eval-every", type=float, default=5.0, help="minutes")
+    ap.add_argument("--val-n", type=int, default=32)
+    ap.add_argument("--log", default=None, help="log file (default <out>/train.log)")
+    a = ap.parse_args()
+
+    os.makedirs(a.out, exist_ok=True)
+    log = Logger(a.log or os.path.join(a.out, "train.log"))
+    device = torch.device("cuda" if (a.device == "auto" and torch.cuda.is_available()) else
+                          ("cpu" if a.device == "auto" else a.device))
+    if device.type == "cpu":
+        torch.set_num_threads(a.threads)
+        torch.set_num_interop_threads(1)
+    ch, cw = (int(v) for v in a.crop.lower().split("x"))
+    assert ch % 32 == 0 and cw % 32 == 0
+
+    torch.manual_seed(a.seed)
+    net = StereoNet().to(device)
+    opt = make_optimizer(a.optim, net.parameters(), a.lr)
+    it, samples, best, trained_s = 0, 0, float("inf"), 0.0
+    ck_path = os.path.join(a.out, "last.pt")
+    if a.resume:
+        path = ck_path if a.resume == "auto" else a.resume
+        ck = torch.load(path, map_location=device, weights_only=False)
+        net.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["optim"])
+        it, samples, best, trained_s = ck["iter"], ck["samples"], ck["best"], ck["trained_s"]
+        log(f"resumed {path}: iter {it}, samples {samples}, best val EPE {best:.3f}, trained {trained_s / 60:.1f} min")
+    log(f"device {device} threads {torch.get_num_threads()} params {count_params(net)} args {vars(a)}")
+
+    def save(path, extra=None):
+        ck = {"model": net.state_dict(), "optim": opt.state_dict(), "iter": it, "samples": samples,
+              "best": best, "trained_s": trained_s, "args": vars(a), "max_disparity": MAX_DISPARITY}
+        if extra:
+            ck.update(extra)
+        torch.save(ck, path + ".tmp")
+        os.replace(path + ".tmp", path)
+
+    stop = {"flag": False}
+
+    def on_signal(sig, frame):
+        stop["flag"] = True
+        log(f"signal {sig}: saving and stopping")
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+
+    val = make_val_set(a.val_n, 192, 384)
+    moto = motorcycle()
+    ds = make_iterable_dataset(ch, cw, a.seed, start_index=samples, max_disp=a.max_scene_disp)
+    dl = torch.utils.data.DataLoader(ds, batch_size=a.batch, num_workers=a.workers,
+                                     pin_memory=device.type == "cuda",
+                                     persistent_workers=a.workers > 0)
+    t0 = time.time()
+    last_save = last_eval = t0
+    run_loss, run_n, t_it = 0.0, 0, time.time()
+    net.train()
+    try:
+        train_loop = iter(dl)
+    except Exception:
+        raise
+    while not stop["flag"]:
+        try:
+            left, right, gt, idx = next(train_loop)
+        except Exception as e:  # e.g. the generator worker got the Ctrl-C too
+            log(f"data loader stopped: {type(e).__name__}: {e}")
+            break
+        if stop["flag"]:
+            break
+        lr = a.lr * a.lr_decay ** (it / a.decay_iters)
+        for g in opt.param_groups:
+            g["lr"] = lr
+        left, right, gt = left.to(device, non_blocking=True), right.to(device, non_blocking=True), gt.to(device, non_blocking=True)
+        outs = net(left, right, all_scales=True)
+        loss = multiscale_loss(outs, gt, MAX_DISPARITY)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(net.parameters(), 5.0)
+        opt.step()
+        it += 1
+        samples = int(idx[-1]) + 1
+        run_loss += float(loss)
+        run_n += 1
+        now = time.time()
+        if it % 50 == 0:
+            with torch.no_grad():
+                epe = float((outs[-1] - gt).abs().mean())
+            log(f"it {it} loss {run_loss / run_n:.4f} train-epe {epe:.3f} lr {lr:.2e} "
+                f"{(now - t_it) / run_n:.2f}s/it")
+            run_loss, run_n, t_it = 0.0, 0, now
+        if now - last_eval >= a.eval_every * 60:
+            v = validate(net, val, device)
+            m = eval_motorcycle(net, device, moto)
+            is_best = v[0] < best
+            if is_best:
+                best = v[0]
+            trained_s_now = trained_s + (now - t0)
+            log(f"EVAL it {it} synth-val EPE {v[0]:.3f} bad1 {v[1]:.1f}% bad3 {v[2]:.1f}%{' (best)' if is_best else ''} | "
+                f"motorcycle(log only) half EPE {m['half']['epe']:.3f} bad1 {m['half']['bad1']:.1f}% bad3 {m['half']['bad3']:.1f}% "
+                f"full EPE {m['full']['epe']:.3f} bad1 {m['full']['bad1']:.1f}% bad3 {m['full']['bad3']:.1f}%")
+            if is_best:
+                ts, trained_s = trained_s, trained_s_now
+                save(os.path.join(a.out, "best.pt"), {"val": v, "motorcycle": m})
+                trained_s = ts
+            last_eval = time.time()
+        if now - last_save >= a.save_every * 60:
+            ts, trained_s = trained_s, trained_s + (now - t0)
+            save(ck_path)
+            trained_s = ts
+            last_save = now
+        if (a.iters and it >= a.iters) or (now - t0) >= a.minutes * 60:
+            break
+    trained_s += time.time() - t0
+    # final validation so best.pt reflects the end of the run too
+    v = validate(net, val, device)
+    if v[0] < best:
+        best = v[0]
+        save(os.path.join(a.out, "best.pt"), {"val": v})
+    save(ck_path)
+    log(f"stopped at it {it}, samples {samples}, trained {trained_s / 60:.1f} min total; "
+        f"final synth-val EPE {v[0]:.3f} bad3 {v[2]:.1f}%, best {best:.3f}; saved {ck_path}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,333 @@
+//! Layered depth of field: paper section 3.2, Algorithm 1.
+//!
+//! Notation follows the paper: `I` the all-in-focus image, `D` its disparity (pixels, larger
+//! is nearer), `df` the focus disparity, `a` the aperture and `[dmin, dmax]` the sweep range.
+//! The scene is cut into planes `d_k = dmin + k/a` (back to front); each plane's mask
+//! `M = |D - d_k| < 1/a` and masked image `M o I` are blurred with a disc `K(r_k)` of radius
+//! `r_k = a |d_k - df|`, then composited over the accumulators `Is`, `Ms`:
+//!
+//! ```text
+//! Ms = Ms o (1 - Mb) + Mb,   Is = Is o (1 - Mb) + Ib,   output = Is / Ms
+//! ```
+//!
+//! This module holds what the GPU renderer ([`gpu::Renderer`]) and the CPU oracle
+//! ([`reference::refocus`]) share, so both follow the same conventions bit for bit: the plane
+//! schedule, the disc kernel and the mask. [`plan`] decides which parts of the frame each
+//! plane can touch, so the GPU skips the rest.
+
+pub mod gpu;
+pub mod plan;
+pub mod reference;
+
+use anyhow::{Result, ensure};
+
+/// Default aperture `a` (blur radius in pixels per pixel of disparity away from focus).
+pub const DEFAULT_APERTURE: f32 = 0.25;
+/// Largest accepted aperture: beyond it every pixel of disparity spreads over 4+ pixels.
+pub const MAX_APERTURE: f32 = 4.0;
+/// Smallest accepted aperture.
+pub const MIN_APERTURE: f32 = 0.01;
+/// Default cap on the kernel size `kmax` of adaptive downsampling (paper 3.2); 0 = exact.
+pub const DEFAULT_MAX_KERNEL: u32 = 11;
+/// Default sharpness `alpha` of the smooth mask (paper eq. 3 uses 10^3).
+pub const DEFAULT_SMOOTH_ALPHA: f32 = 1000.0;
+/// Largest disparity representable in GRAY16_LE at 1/256 pixel steps.
+pub const MAX_DISPARITY: f32 = 65535.0 / 256.0;
+
+/// How a pixel's membership in a plane is computed.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Mask {
+    /// `M = |D - d| < 1/a` (Algorithm 1, line 4).
+    Hard,
+    /// `M = 1/2 + 1/2 tanh(alpha (1/a - |D - d|))` (paper eq. 3).
+    Smooth { alpha: f32 },
+}
+
+/// Everything that decides a refocused frame, apart from the image and its disparity.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Params {
+    /// Aperture `a`: blur radius in pixels per pixel of disparity away from the focus.
+    pub aperture: f32,
+    /// Focus disparity `df`, pixels.
+    pub focus_disparity: f32,
+    /// Sweep range start `dmin`, pixels; disparities below are clamped to it.
+    pub min_disparity: f32,
+    /// Sweep range end `dmax`, pixels; disparities above are clamped to it.
+    pub max_disparity: f32,
+    /// `kmax`: planes whose kernel `2r+1` exceeds it are blurred downsampled; 0 = exact.
+    pub max_kernel: u32,
+    /// Plane membership.
+    pub mask: Mask,
+}
+
+impl Default for Params {
+    fn default() -> Self {
+        Params {
+            aperture: DEFAULT_APERTURE,
+            focus_disparity: 0.0,
+            min_disparity: 0.0,
+            max_disparity: 80.0,
+            max_kernel: DEFAULT_MAX_KERNEL,
+            mask: Mask::Hard,
+        }
+    }
+}
+
+impl Params {
+    /// Checks the ranges; the message says which value is wrong and what is accepted.
+    pub fn validate(&self) -> Result<()> {
+        ensure!(
+            (MIN_APERTURE..=MAX_APERTURE).contains(&self.aperture),
+            "aperture {} is outside {MIN_APERTURE}..={MAX_APERTURE}",
+            self.aperture
+        );
+        ensure!(
+            self.min_disparity >= 0.0 && self.max_disparity <= MAX_DISPARITY,
+            "disparity range [{}, {}] must lie within [0, {MAX_DISPARITY}] pixels",
+            self.min_disparity,
+            self.max_disparity
+        );
+        ensure!(
+            self.min_disparity <= self.max_disparity,
+            "min-disparity {} is above max-disparity {}; set min-disparity <= max-disparity",
+            self.min_disparity,
+            self.max_disparity
+        );
+        ensure!(
+            self.focus_disparity.is_finite(),
+            "focus disparity must be a finite number of pixels"
+        );
+        if let Mask::Smooth { alpha } = self.mask {
+            ensure!(
+                alpha.is_finite() && alpha > 0.0,
+                "smooth-mask alpha {alpha} must be positive"
+            );
+        }
+        Ok(())
+    }
+
+    /// Half width of a plane's band, `1/a`, as the f32 both renderers compare against.
+    pub fn half_band(&self) -> f32 {
+        (1.0 / f64::from(self.aperture)) as f32
+    }
+
+    /// Planes back to front: `d_k = dmin + k/a` for `k = 0, 1, ...` while `d_k <= dmax`.
+    pub fn planes(&self) -> Vec<Plane> {
+        let a = f64::from(self.aperture);
+        let dmin = f64::from(self.min_disparity);
+        let dmax = f64::from(self.max_disparity);
+        // k/a is compared with a small slack so that dmax itself is a plane when
+        // (dmax - dmin) * a is an integer that rounding pushed just below.
+        let count = ((dmax - dmin) * a + 1e-9).floor() as usize + 1;
+        (0..count)
+            .map(|k| {
+                let disparity = dmin + k as f64 / a;
+                let radius = a * (disparity - f64::from(self.focus_disparity)).abs();
+                let radius = radius as f32;
+                let kernel = Disc::new(radius);
+                let scale = self.downsampling(radius);
+                Plane {
+                    disparity: disparity as f32,
+                    radius,
+                    kernel: if scale > 1.0 {
+                        Disc::new(kernel.radius / scale)
+                    } else {
+                        kernel
+                    },
+                    scale,
+                }
+            })
+            .collect()
+    }
+
+    /// Downsampling factor `gamma = (2r + 1) / kmax` where `2r + 1 > kmax` (paper 3.2), else 1.
+    fn downsampling(&self, radius: f32) -> f32 {
+        let size = 2.0 * radius + 1.0;
+        if self.max_kernel > 0 && radius >= 0.5 && size > self.max_kernel as f32 {
+            size / self.max_kernel as f32
+        } else {
+            1.0
+        }
+    }
+
+    /// Plane membership `M` of a pixel of disparity `d` (already clamped) in plane `plane`.
+    #[inline]
+    pub fn membership(&self, d: f32, plane: f32, half_band: f32) -> f32 {
+        let distance = (d - plane).abs();
+        match self.mask {
+            Mask::Hard => {
+                if distance < half_band {
+                    1.0
+                } else {
+                    0.0
+                }
+            }
+            Mask::Smooth { alpha } => 0.5 + 0.5 * (alpha * (half_band - distance)).tanh(),
+        }
+    }
+
+    /// Distance from a plane beyond which the mask is zero (or below 1e-7 for the smooth one).
+    pub fn mask_reach(&self) -> f32 {
+        match self.mask {
+            Mask::Hard => self.half_band(),
+            Mask::Smooth { alpha } => self.half_band() + 8.0 / alpha,
+        }
+    }
+}
+
+/// One depth plane of the sweep.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plane {
+    /// `d_k`, pixels.
+    pub disparity: f32,
+    /// `r_k = a |d_k - df|`, full-resolution pixels.
+    pub radius: f32,
+    /// The blur kernel, in the plane's own (possibly downsampled) grid.
+    pub kernel: Disc,
+    /// Downsampling factor `gamma` (1 = full resolution).
+    pub scale: f32,
+}
+
+/// The disc kernel `K(r)`: `{x^2 + y^2 <= r^2}` on the integer grid, normalised to sum 1.
+///
+/// Stored as row half-widths: row `dy` (for `|dy| <= rows`) covers `dx` in
+/// `-spans[|dy|] ..= spans[|dy|]`. `r < 0.5` is the identity (one tap).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Disc {
+    /// `r`, pixels of the grid it is applied on.
+    pub radius: f32,
+    /// Half-width of each row, index `|dy|`.
+    pub spans: Vec<u32>,
+    /// Number of taps: the normalisation.
+    pub area: u32,
+}
+
+impl Disc {
+    pub fn new(radius: f32) -> Self {
+        if !(radius >= 0.5) {
+            return Disc {
+                radius,
+                spans: vec![0],
+                area: 1,
+            };
+        }
+        let r2 = f64::from(radius) * f64::from(radius);
+        let rows = radius.floor() as i64;
+        let spans: Vec<u32> = (0..=rows)
+            .map(|dy| {
+                let rest = r2 - (dy * dy) as f64;
+                let mut w = rest.sqrt().floor() as i64;
+                // Integer fix-up: sqrt rounding must not add or drop a tap.
+                while ((w + 1) * (w + 1)) as f64 <= rest {
+                    w += 1;
+                }
+                while w > 0 && (w * w) as f64 > rest {
+                    w -= 1;
+                }
+                w as u32
+            })
+            .collect();
+        let area = spans[0] * 2 + 1 + spans[1..].iter().map(|w| 2 * (2 * w + 1)).sum::<u32>();
+        Disc {
+            radius,
+            spans,
+            area,
+        }
+    }
+
+    /// Rows above (and below) the centre row.
+    pub fn rows(&self) -> u32 {
+        self.spans.len() as u32 - 1
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn planes_step_by_inverse_aperture_and_include_max() {
+        let params = Params {
+            aperture: 0.25,
+            min_disparity: 0.0,
+            max_disparity: 80.0,
+            ..Default::default()
+        };
+        let planes = params.planes();
+        assert_eq!(planes.len(), 21);
+        assert_eq!(planes[0].disparity, 0.0);
+        assert_eq!(planes[20].disparity, 80.0);
+        let params = Params {
+            aperture: 0.3,
+            min_disparity: 2.0,
+            max_disparity: 12.0,
+            ..Default::default()
+        };
+        let planes = params.planes();
+        // d_k = 2 + k/0.3 <= 12 for k = 0..=3.
+        assert_eq!(planes.len(), 4);
+    }
+
+    #[test]
+    fn disc_counts_grid_points_inside_the_circle() {
+        assert_eq!(Disc::new(0.0).area, 1);
+        assert_eq!(Disc::new(0.49).area, 1);
+        assert_eq!(Disc::new(1.0).area, 5);
+        assert_eq!(Disc::new(1.5).area, 9);
+        assert_eq!(Disc::new(2.0).area, 13);
+        for r in [3.0f32, 5.5, 7.25, 20.0] {
+            let mut count = 0;
+            let n = r.ceil() as i32;
+            for y in -n..=n {
+                for x in -n..=n {
+                    if ((x * x + y * y) as f64) <= f64::from(r) * f64::from(r) {
+                        count += 1;
+                    }
+                }
+            }
+            assert_eq!(Disc::new(r).area, count, "r = {r}");
+        }
+    }
+
+    #[test]
+    fn large_blur_is_downsampled_to_the_kernel_cap() {
+        let params = Params {
+            aperture: 0.5,
+            focus_disparity: 0.0,
+            max_disparity: 40.0,
+            max_kernel: 11,
+            ..Default::default()
+        };
+        let planes = params.planes();
+        let last = planes.last().unwrap();
+        // r = 20, gamma = 41 / 11.
+        assert!((last.scale - 41.0 / 11.0).abs() < 1e-5);
+        assert!(2 * last.kernel.rows() + 1 <= 11);
+        let exact = Params {
+            max_kernel: 0,
+            ..params
+        }
+        .planes();
+        assert!(exact.iter().all(|p| p.scale == 1.0));
+    }
+
+    #[test]
+    fn validation_names_the_bad_value() {
+        let bad = Params {
+            min_disparity: 50.0,
+            max_disparity: 10.0,
+            ..Default::default()
+        };
+        let message = bad.validate().unwrap_err().to_string();
+        assert!(message.contains("min-disparity"), "{message}");
+        assert!(
+            Params {
+                aperture: 0.0,
+                ..Default::default()
+            }
+            .validate()
+            .is_err()
+        );
+        assert!(Params::default().validate().is_ok());
+    }
+}

@@ -1,0 +1,213 @@
+//! The CPU oracle: Algorithm 1 written out plainly at full resolution, in f64.
+//!
+//! It ignores `max_kernel` (it is always the exact mode) and is meant for tests and for
+//! checking the GPU renderer, not for speed. The convolution uses per-row prefix sums over the
+//! disc's row spans, which is the same sum as the direct double loop, in O(r) per pixel.
+
+use super::{Disc, Params};
+
+/// Refocuses `image` (tightly packed, 4 bytes per pixel: bytes 0..3 colour, byte 3 passed
+/// through) with `disparity` (pixels, one per pixel). Returns the refocused image, same layout.
+pub fn refocus(
+    image: &[u8],
+    disparity: &[f32],
+    width: usize,
+    height: usize,
+    params: &Params,
+) -> Vec<u8> {
+    let pixels = width * height;
+    assert_eq!(
+        image.len(),
+        pixels * 4,
+        "image must be width * height * 4 bytes"
+    );
+    assert_eq!(
+        disparity.len(),
+        pixels,
+        "disparity must have width * height values"
+    );
+    let half_band = params.half_band();
+    let clamped: Vec<f32> = disparity
+        .iter()
+        .map(|d| d.clamp(params.min_disparity, params.max_disparity))
+        .collect();
+
+    // Accumulators Is (rgb) and Ms.
+    let mut accum = vec![[0.0f64; 4]; pixels];
+    let mut masked = vec![[0.0f64; 4]; pixels];
+    for plane in params.planes() {
+        for (p, d) in clamped.iter().enumerate() {
+            let m = f64::from(params.membership(*d, plane.disparity, half_band));
+            let c = &image[p * 4..p * 4 + 3];
+            masked[p] = [
+                m * f64::from(c[0]) / 255.0,
+                m * f64::from(c[1]) / 255.0,
+                m * f64::from(c[2]) / 255.0,
+                m,
+            ];
+        }
+        if masked.iter().all(|v| v[3] == 0.0) {
+            continue; // Mb = 0 everywhere: compositing is the identity.
+        }
+        // The oracle always blurs at full resolution with the exact radius.
+        let kernel = Disc::new(plane.radius);
+        let blurred = convolve_disc(&masked, width, height, &kernel);
+        for (acc, b) in accum.iter_mut().zip(&blurred) {
+            let keep = 1.0 - b[3];
+            for c in 0..4 {
+                acc[c] = acc[c] * keep + b[c];
+            }
+        }
+    }
+
+    let mut out = vec![0u8; pixels * 4];
+    for p in 0..pixels {
+        let acc = accum[p];
+        for c in 0..3 {
+            out[p * 4 + c] = if acc[3] > 1e-6 {
+                to_byte(acc[c] / acc[3])
+            } else {
+                image[p * 4 + c]
+            };
+        }
+        out[p * 4 + 3] = image[p * 4 + 3];
+    }
+    out
+}
+
+/// `x * K` with zero padding, normalised by the full kernel area.
+fn convolve_disc(input: &[[f64; 4]], width: usize, height: usize, kernel: &Disc) -> Vec<[f64; 4]> {
+    // prefix[y][x + 1] = sum of input[y][0..=x].
+    let mut prefix = vec![[0.0f64; 4]; (width + 1) * height];
+    for y in 0..height {
+        for x in 0..width {
+            let v = input[y * width + x];
+            let before = prefix[y * (width + 1) + x];
+            prefix[y * (width + 1) + x + 1] = [
+                before[0] + v[0],
+                before[1] + v[1],
+                before[2] + v[2],
+                before[3] + v[3],
+            ];
+        }
+    }
+    let rows = kernel.rows() as i64;
+    let norm = 1.0 / f64::from(kernel.area);
+    let mut out = vec![[0.0f64; 4]; width * height];
+    for y in 0..height as i64 {
+        for x in 0..width as i64 {
+            let mut sum = [0.0f64; 4];
+            for dy in -rows..=rows {
+                let row = y + dy;
+                if row < 0 || row >= height as i64 {
+                    continue;
+                }
+                let half = i64::from(kernel.spans[dy.unsigned_abs() as usize]);
+                let left = (x - half).max(0) as usize;
+                let right = (x + half).min(width as i64 - 1) as usize;
+                let base = row as usize * (width + 1);
+                let (hi, lo) = (prefix[base + right + 1], prefix[base + left]);
+                for c in 0..4 {
+                    sum[c] += hi[c] - lo[c];
+                }
+            }
+            out[y as usize * width + x as usize] = sum.map(|s| s * norm);
+        }
+    }
+    out
+}
+
+fn to_byte(v: f64) -> u8 {
+    (v.clamp(0.0, 1.0) * 255.0 + 0.5).floor() as u8
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dof::Mask;
+
+    fn gray(width: usize, height: usize, f: impl Fn(usize, usize) -> u8) -> Vec<u8> {
+        let mut image = Vec::with_capacity(width * height * 4);
+        for y in 0..height {
+            for x in 0..width {
+                let v = f(x, y);
+                image.extend_from_slice(&[v, v, v, 255]);
+            }
+        }
+        image
+    }
+
+    #[test]
+    fn in_focus_scene_is_unchanged() {
+        let (w, h) = (9, 7);
+        let image = gray(w, h, |x, y| (x * 20 + y * 3) as u8);
+        let disparity = vec![10.0; w * h];
+        let params = Params {
+            focus_disparity: 10.0,
+            ..Default::default()
+        };
+        assert_eq!(refocus(&image, &disparity, w, h, &params), image);
+    }
+
+    #[test]
+    fn flat_defocused_plane_is_a_normalised_disc_blur() {
+        // One plane 8 px from focus at a = 0.25: r = 2, a 13-tap disc. Zero padding plus
+        // normalisation by Ms means a constant image stays constant, borders included.
+        let (w, h) = (11, 8);
+        let image = gray(w, h, |_, _| 200);
+        let disparity = vec![8.0; w * h];
+        let params = Params {
+            focus_disparity: 0.0,
+            max_disparity: 8.0,
+            ..Default::default()
+        };
+        assert_eq!(refocus(&image, &disparity, w, h, &params), image);
+        // An impulse spreads over the disc: 255 / 13 = 19.6.
+        let image = gray(w, h, |x, y| if (x, y) == (5, 4) { 255 } else { 0 });
+        let out = refocus(&image, &disparity, w, h, &params);
+        let at = |x: usize, y: usize| out[(y * w + x) * 4];
+        assert_eq!(at(5, 4), 20);
+        assert_eq!(at(7, 4), 20);
+        assert_eq!(at(6, 5), 20);
+        assert_eq!(at(7, 5), 0);
+    }
+
+    #[test]
+    fn near_blur_covers_the_far_plane_not_the_other_way() {
+        // Left half far (d = 0, in focus), right half near (d = 16, r = 4): the near plane is
+        // composited last, so its blur spreads over the sharp far pixels next to the edge.
+        let (w, h) = (24, 4);
+        let image = gray(w, h, |x, _| if x < 12 { 0 } else { 255 });
+        let disparity: Vec<f32> = (0..w * h)
+            .map(|p| if p % w < 12 { 0.0 } else { 16.0 })
+            .collect();
+        let params = Params {
+            focus_disparity: 0.0,
+            max_disparity: 16.0,
+            ..Default::default()
+        };
+        let out = refocus(&image, &disparity, w, h, &params);
+        assert!(out[(w + 10) * 4] > 0, "near blur must spill over the edge");
+        assert_eq!(out[(w + 5) * 4], 0, "far pixels out of reach stay sharp");
+    }
+
+    #[test]
+    fn smooth_mask_with_sharp_alpha_matches_hard_mask() {
+        let (w, h) = (13, 9);
+        let image = gray(w, h, |x, y| ((x * 37 + y * 11) % 256) as u8);
+        let disparity: Vec<f32> = (0..w * h).map(|p| (p % 17) as f32 * 1.3 + 0.1).collect();
+        let hard = Params {
+            focus_disparity: 5.0,
+            max_disparity: 24.0,
+            ..Default::default()
+        };
+        let smooth = Params {
+            mask: Mask::Smooth { alpha: 1000.0 },
+            ..hard
+        };
+        let a = refocus(&image, &disparity, w, h, &hard);
+        let b = refocus(&image, &disparity, w, h, &smooth);
+        let worst = a.iter().zip(&b).map(|(x, y)| x.abs_diff(*y)).max().unwrap();
+        assert!(worst <= 1, "worst difference {worst}");
+    }
+}

@@ -1,0 +1,98 @@
+//! The one place that creates the wgpu instance, adapter and device.
+//!
+//! Elements share one device per process: creating a Vulkan device costs tens of
+//! milliseconds and some drivers limit how many can exist.
+
+use std::sync::{Arc, LazyLock, Mutex, Weak};
+
+use anyhow::{Context, Result, anyhow};
+
+/// A wgpu device and its queue, with what was chosen, for logs and properties.
+pub struct GpuContext {
+    pub device: wgpu::Device,
+    pub queue: wgpu::Queue,
+    pub adapter: wgpu::AdapterInfo,
+    pub limits: wgpu::Limits,
+}
+
+static SHARED: LazyLock<Mutex<Weak<GpuContext>>> = LazyLock::new(|| Mutex::new(Weak::new()));
+
+impl GpuContext {
+    /// The process-wide device, created on first use and dropped with its last user.
+    pub fn shared() -> Result<Arc<GpuContext>> {
+        let mut shared = SHARED
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(context) = shared.upgrade() {
+            return Ok(context);
+        }
+        let context = Arc::new(Self::new()?);
+        *shared = Arc::downgrade(&context);
+        Ok(context)
+    }
+
+    /// Creates a device on the best adapter, or the one named by `WGPU_ADAPTER_NAME`.
+    /// `WGPU_BACKEND` (vulkan, gl, ...) restricts the backends tried.
+    pub fn new() -> Result<Self> {
+        let mut descriptor = wgpu::InstanceDescriptor::new_without_display_handle();
+        descriptor.backends = wgpu::Backends::all().with_env();
+        // Validation layers are for wgpu's own development; keep them off unless asked for.
+        descriptor.flags = wgpu::InstanceFlags::empty().with_env();
+        let instance = wgpu::Instance::new(descriptor);
+        let adapter = pollster::block_on(pick_adapter(&instance))?;
+        let limits = adapter.limits();
+        let adapter_info = adapter.get_info();
+        let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
+            label: Some("sterefo"),
+            required_features: wgpu::Features::empty(),
+            required_limits: limits.clone(),
+            ..Default::default()
+        }))
+        .with_context(|| {
+            format!(
+                "could not open GPU device on adapter '{}'",
+                adapter_info.name
+            )
+        })?;
+        Ok(GpuContext {
+            device,
+            queue,
+            adapter: adapter_info,
+            limits,
+        })
+    }
+
+    /// "name (backend, type)", for logs.
+    pub fn describe(&self) -> String {
+        format!(
+            "{} ({:?}, {:?})",
+            self.adapter.name, self.adapter.backend, self.adapter.device_type
+        )
+    }
+}
+
+async fn pick_adapter(instance: &wgpu::Instance) -> Result<wgpu::Adapter> {
+    if let Ok(wanted) = std::env::var("WGPU_ADAPTER_NAME") {
+        let wanted = wanted.to_lowercase();
+        let adapters = instance.enumerate_adapters(wgpu::Backends::all()).await;
+        let names: Vec<String> = adapters.iter().map(|a| a.get_info().name).collect();
+        return adapters
+            .into_iter()
+            .find(|a| a.get_info().name.to_lowercase().contains(&wanted))
+            .ok_or_else(|| {
+                anyhow!("WGPU_ADAPTER_NAME={wanted} matches none of the adapters {names:?}")
+            });
+    }
+    instance
+        .request_adapter(&wgpu::RequestAdapterOptions {
+            power_preference: wgpu::PowerPreference::HighPerformance,
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| {
+            anyhow!(
+                "no usable GPU adapter ({e}); install a Vulkan driver (on Debian without a GPU: \
+                 apt-get install mesa-vulkan-drivers) or set WGPU_BACKEND=gl"
+            )
+        })
+}
