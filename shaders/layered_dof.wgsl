@@ -2,7 +2,7 @@
 //
 // Per plane d_k (dispatched back to front by the host, over the rows and tiles that the
 // host's planner found within reach of the plane's mask):
-//   extract_prefix  one workgroup per listed grid row: the plane's mask M and masked image
+//   extract_prefix  one invocation per listed grid row: the plane's mask M and masked image
 //                   M o I (averaged over the gamma x gamma footprint when the plane is
 //                   downsampled), written as inclusive prefix sums along the row.
 //   blur            one workgroup per listed 16x16 grid tile: the disc convolution K(r) as a
@@ -61,10 +61,7 @@ struct Plane {
 @group(0) @binding(7) var<storage, read_write> accum: array<vec4<f32>>;
 @group(0) @binding(8) var<storage, read_write> output: array<u32>;
 
-const ROW_THREADS: u32 = 256u;
-const TILE: u32 = 16u;
-
-var<workgroup> partial: array<vec4<f32>, ROW_THREADS>;
+const TILE: u32 = 8u;
 
 // Index of this workgroup's item in a list dispatched as a 2D grid of at most 65535 wide.
 fn item_index(wg: vec3<u32>, groups: vec3<u32>) -> u32 {
@@ -110,44 +107,24 @@ fn grid_value(u: u32, v: u32) -> vec4<f32> {
     return sum / f32((x1 - x0) * (y1 - y0));
 }
 
-@compute @workgroup_size(256)
+// One invocation per listed row, walking it left to right: no barriers and the fewest
+// operations, which suits CPU Vulkan drivers best; rows of all planes keep GPUs busy enough.
+@compute @workgroup_size(64)
 fn extract_prefix(
     @builtin(workgroup_id) wg: vec3<u32>,
     @builtin(num_workgroups) groups: vec3<u32>,
     @builtin(local_invocation_index) lid: u32,
 ) {
-    let item = item_index(wg, groups);
+    let item = item_index(wg, groups) * 64u + lid;
     if item >= plane.rows_count {
         return;
     }
     let v = lists[plane.rows_offset + item];
     let row = v * plane.grid_width;
-    let chunk = (plane.grid_width + ROW_THREADS - 1u) / ROW_THREADS;
-    let begin = min(lid * chunk, plane.grid_width);
-    let end = min(begin + chunk, plane.grid_width);
     var sum = vec4<f32>(0.0);
-    for (var u = begin; u < end; u++) {
+    for (var u = 0u; u < plane.grid_width; u++) {
         sum += grid_value(u, v);
         prefix[row + u] = sum;
-    }
-    // Inclusive scan of the chunk totals (Hillis-Steele), then add each chunk's carry.
-    partial[lid] = sum;
-    workgroupBarrier();
-    for (var offset = 1u; offset < ROW_THREADS; offset *= 2u) {
-        var before = vec4<f32>(0.0);
-        if lid >= offset {
-            before = partial[lid - offset];
-        }
-        workgroupBarrier();
-        partial[lid] += before;
-        workgroupBarrier();
-    }
-    if lid == 0u {
-        return;
-    }
-    let carry = partial[lid - 1u];
-    for (var u = begin; u < end; u++) {
-        prefix[row + u] += carry;
     }
 }
 
@@ -157,7 +134,7 @@ fn composite_at(p: u32, blurred_plane: vec4<f32>) {
     accum[p] = acc * (1.0 - blurred_plane.w) + blurred_plane;
 }
 
-@compute @workgroup_size(16, 16)
+@compute @workgroup_size(8, 8)
 fn blur(
     @builtin(workgroup_id) wg: vec3<u32>,
     @builtin(num_workgroups) groups: vec3<u32>,
@@ -196,7 +173,7 @@ fn blur(
     }
 }
 
-@compute @workgroup_size(16, 16)
+@compute @workgroup_size(8, 8)
 fn composite(
     @builtin(workgroup_id) wg: vec3<u32>,
     @builtin(num_workgroups) groups: vec3<u32>,
@@ -227,7 +204,7 @@ fn composite(
     composite_at(y * frame.width + x, mix(top, bottom, fy));
 }
 
-@compute @workgroup_size(16, 16)
+@compute @workgroup_size(8, 8)
 fn normalize(@builtin(global_invocation_id) id: vec3<u32>) {
     if id.x >= frame.width || id.y >= frame.height {
         return;

@@ -54,6 +54,8 @@ pub struct RenderStats {
     pub planes_total: usize,
     /// Workgroups dispatched for the per-plane passes.
     pub workgroups: u64,
+    /// Full-resolution tiles composited, summed over planes, per tile of the frame.
+    pub composites_per_tile: f32,
 }
 
 struct Pipelines {
@@ -106,10 +108,11 @@ const STORAGE_BINDINGS: [(u32, bool); 7] = [
 impl Renderer {
     pub fn new(context: Arc<GpuContext>) -> Result<Self> {
         let device = &context.device;
-        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+        let descriptor = wgpu::ShaderModuleDescriptor {
             label: Some("layered_dof"),
             source: wgpu::ShaderSource::Wgsl(include_str!("../../shaders/layered_dof.wgsl").into()),
-        });
+        };
+        let module = device.create_shader_module(descriptor);
         let uniform = |binding, dynamic| wgpu::BindGroupLayoutEntry {
             binding,
             visibility: wgpu::ShaderStages::COMPUTE,
@@ -239,10 +242,11 @@ impl Renderer {
             for (index, work) in self.plan.planes.iter().enumerate() {
                 let offset = (index as u64 * self.uniform_stride) as u32;
                 pass.set_bind_group(0, &frame.bind_group, &[offset]);
-                workgroups += dispatch_list(&mut pass, &self.pipelines.extract_prefix, work.rows);
+                // extract_prefix runs 64 rows per workgroup.
+                let row_groups = Slice { offset: work.rows.offset, count: work.rows.count.div_ceil(64) };
+                workgroups += dispatch_list(&mut pass, &self.pipelines.extract_prefix, row_groups);
                 workgroups += dispatch_list(&mut pass, &self.pipelines.blur, work.blur_tiles);
-                workgroups +=
-                    dispatch_list(&mut pass, &self.pipelines.composite, work.composite_tiles);
+                workgroups += dispatch_list(&mut pass, &self.pipelines.composite, work.composite_tiles);
             }
             pass.set_bind_group(0, &frame.bind_group, &[0]);
             pass.set_pipeline(&self.pipelines.normalize);
@@ -274,6 +278,13 @@ impl Renderer {
             planes_drawn: self.plan.planes.len(),
             planes_total: params.planes().len(),
             workgroups,
+            composites_per_tile: self
+                .plan
+                .planes
+                .iter()
+                .map(|w| if w.plane.scale > 1.0 { w.composite_tiles.count } else { w.blur_tiles.count } as f32)
+                .sum::<f32>()
+                / (width.div_ceil(TILE) * height.div_ceil(TILE)) as f32,
         })
     }
 

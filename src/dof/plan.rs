@@ -10,7 +10,7 @@
 use super::{Params, Plane};
 
 /// Side of a square tile, pixels; also the GPU workgroup side.
-pub const TILE: u32 = 16;
+pub const TILE: u32 = 8;
 
 /// A range of `u32`s inside [`FramePlan::lists`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -291,8 +291,10 @@ mod tests {
             .iter()
             .find(|p| p.plane.disparity == 40.0)
             .unwrap();
-        // r = 10 reaches one tile further: tiles (0,0), (1,0), (0,1), (1,1).
-        assert_eq!(near.blur_tiles.count, 4);
+        // The square covers 16 / TILE tiles a side; r = 10 reaches ceil(10 / TILE) tiles
+        // further right and down (the frame ends on the left and top).
+        let side = (16 / TILE + 10u32.div_ceil(TILE)).min(h / TILE);
+        assert_eq!(near.blur_tiles.count, side * side.min(h.div_ceil(TILE)));
         assert_eq!(near.composite_tiles.count, 0);
         assert_eq!(near.rows.count, h);
     }

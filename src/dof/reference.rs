@@ -195,7 +195,8 @@ mod tests {
     fn smooth_mask_with_sharp_alpha_matches_hard_mask() {
         let (w, h) = (13, 9);
         let image = gray(w, h, |x, y| ((x * 37 + y * 11) % 256) as u8);
-        let disparity: Vec<f32> = (0..w * h).map(|p| (p % 17) as f32 * 1.3 + 0.1).collect();
+        // Half-integer disparities stay 0.5 px away from every band edge (multiples of 4).
+        let disparity: Vec<f32> = (0..w * h).map(|p| (p % 17) as f32 + 0.5).collect();
         let hard = Params {
             focus_disparity: 5.0,
             max_disparity: 24.0,

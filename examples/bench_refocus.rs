@@ -1,0 +1,86 @@
+//! Speed of the layered depth of field renderer, next to the same algorithm written naively
+//! with one OpenCV `filter2D` per plane (`scripts/naive_refocus.py`), in the same run.
+//!
+//! ```text
+//! cargo run --release --example bench_refocus [-- --quick]
+//! ```
+//! Needs `data/bench/` (made by `scripts/make_test_data.py`) and the project's Python venv.
+
+#[path = "../tests/common/png_io.rs"]
+mod png_io;
+
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use gststerefo::dof::Params;
+use gststerefo::dof::gpu::Renderer;
+use gststerefo::gpu::GpuContext;
+
+fn main() -> Result<()> {
+    let quick = std::env::args().any(|a| a == "--quick");
+    let python = std::env::var("PYTHON").unwrap_or_else(|_| ".venv/bin/python".into());
+    let context = GpuContext::shared()?;
+    let mut renderer = Renderer::new(context.clone())?;
+    println!("GPU: {}", context.describe());
+    println!();
+    println!("| size | a | kmax | planes drawn | sterefo ms | sterefo fps | naive OpenCV ms | speed-up |");
+    println!("|---|---|---|---|---|---|---|---|");
+    let sizes: &[(u32, u32)] = if quick { &[(1242, 375)] } else { &[(1242, 375), (1920, 1080)] };
+    for &(width, height) in sizes {
+        let stem = format!("data/bench/{width}x{height}");
+        let image = png_io::read_rgba(format!("{stem}_image.png"))?;
+        let (_, _, disparity) = png_io::read_disparity(format!("{stem}_disparity.png"))?;
+        let mut output = vec![0u8; image.data.len()];
+        for max_kernel in [0u32, 11] {
+            for aperture in [0.1f32, 0.25, 0.5, 0.8] {
+                let params = Params {
+                    aperture,
+                    focus_disparity: 40.0,
+                    min_disparity: 0.0,
+                    max_disparity: 80.0,
+                    max_kernel,
+                    ..Default::default()
+                };
+                let stats = renderer.render(&image.data, &disparity, width, height, &params, &mut output)?;
+                let runs = if quick { 3 } else { 5 };
+                let start = Instant::now();
+                for _ in 0..runs {
+                    renderer.render(&image.data, &disparity, width, height, &params, &mut output)?;
+                }
+                let ms = start.elapsed().as_secs_f64() * 1000.0 / runs as f64;
+                eprintln!("{stats:?}");
+                let naive = if std::env::var("NO_NAIVE").is_ok() { 1.0 } else { naive_ms(&python, &stem, &params)? };
+                println!(
+                    "| {width}x{height} | {aperture} | {} | {}/{} | {ms:.1} | {:.1} | {naive:.0} | {:.1}x |",
+                    if max_kernel == 0 { "0 (exact)".to_string() } else { max_kernel.to_string() },
+                    stats.planes_drawn,
+                    stats.planes_total,
+                    1000.0 / ms,
+                    naive / ms
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Milliseconds per frame of the naive OpenCV version, measured by the Python script.
+fn naive_ms(python: &str, stem: &str, params: &Params) -> Result<f64> {
+    let output = Command::new(python)
+        .args([
+            "scripts/naive_refocus.py",
+            &format!("{stem}_image.png"),
+            &format!("{stem}_disparity.png"),
+            &params.aperture.to_string(),
+            &params.focus_disparity.to_string(),
+            &params.min_disparity.to_string(),
+            &params.max_disparity.to_string(),
+            &params.max_kernel.to_string(),
+        ])
+        .output()
+        .with_context(|| format!("cannot run {python} scripts/naive_refocus.py"))?;
+    anyhow::ensure!(output.status.success(), "naive_refocus.py failed: {}", String::from_utf8_lossy(&output.stderr));
+    let text = String::from_utf8_lossy(&output.stdout);
+    text.trim().parse::<f64>().with_context(|| format!("naive_refocus.py printed '{text}'"))
+}
