@@ -1,7 +1,31 @@
 //! sterefo: shallow depth of field from a stereo pair, as GStreamer elements.
 //!
-//! Implements SteReFo (Busam et al., ICCV Workshops 2019): [`dof`] is the layered depth of
-//! field of section 3.2 on wgpu compute shaders, with a CPU oracle.
+//! Implements SteReFo (Busam et al., ICCV Workshops 2019). The elements are thin glue; the
+//! work is in plain modules: [`dof`] is the layered depth of field of section 3.2 on wgpu
+//! compute shaders (with a CPU oracle), [`pairing`] pairs frames by running time.
+
+use gst::glib;
 
 pub mod dof;
+pub mod frames;
 pub mod gpu;
+pub mod pairing;
+pub mod properties;
+pub mod refocus;
+
+fn plugin_init(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
+    refocus::register(plugin)?;
+    Ok(())
+}
+
+gst::plugin_define!(
+    sterefo,
+    env!("CARGO_PKG_DESCRIPTION"),
+    plugin_init,
+    concat!(env!("CARGO_PKG_VERSION"), "-", env!("COMMIT_ID")),
+    "MIT/X11",
+    env!("CARGO_PKG_NAME"),
+    env!("CARGO_PKG_NAME"),
+    env!("CARGO_PKG_REPOSITORY"),
+    env!("BUILD_REL_DATE")
+);

@@ -1,0 +1,144 @@
+//! The refocus properties shared by `refocus` and `sterefo`: their specs, their defaults and
+//! the [`Params`] they make.
+
+use glib::prelude::*;
+use gst::prelude::*;
+
+use crate::dof::{self, Mask, Params};
+
+/// Default end of the disparity sweep, pixels (covers KITTI-like and Middlebury-half pairs).
+pub const DEFAULT_MAX_DISPARITY: f32 = 128.0;
+/// Default focus disparity, pixels.
+pub const DEFAULT_FOCUS_DISPARITY: f32 = 32.0;
+
+/// What the refocus properties hold.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RefocusSettings {
+    pub aperture: f32,
+    pub focus_disparity: f32,
+    pub min_disparity: f32,
+    pub max_disparity: f32,
+    pub max_kernel: u32,
+    pub smooth_mask: bool,
+    pub smooth_alpha: f32,
+}
+
+impl Default for RefocusSettings {
+    fn default() -> Self {
+        RefocusSettings {
+            aperture: dof::DEFAULT_APERTURE,
+            focus_disparity: DEFAULT_FOCUS_DISPARITY,
+            min_disparity: 0.0,
+            max_disparity: DEFAULT_MAX_DISPARITY,
+            max_kernel: dof::DEFAULT_MAX_KERNEL,
+            smooth_mask: false,
+            smooth_alpha: dof::DEFAULT_SMOOTH_ALPHA,
+        }
+    }
+}
+
+impl RefocusSettings {
+    /// The renderer's parameters, with `focus_disparity` as the focus.
+    pub fn params(&self, focus_disparity: f32) -> Params {
+        Params {
+            aperture: self.aperture,
+            focus_disparity,
+            min_disparity: self.min_disparity,
+            max_disparity: self.max_disparity,
+            max_kernel: self.max_kernel,
+            mask: if self.smooth_mask { Mask::Smooth { alpha: self.smooth_alpha } } else { Mask::Hard },
+        }
+    }
+
+    /// The property specs. `aperture` and `focus-disparity` are controllable (animatable).
+    pub fn specs() -> Vec<glib::ParamSpec> {
+        let defaults = RefocusSettings::default();
+        vec![
+            glib::ParamSpecFloat::builder("aperture")
+                .nick("Aperture")
+                .blurb("Aperture a: blur radius in pixels per pixel of disparity away from the focus")
+                .minimum(dof::MIN_APERTURE)
+                .maximum(dof::MAX_APERTURE)
+                .default_value(defaults.aperture)
+                .mutable_playing()
+                .controllable()
+                .build(),
+            glib::ParamSpecFloat::builder("focus-disparity")
+                .nick("Focus disparity")
+                .blurb("Disparity in focus, pixels (larger = nearer)")
+                .minimum(0.0)
+                .maximum(dof::MAX_DISPARITY)
+                .default_value(defaults.focus_disparity)
+                .mutable_playing()
+                .controllable()
+                .build(),
+            glib::ParamSpecFloat::builder("min-disparity")
+                .nick("Minimum disparity")
+                .blurb("Start of the depth-plane sweep, pixels; smaller disparities are clamped to it")
+                .minimum(0.0)
+                .maximum(dof::MAX_DISPARITY)
+                .default_value(defaults.min_disparity)
+                .mutable_playing()
+                .build(),
+            glib::ParamSpecFloat::builder("max-disparity")
+                .nick("Maximum disparity")
+                .blurb("End of the depth-plane sweep, pixels; larger disparities are clamped to it")
+                .minimum(0.0)
+                .maximum(dof::MAX_DISPARITY)
+                .default_value(defaults.max_disparity)
+                .mutable_playing()
+                .build(),
+            glib::ParamSpecUInt::builder("max-kernel")
+                .nick("Maximum kernel")
+                .blurb("kmax: planes whose blur kernel is wider are blurred downsampled (paper 3.2); 0 = exact")
+                .minimum(0)
+                .maximum(255)
+                .default_value(defaults.max_kernel)
+                .mutable_playing()
+                .build(),
+            glib::ParamSpecBoolean::builder("smooth-mask")
+                .nick("Smooth mask")
+                .blurb("Use the smooth plane mask 1/2 + 1/2 tanh(alpha (1/a - |D - d|)) of paper eq. 3")
+                .default_value(defaults.smooth_mask)
+                .mutable_playing()
+                .build(),
+            glib::ParamSpecFloat::builder("smooth-alpha")
+                .nick("Smooth mask sharpness")
+                .blurb("alpha of the smooth mask, per pixel of disparity")
+                .minimum(0.01)
+                .maximum(1.0e6)
+                .default_value(defaults.smooth_alpha)
+                .mutable_playing()
+                .build(),
+        ]
+    }
+
+    /// Sets a property by name; false if it is not one of these.
+    pub fn set(&mut self, name: &str, value: &glib::Value) -> bool {
+        match name {
+            "aperture" => self.aperture = value.get().expect("type checked by GObject"),
+            "focus-disparity" => self.focus_disparity = value.get().expect("type checked by GObject"),
+            "min-disparity" => self.min_disparity = value.get().expect("type checked by GObject"),
+            "max-disparity" => self.max_disparity = value.get().expect("type checked by GObject"),
+            "max-kernel" => self.max_kernel = value.get().expect("type checked by GObject"),
+            "smooth-mask" => self.smooth_mask = value.get().expect("type checked by GObject"),
+            "smooth-alpha" => self.smooth_alpha = value.get().expect("type checked by GObject"),
+            _ => return false,
+        }
+        true
+    }
+
+    /// Reads a property by name.
+    pub fn get(&self, name: &str) -> Option<glib::Value> {
+        Some(match name {
+            "aperture" => self.aperture.to_value(),
+            "focus-disparity" => self.focus_disparity.to_value(),
+            "min-disparity" => self.min_disparity.to_value(),
+            "max-disparity" => self.max_disparity.to_value(),
+            "max-kernel" => self.max_kernel.to_value(),
+            "smooth-mask" => self.smooth_mask.to_value(),
+            "smooth-alpha" => self.smooth_alpha.to_value(),
+            _ => return None,
+        })
+    }
+}

@@ -1,0 +1,291 @@
+//! The `refocus` element's glue: pads, properties, pairing, frame copies. The algorithm is
+//! in `crate::dof`.
+
+use std::sync::{LazyLock, Mutex};
+
+use gst::glib;
+use gst::prelude::*;
+use gst::subclass::prelude::*;
+use gst_base::prelude::*;
+use gst_base::subclass::prelude::*;
+
+use crate::dof::gpu::Renderer;
+use crate::gpu::GpuContext;
+use crate::pairing::{Pairing, pair, tolerance_ns};
+use crate::properties::RefocusSettings;
+use crate::frames;
+
+static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
+    gst::DebugCategory::new("refocus", gst::DebugColorFlags::empty(), Some("Layered depth of field refocusing"))
+});
+
+/// Colour formats accepted: 4 bytes per pixel, colour in bytes 0..3, byte 3 passed through.
+pub const COLOUR_FORMATS: [gst_video::VideoFormat; 4] = [
+    gst_video::VideoFormat::Rgba,
+    gst_video::VideoFormat::Bgra,
+    gst_video::VideoFormat::Rgbx,
+    gst_video::VideoFormat::Bgrx,
+];
+
+struct State {
+    renderer: Renderer,
+    colour_info: Option<gst_video::VideoInfo>,
+    disparity_info: Option<gst_video::VideoInfo>,
+    image: Vec<u8>,
+    disparity: Vec<f32>,
+    output: Vec<u8>,
+}
+
+pub struct Refocus {
+    sink: gst_base::AggregatorPad,
+    sink_disparity: gst_base::AggregatorPad,
+    settings: Mutex<RefocusSettings>,
+    state: Mutex<Option<State>>,
+}
+
+#[glib::object_subclass]
+impl ObjectSubclass for Refocus {
+    const NAME: &'static str = "GstRefocus";
+    type Type = super::Refocus;
+    type ParentType = gst_base::Aggregator;
+
+    fn with_class(klass: &Self::Class) -> Self {
+        let pad = |name: &str| {
+            let template = klass.pad_template(name).expect("template defined below");
+            gst::PadBuilder::<gst_base::AggregatorPad>::from_template(&template).name(name).build()
+        };
+        Refocus {
+            sink: pad("sink"),
+            sink_disparity: pad("sink_disparity"),
+            settings: Mutex::new(RefocusSettings::default()),
+            state: Mutex::new(None),
+        }
+    }
+}
+
+impl ObjectImpl for Refocus {
+    fn properties() -> &'static [glib::ParamSpec] {
+        static PROPERTIES: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(RefocusSettings::specs);
+        PROPERTIES.as_ref()
+    }
+
+    fn set_property(&self, _id: usize, value: &glib::Value, pspec: &glib::ParamSpec) {
+        let mut settings = self.settings.lock().unwrap_or_else(|e| e.into_inner());
+        settings.set(pspec.name(), value);
+        gst::debug!(CAT, imp = self, "{} set to {:?}", pspec.name(), value);
+    }
+
+    fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
+        let settings = self.settings.lock().unwrap_or_else(|e| e.into_inner());
+        settings.get(pspec.name()).expect("only our properties are installed")
+    }
+
+    fn constructed(&self) {
+        self.parent_constructed();
+        let obj = self.obj();
+        obj.add_pad(&self.sink).expect("fresh pad");
+        obj.add_pad(&self.sink_disparity).expect("fresh pad");
+    }
+}
+
+impl GstObjectImpl for Refocus {}
+
+impl ElementImpl for Refocus {
+    fn metadata() -> Option<&'static gst::subclass::ElementMetadata> {
+        static METADATA: LazyLock<gst::subclass::ElementMetadata> = LazyLock::new(|| {
+            gst::subclass::ElementMetadata::new(
+                "Refocus",
+                "Filter/Effect/Video",
+                "Shallow depth of field from an image and its disparity (layered depth of field, SteReFo)",
+                "sterefo developers",
+            )
+        });
+        Some(&*METADATA)
+    }
+
+    fn pad_templates() -> &'static [gst::PadTemplate] {
+        static TEMPLATES: LazyLock<Vec<gst::PadTemplate>> = LazyLock::new(|| {
+            let colour = gst_video::VideoCapsBuilder::new().format_list(COLOUR_FORMATS).build();
+            let disparity = gst_video::VideoCapsBuilder::new().format(gst_video::VideoFormat::Gray16Le).build();
+            let template = |name, direction, caps: &gst::Caps| {
+                gst::PadTemplate::with_gtype(
+                    name,
+                    direction,
+                    gst::PadPresence::Always,
+                    caps,
+                    gst_base::AggregatorPad::static_type(),
+                )
+                .expect("valid template")
+            };
+            vec![
+                template("src", gst::PadDirection::Src, &colour),
+                template("sink", gst::PadDirection::Sink, &colour),
+                template("sink_disparity", gst::PadDirection::Sink, &disparity),
+            ]
+        });
+        TEMPLATES.as_ref()
+    }
+}
+
+impl AggregatorImpl for Refocus {
+    fn start(&self) -> Result<(), gst::ErrorMessage> {
+        let renderer = GpuContext::shared().and_then(Renderer::new).map_err(|e| {
+            gst::error_msg!(gst::LibraryError::Init, ["refocus needs a GPU through wgpu: {e:#}"])
+        })?;
+        gst::info!(CAT, imp = self, "rendering on {}", renderer.device_name());
+        *self.state.lock().unwrap_or_else(|e| e.into_inner()) = Some(State {
+            renderer,
+            colour_info: None,
+            disparity_info: None,
+            image: Vec::new(),
+            disparity: Vec::new(),
+            output: Vec::new(),
+        });
+        Ok(())
+    }
+
+    fn stop(&self) -> Result<(), gst::ErrorMessage> {
+        *self.state.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        Ok(())
+    }
+
+    fn sink_event(&self, pad: &gst_base::AggregatorPad, event: gst::Event) -> bool {
+        if let gst::EventView::Caps(caps) = event.view() {
+            let info = match gst_video::VideoInfo::from_caps(caps.caps()) {
+                Ok(info) => info,
+                Err(_) => {
+                    gst::element_imp_error!(self, gst::StreamError::Format, ["cannot parse caps {}", caps.caps()]);
+                    return false;
+                }
+            };
+            gst::debug!(CAT, obj = pad, "caps {info:?}");
+            if let Some(state) = self.state.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
+                if pad == &self.sink {
+                    state.colour_info = Some(info);
+                } else {
+                    state.disparity_info = Some(info);
+                }
+            }
+            if pad == &self.sink {
+                self.obj().src_pad().mark_reconfigure();
+            }
+        }
+        self.parent_sink_event(pad, event)
+    }
+
+    fn update_src_caps(&self, caps: &gst::Caps) -> Result<gst::Caps, gst::FlowError> {
+        let Some(colour) = self.sink.current_caps() else {
+            return Err(gst_base::AGGREGATOR_FLOW_NEED_DATA);
+        };
+        if !colour.can_intersect(caps) {
+            gst::element_imp_error!(
+                self,
+                gst::CoreError::Negotiation,
+                ["downstream does not accept {colour}; put a videoconvert after refocus"]
+            );
+            return Err(gst::FlowError::NotNegotiated);
+        }
+        Ok(colour)
+    }
+
+    fn aggregate(&self, _timeout: bool) -> Result<gst::FlowSuccess, gst::FlowError> {
+        let (colour, disparity) = loop {
+            let colour = self.sink.peek_buffer();
+            let disparity = self.sink_disparity.peek_buffer();
+            let (colour, disparity) = match (colour, disparity) {
+                (Some(c), Some(d)) => (c, d),
+                (None, _) if self.sink.is_eos() => return Err(gst::FlowError::Eos),
+                (_, None) if self.sink_disparity.is_eos() => return Err(gst::FlowError::Eos),
+                _ => return Err(gst_base::AGGREGATOR_FLOW_NEED_DATA),
+            };
+            let tolerance = tolerance_ns(colour.duration().map(|d| d.nseconds()));
+            match pair(running_time(&self.sink, &colour), running_time(&self.sink_disparity, &disparity), tolerance) {
+                Pairing::Pair => {
+                    self.sink.drop_buffer();
+                    self.sink_disparity.drop_buffer();
+                    break (colour, disparity);
+                }
+                Pairing::DropFirst => {
+                    gst::debug!(CAT, imp = self, "dropping colour frame {:?}: no disparity at its time", colour.pts());
+                    self.sink.drop_buffer();
+                }
+                Pairing::DropSecond => {
+                    gst::debug!(CAT, imp = self, "dropping disparity frame {:?}: no colour at its time", disparity.pts());
+                    self.sink_disparity.drop_buffer();
+                }
+            }
+        };
+
+        if let Some(time) = running_time(&self.sink, &colour) {
+            let _ = self.obj().sync_values(gst::ClockTime::from_nseconds(time));
+        }
+        let settings = *self.settings.lock().unwrap_or_else(|e| e.into_inner());
+        let params = settings.params(settings.focus_disparity);
+
+        let mut guard = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let state = guard.as_mut().ok_or(gst::FlowError::Flushing)?;
+        let (Some(colour_info), Some(disparity_info)) = (state.colour_info.clone(), state.disparity_info.clone()) else {
+            gst::element_imp_error!(self, gst::CoreError::Negotiation, ["buffers arrived before caps"]);
+            return Err(gst::FlowError::NotNegotiated);
+        };
+        if (colour_info.width(), colour_info.height()) != (disparity_info.width(), disparity_info.height()) {
+            gst::element_imp_error!(
+                self,
+                gst::StreamError::Format,
+                [
+                    "colour is {}x{} but disparity is {}x{}; scale one to the other (videoscale) before refocus",
+                    colour_info.width(),
+                    colour_info.height(),
+                    disparity_info.width(),
+                    disparity_info.height()
+                ]
+            );
+            return Err(gst::FlowError::NotNegotiated);
+        }
+        if let Err(e) = params.validate() {
+            gst::element_imp_error!(self, gst::LibraryError::Settings, ["{e}"]);
+            return Err(gst::FlowError::Error);
+        }
+
+        let mut read = || -> Result<(), glib::BoolError> {
+            let frame = gst_video::VideoFrameRef::from_buffer_ref_readable(colour.as_ref(), &colour_info)?;
+            frames::read_packed4(&frame, &mut state.image)?;
+            let frame = gst_video::VideoFrameRef::from_buffer_ref_readable(disparity.as_ref(), &disparity_info)?;
+            frames::read_disparity(&frame, &mut state.disparity)
+        };
+        if let Err(e) = read() {
+            gst::element_imp_error!(self, gst::StreamError::Decode, ["cannot map input frames: {e}"]);
+            return Err(gst::FlowError::Error);
+        }
+        state.output.resize(state.image.len(), 0);
+        let (width, height) = (colour_info.width(), colour_info.height());
+        let stats = match state.renderer.render(&state.image, &state.disparity, width, height, &params, &mut state.output) {
+            Ok(stats) => stats,
+            Err(e) => {
+                gst::element_imp_error!(self, gst::LibraryError::Failed, ["refocusing failed: {e:#}"]);
+                return Err(gst::FlowError::Error);
+            }
+        };
+        gst::log!(CAT, imp = self, "{:?}: focus {} px, {stats:?}", colour.pts(), params.focus_disparity);
+
+        let mut output = gst::Buffer::with_size(colour_info.size()).map_err(|_| gst::FlowError::Error)?;
+        {
+            let buffer = output.get_mut().expect("new buffer is writable");
+            buffer.set_pts(colour.pts());
+            buffer.set_dts(colour.dts());
+            buffer.set_duration(colour.duration());
+            let mut frame = gst_video::VideoFrameRef::from_buffer_ref_writable(buffer, &colour_info)
+                .map_err(|_| gst::FlowError::Error)?;
+            frames::write_packed4(&state.output, &mut frame).map_err(|_| gst::FlowError::Error)?;
+        }
+        drop(guard);
+        self.obj().finish_buffer(output)
+    }
+}
+
+/// Running time of a buffer's PTS in its pad's segment, nanoseconds.
+fn running_time(pad: &gst_base::AggregatorPad, buffer: &gst::Buffer) -> Option<u64> {
+    let segment = pad.segment();
+    let segment = segment.downcast_ref::<gst::ClockTime>()?;
+    segment.to_running_time(buffer.pts()?).map(|t| t.nseconds())
+}
