@@ -1,0 +1,262 @@
+//! The `refocus` element: gst-check harness tests and whole pipelines, each under a timeout.
+
+#[path = "common/png_io.rs"]
+mod png_io;
+
+use std::sync::Once;
+use std::time::{Duration, Instant};
+
+use gst::prelude::*;
+use gststerefo::dof::{Params, reference};
+
+fn init() {
+    static INIT: Once = Once::new();
+    INIT.call_once(|| {
+        gst::init().expect("GStreamer");
+        gststerefo::plugin_register_static().expect("register sterefo");
+    });
+}
+
+/// Runs a pipeline to EOS or error within `limit`; returns the error text, if any.
+fn run(pipeline: &gst::Element, limit: Duration) -> Result<(), String> {
+    pipeline.set_state(gst::State::Playing).map_err(|e| format!("state change: {e}"))?;
+    let bus = pipeline.bus().expect("pipeline bus");
+    let deadline = Instant::now() + limit;
+    let result = loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break Err("timed out: the pipeline hung".to_string());
+        }
+        let Some(message) = bus.timed_pop(gst::ClockTime::from_mseconds(left.as_millis() as u64)) else {
+            continue;
+        };
+        match message.view() {
+            gst::MessageView::Eos(_) => break Ok(()),
+            gst::MessageView::Error(e) => break Err(format!("{} ({:?})", e.error(), e.debug())),
+            _ => {}
+        }
+    };
+    pipeline.set_state(gst::State::Null).expect("to NULL");
+    result
+}
+
+fn rgba_caps(width: i32, height: i32) -> gst::Caps {
+    gst_video::VideoCapsBuilder::new()
+        .format(gst_video::VideoFormat::Rgba)
+        .width(width)
+        .height(height)
+        .framerate(gst::Fraction::new(25, 1))
+        .build()
+}
+
+fn gray16_caps(width: i32, height: i32) -> gst::Caps {
+    gst_video::VideoCapsBuilder::new()
+        .format(gst_video::VideoFormat::Gray16Le)
+        .width(width)
+        .height(height)
+        .framerate(gst::Fraction::new(25, 1))
+        .build()
+}
+
+fn timed(data: Vec<u8>, frame: u64) -> gst::Buffer {
+    let mut buffer = gst::Buffer::from_mut_slice(data);
+    {
+        let buffer = buffer.get_mut().expect("new buffer");
+        buffer.set_pts(gst::ClockTime::from_mseconds(40 * frame));
+        buffer.set_duration(gst::ClockTime::from_mseconds(40));
+    }
+    buffer
+}
+
+/// GRAY16_LE rows of the scene's width, each padded to GStreamer's 4-byte row stride.
+fn disparity_bytes(disparity: &[f32]) -> Vec<u8> {
+    let (width, _, _, _) = scene();
+    let stride = (width * 2).next_multiple_of(4);
+    disparity
+        .chunks(width)
+        .flat_map(|row| {
+            let mut bytes: Vec<u8> = row.iter().flat_map(|d| ((d * 256.0).round() as u16).to_le_bytes()).collect();
+            bytes.resize(stride, 0);
+            bytes
+        })
+        .collect()
+}
+
+/// A 33x20 scene (odd width: row strides are padded to 4 bytes in GRAY16) with a near
+/// square on a far background.
+fn scene() -> (usize, usize, Vec<u8>, Vec<f32>) {
+    let (w, h) = (33usize, 20usize);
+    let image = (0..w * h).flat_map(|p| [(p * 7 % 256) as u8, (p * 13 % 256) as u8, (p % 97) as u8, 255]).collect();
+    let disparity =
+        (0..w * h).map(|p| if (8..20).contains(&(p % w)) && (5..15).contains(&(p / w)) { 24.0 } else { 4.0 }).collect();
+    (w, h, image, disparity)
+}
+
+fn element(aperture: f32, focus: f32, max_kernel: u32) -> gst::Element {
+    gst::ElementFactory::make("refocus")
+        .property("aperture", aperture)
+        .property("focus-disparity", focus)
+        .property("max-disparity", 32.0f32)
+        .property("max-kernel", max_kernel)
+        .build()
+        .expect("refocus element")
+}
+
+/// Harnesses on the element's pads: `colour` feeds `sink` and reads `src`, `disparity`
+/// feeds `sink_disparity`. Aggregator sink pads block in `push` until their frame is
+/// consumed, so the disparity input is fed from its own thread (see [`feed`]).
+fn harnesses(element: &gst::Element, width: usize, height: usize) -> (gst_check::Harness, gst_check::Harness) {
+    element.set_bus(Some(&gst::Bus::new()));
+    let mut colour = gst_check::Harness::with_element(element, Some("sink"), Some("src"));
+    let mut disparity = gst_check::Harness::with_element(element, Some("sink_disparity"), None);
+    // Non-live: the aggregator waits for both inputs instead of for the harness's test clock.
+    colour.set_live(false);
+    disparity.set_live(false);
+    colour.set_src_caps(rgba_caps(width as i32, height as i32));
+    disparity.set_src_caps(gray16_caps(width as i32, height as i32));
+    (colour, disparity)
+}
+
+/// Pushes buffers then EOS from a thread; the thread hands the harness back when done.
+fn feed(mut harness: gst_check::Harness, buffers: Vec<gst::Buffer>) -> std::thread::JoinHandle<gst_check::Harness> {
+    std::thread::spawn(move || {
+        for buffer in buffers {
+            if harness.push(buffer).is_err() {
+                break;
+            }
+        }
+        harness.push_event(gst::event::Eos::new());
+        harness
+    })
+}
+
+fn assert_matches_oracle(buffer: &gst::Buffer, image: &[u8], disparity: &[f32], w: usize, h: usize, params: &Params) {
+    let expected = reference::refocus(image, disparity, w, h, params);
+    let map = buffer.map_readable().expect("readable");
+    let worst = map.iter().zip(&expected).map(|(a, b)| a.abs_diff(*b)).max().unwrap();
+    assert!(worst <= 1, "{params:?}: worst difference {worst}");
+    assert_ne!(&map[..], image, "a defocused scene must change");
+}
+
+#[test]
+fn harness_output_matches_the_oracle_frame_by_frame() {
+    init();
+    let (w, h, image, disparity) = scene();
+    let refocus = element(0.5, 24.0, 0);
+    let (mut colour, depth) = harnesses(&refocus, w, h);
+    let depth = feed(depth, (0..2).map(|f| timed(disparity_bytes(&disparity), f)).collect());
+    for (frame, focus) in [(0u64, 24.0f32), (1, 4.0)] {
+        // A property change while playing applies from the next frame on.
+        refocus.set_property("focus-disparity", focus);
+        colour.push(timed(image.clone(), frame)).expect("push colour");
+        let output = colour.pull().expect("refocused frame");
+        assert_eq!(output.pts(), Some(gst::ClockTime::from_mseconds(40 * frame)));
+        let params = Params { aperture: 0.5, focus_disparity: focus, max_disparity: 32.0, max_kernel: 0, ..Default::default() };
+        assert_matches_oracle(&output, &image, &disparity, w, h, &params);
+    }
+    colour.push_event(gst::event::Eos::new());
+    depth.join().expect("feeder");
+}
+
+#[test]
+fn harness_pairs_by_running_time_and_drops_unpartnered_frames() {
+    init();
+    let (w, h, image, disparity) = scene();
+    let refocus = element(0.25, 4.0, 11);
+    let (mut colour, depth) = harnesses(&refocus, w, h);
+    // Disparity frame 1 is missing: colour frame 1 has no partner and must be dropped,
+    // never paired with disparity frame 2 by arrival order.
+    let depth = feed(depth, [0, 2].into_iter().map(|f| timed(disparity_bytes(&disparity), f)).collect());
+    for frame in 0..3 {
+        colour.push(timed(image.clone(), frame)).expect("push colour");
+    }
+    colour.push_event(gst::event::Eos::new());
+    let first = colour.pull().expect("pair 0");
+    let second = colour.pull().expect("pair 2");
+    depth.join().expect("feeder");
+    assert_eq!(first.pts(), Some(gst::ClockTime::ZERO));
+    assert_eq!(second.pts(), Some(gst::ClockTime::from_mseconds(80)));
+    assert_eq!(colour.buffers_in_queue(), 0, "the unpartnered frame must not come out");
+}
+
+#[test]
+fn motorcycle_pipeline_matches_the_oracle() {
+    init();
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/data/motorcycle");
+    let image = png_io::read_rgba(format!("{dir}/left.png"))
+        .expect("data/motorcycle missing: run scripts/setup.sh (or scripts/make_test_data.py)");
+    let (_, _, disparity) = png_io::read_disparity(format!("{dir}/disparity_filled.png")).expect("disparity");
+    let out = std::env::temp_dir().join(format!("sterefo-motorcycle-{}.rgba", std::process::id()));
+    let pipeline = gst::parse::launch(&format!(
+        "refocus name=r aperture=0.25 focus-disparity=45 max-disparity=64 max-kernel=0 \
+           ! filesink location={out} \
+         filesrc location={dir}/left.png ! pngdec ! videoconvert ! video/x-raw,format=RGBA ! r.sink \
+         filesrc location={dir}/disparity_filled.png ! pngdec ! videoconvert ! video/x-raw,format=GRAY16_LE ! r.sink_disparity",
+        out = out.display()
+    ))
+    .expect("pipeline");
+    run(&pipeline, Duration::from_secs(120)).expect("pipeline runs to EOS");
+    let actual = std::fs::read(&out).expect("output file");
+    let _ = std::fs::remove_file(&out);
+    let params = Params { aperture: 0.25, focus_disparity: 45.0, max_disparity: 64.0, max_kernel: 0, ..Default::default() };
+    let expected = reference::refocus(&image.data, &disparity, image.width, image.height, &params);
+    assert_eq!(actual.len(), expected.len());
+    let worst = actual.iter().zip(&expected).map(|(a, b)| a.abs_diff(*b)).max().unwrap();
+    assert!(worst <= 1, "worst difference {worst}");
+}
+
+fn videotestsrc_pipeline(colour: &str, disparity: &str, properties: &str) -> gst::Element {
+    gst::parse::launch(&format!(
+        "refocus name=r {properties} ! fakesink \
+         videotestsrc num-buffers=3 ! {colour} ! r.sink \
+         videotestsrc num-buffers=3 pattern=gradient ! {disparity} ! r.sink_disparity"
+    ))
+    .expect("pipeline")
+}
+
+#[test]
+fn mismatched_sizes_are_a_clear_error() {
+    init();
+    let pipeline = videotestsrc_pipeline(
+        "video/x-raw,format=RGBA,width=64,height=48",
+        "video/x-raw,format=GRAY16_LE,width=32,height=48",
+        "",
+    );
+    let error = run(&pipeline, Duration::from_secs(30)).expect_err("must fail");
+    assert!(error.contains("64x48") && error.contains("32x48"), "{error}");
+}
+
+#[test]
+fn wrong_disparity_format_is_refused_at_link_time() {
+    init();
+    let error = gst::parse::launch(
+        "refocus name=r ! fakesink videotestsrc ! video/x-raw,format=RGBA ! r.sink \
+         videotestsrc ! video/x-raw,format=GRAY8 ! r.sink_disparity",
+    )
+    .expect_err("GRAY8 disparity must not link");
+    assert!(error.to_string().contains("can't handle caps"), "{error}");
+}
+
+#[test]
+fn inverted_disparity_range_is_a_clear_error() {
+    init();
+    let pipeline = videotestsrc_pipeline(
+        "video/x-raw,format=BGRx,width=64,height=48",
+        "video/x-raw,format=GRAY16_LE,width=64,height=48",
+        "min-disparity=50 max-disparity=10",
+    );
+    let error = run(&pipeline, Duration::from_secs(30)).expect_err("must fail");
+    assert!(error.contains("min-disparity"), "{error}");
+}
+
+#[test]
+fn early_eos_on_one_input_ends_the_stream() {
+    init();
+    let pipeline = gst::parse::launch(
+        "refocus name=r ! fakesink \
+         videotestsrc num-buffers=10 ! video/x-raw,format=RGBx,width=32,height=24 ! r.sink \
+         videotestsrc num-buffers=2 ! video/x-raw,format=GRAY16_LE,width=32,height=24 ! r.sink_disparity",
+    )
+    .expect("pipeline");
+    run(&pipeline, Duration::from_secs(30)).expect("EOS after the last pair");
+}
