@@ -6,6 +6,7 @@
 
 use gst::glib;
 
+pub mod depth;
 pub mod dof;
 pub mod frames;
 pub mod gpu;
