@@ -134,35 +134,73 @@ fn composite_at(p: u32, blurred_plane: vec4<f32>) {
     accum[p] = acc * (1.0 - blurred_plane.w) + blurred_plane;
 }
 
+// Largest kernel row count that `blur` stages through workgroup memory; beyond it (exact mode
+// with large radii) it reads the prefix sums from the storage buffer directly.
+const STAGED_ROWS: u32 = 11u;
+const STAGED_WIDTH: u32 = 31u;   // TILE + 2 * STAGED_ROWS + 1 columns
+const STAGED_HEIGHT: u32 = 30u;  // TILE + 2 * STAGED_ROWS rows
+var<workgroup> staged: array<vec4<f32>, 930>;
+var<workgroup> staged_spans: array<u32, 12>;
+
+// Prefix sum at grid (x, y) for the disc sums: 0 left of the row and outside the grid's
+// rows, the row total right of it.
+fn prefix_at(x: i32, y: i32) -> vec4<f32> {
+    if x < 0 || y < 0 || y >= i32(plane.grid_height) {
+        return vec4<f32>(0.0);
+    }
+    return prefix[u32(y) * plane.grid_width + min(u32(x), plane.grid_width - 1u)];
+}
+
 @compute @workgroup_size(8, 8)
 fn blur(
     @builtin(workgroup_id) wg: vec3<u32>,
     @builtin(num_workgroups) groups: vec3<u32>,
     @builtin(local_invocation_id) local: vec3<u32>,
+    @builtin(local_invocation_index) lid: u32,
 ) {
     let item = item_index(wg, groups);
     if item >= plane.tiles_count {
         return;
     }
     let tile = lists[plane.tiles_offset + item];
-    let u = (tile & 0xffffu) * TILE + local.x;
-    let v = (tile >> 16u) * TILE + local.y;
-    if u >= plane.grid_width || v >= plane.grid_height {
-        return;
-    }
+    let tile_x = (tile & 0xffffu) * TILE;
+    let tile_y = (tile >> 16u) * TILE;
+    let u = tile_x + local.x;
+    let v = tile_y + local.y;
     let rows = i32(plane.kernel_rows);
     var sum = vec4<f32>(0.0);
-    for (var dy = -rows; dy <= rows; dy++) {
-        let y = i32(v) + dy;
-        if y < 0 || y >= i32(plane.grid_height) {
-            continue;
+    if plane.kernel_rows <= STAGED_ROWS {
+        // Stage the tile's prefix sums, with the kernel's apron, in workgroup memory: each
+        // value is then read from the storage buffer once instead of by every pixel near it.
+        let width = TILE + 2u * plane.kernel_rows + 1u;
+        let height = TILE + 2u * plane.kernel_rows;
+        let x_base = i32(tile_x) - rows - 1;
+        let y_base = i32(tile_y) - rows;
+        for (var i = lid; i < width * height; i += TILE * TILE) {
+            staged[(i / width) * STAGED_WIDTH + i % width] =
+                prefix_at(x_base + i32(i % width), y_base + i32(i / width));
         }
-        let half = lists[plane.spans_offset + u32(abs(dy))];
-        let base = u32(y) * plane.grid_width;
-        let right = min(u + half, plane.grid_width - 1u);
-        sum += prefix[base + right];
-        if u > half {
-            sum -= prefix[base + u - half - 1u];
+        if lid <= plane.kernel_rows {
+            staged_spans[lid] = lists[plane.spans_offset + lid];
+        }
+        workgroupBarrier();
+        if u >= plane.grid_width || v >= plane.grid_height {
+            return;
+        }
+        let centre = local.x + plane.kernel_rows + 1u;
+        for (var dy = -rows; dy <= rows; dy++) {
+            let half = staged_spans[u32(abs(dy))];
+            let row = u32(i32(local.y) + rows + dy) * STAGED_WIDTH;
+            sum += staged[row + centre + half] - staged[row + centre - half - 1u];
+        }
+    } else {
+        if u >= plane.grid_width || v >= plane.grid_height {
+            return;
+        }
+        for (var dy = -rows; dy <= rows; dy++) {
+            let half = i32(lists[plane.spans_offset + u32(abs(dy))]);
+            let y = i32(v) + dy;
+            sum += prefix_at(i32(u) + half, y) - prefix_at(i32(u) - half - 1, y);
         }
     }
     let result = sum * plane.inv_area;
