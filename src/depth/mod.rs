@@ -175,6 +175,16 @@ impl<'a> StereoImage<'a> {
     }
 }
 
+/// The tensors fed to the network: RGB planes `[3, height, width]` in [0, 1], padded.
+#[derive(Debug, Clone, Copy)]
+pub struct NetworkInput<'a> {
+    pub left: &'a [f32],
+    pub right: &'a [f32],
+    /// Padded width and height (multiples of the stride).
+    pub width: usize,
+    pub height: usize,
+}
+
 /// What was read from the model file and checked against the layout.
 #[derive(Debug, Clone)]
 struct Layout {
@@ -367,15 +377,15 @@ impl DepthEstimator {
         result
     }
 
-    /// The network inputs of the last [`estimate`](Self::estimate): left and right planes
-    /// `[3, padded_height, padded_width]` and `(padded_width, padded_height)`.
-    pub fn network_input(&self) -> Option<(&[f32], &[f32], (usize, usize))> {
+    /// The network inputs of the last [`estimate`](Self::estimate).
+    pub fn network_input(&self) -> Option<NetworkInput<'_>> {
         let frame = self.frame.as_ref()?;
-        Some((
-            frame.left.extract_tensor().1,
-            frame.right.extract_tensor().1,
-            (frame.padded_width, frame.padded_height),
-        ))
+        Some(NetworkInput {
+            left: frame.left.extract_tensor().1,
+            right: frame.right.extract_tensor().1,
+            width: frame.padded_width,
+            height: frame.padded_height,
+        })
     }
 
     /// Runs the bare network on tensors already in the layout (`[1, 3, height, width]`
@@ -427,7 +437,10 @@ impl DepthEstimator {
     fn check_network_size(&self, width: usize, height: usize) -> Result<()> {
         let stride = self.layout.stride;
         ensure!(
-            width % stride == 0 && height % stride == 0 && width > 0 && height > 0,
+            width.is_multiple_of(stride)
+                && height.is_multiple_of(stride)
+                && width > 0
+                && height > 0,
             "network input {width}x{height} is not a multiple of the model's stride {stride}"
         );
         if let Some((fixed_height, fixed_width)) = self.layout.fixed_size {
@@ -860,7 +873,7 @@ fn check_layout(session: &Session, model: &Path) -> Result<Layout> {
         ),
     };
     if let Some((h, w)) = fixed_size
-        && (h % stride != 0 || w % stride != 0)
+        && (!h.is_multiple_of(stride) || !w.is_multiple_of(stride))
     {
         return Err(layout_error(format!(
             "fixed input size {w}x{h} is not a multiple of the stride {stride}"

@@ -179,7 +179,6 @@ pub struct PackedPixels<'a> {
 /// Writes the three colour planes of `pixels`, scaled to [0, 1], into `planes`
 /// (3 planes of `plane_size` floats, rows of `row_stride` floats).
 pub fn unpack_rgb(pixels: &PackedPixels, planes: &mut [f32], plane_size: usize, row_stride: usize) {
-    const SCALE: f32 = 1.0 / 255.0;
     let offsets = pixels.order.rgb_offsets();
     for (c, &offset) in offsets.iter().enumerate() {
         let plane = &mut planes[c * plane_size..(c + 1) * plane_size];
@@ -187,7 +186,8 @@ pub fn unpack_rgb(pixels: &PackedPixels, planes: &mut [f32], plane_size: usize, 
             let row = &pixels.data[y * pixels.stride..y * pixels.stride + 4 * pixels.width];
             let out = &mut plane[y * row_stride..y * row_stride + pixels.width];
             for (o, pixel) in out.iter_mut().zip(row.chunks_exact(4)) {
-                *o = f32::from(pixel[offset]) * SCALE;
+                // a division, not a multiplication by 1/255: exact for every byte value
+                *o = f32::from(pixel[offset]) / 255.0;
             }
         }
     }
