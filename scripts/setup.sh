@@ -3,7 +3,8 @@
 #   - GStreamer 1.22 (dev files, tools, base/good/bad plugins, the OpenCV plugin) and
 #     Mesa's Vulkan drivers (lavapipe: wgpu on the CPU when there is no GPU), from apt;
 #   - a Python venv in .venv (numpy, scikit-image, OpenCV, onnxruntime) from PyPI;
-#   - the ONNX Runtime shared library, taken from the onnxruntime wheel, in .deps/onnxruntime;
+#   - the ONNX Runtime shared library, taken from the onnxruntime wheel, in .deps/onnxruntime,
+#     and the WebGPU plugin execution provider (onnxruntime-ep-webgpu) in .deps/onnxruntime-webgpu;
 #   - the test and example data in data/, made from what scikit-image ships.
 # Usage: scripts/setup.sh            (then builds nothing; demo.sh and test.sh build)
 set -euo pipefail
@@ -42,6 +43,17 @@ if ! ls "$ORT_DIR"/libonnxruntime.so* >/dev/null 2>&1; then
   capi=$(.venv/bin/python -c "import onnxruntime, os; print(os.path.join(os.path.dirname(onnxruntime.__file__), 'capi'))")
   cp "$capi"/libonnxruntime.so* "$ORT_DIR"/
   ln -sf "$(basename "$(ls "$ORT_DIR"/libonnxruntime.so.* | head -1)")" "$ORT_DIR/libonnxruntime.so"
+fi
+
+# The WebGPU plugin execution provider (provider=webgpu; optional), from its PyPI wheel.
+WEBGPU_DIR=.deps/onnxruntime-webgpu
+if [ ! -f "$WEBGPU_DIR/libonnxruntime_providers_webgpu.so" ]; then
+  if .venv/bin/pip install -q --disable-pip-version-check onnxruntime-ep-webgpu; then
+    mkdir -p "$WEBGPU_DIR"
+    cp "$(.venv/bin/python -c "import onnxruntime_ep_webgpu as w; print(w.get_library_path())")" "$WEBGPU_DIR"/
+  else
+    echo "setup: note: onnxruntime-ep-webgpu not installed; provider webgpu will be unavailable"
+  fi
 fi
 
 if [ ! -f data/motorcycle/disparity_filled.png ] || [ ! -f data/bench/1920x1080_image.png ]; then

@@ -94,7 +94,11 @@ fn cpu() -> DepthOptions {
 fn error_of<T>(result: anyhow::Result<T>) -> String {
     match result {
         Ok(_) => panic!("expected an error"),
-        Err(error) => format!("{error:#}"),
+        Err(error) => {
+            let message = format!("{error:#}");
+            println!("error: {message}");
+            message
+        }
     }
 }
 
@@ -582,6 +586,7 @@ fn cuda_where_there_is_none_is_an_error_and_auto_says_what_it_chose() {
         Ok(estimator) => assert_eq!(estimator.provider(), Provider::Cuda),
         Err(error) => {
             let error = format!("{error:#}");
+            println!("error: {error}");
             assert!(
                 error.contains("provider cuda was asked for but CUDA is not available"),
                 "{error}"
@@ -591,6 +596,7 @@ fn cuda_where_there_is_none_is_an_error_and_auto_says_what_it_chose() {
             let auto =
                 DepthEstimator::new(&toy("red.onnx"), &DepthOptions::default()).expect("auto");
             assert_eq!(auto.provider(), Provider::Cpu);
+            println!("auto: {}", auto.provider_description());
             assert!(
                 auto.provider_description().contains("CUDA unavailable"),
                 "{}",
@@ -610,6 +616,44 @@ fn webgpu_without_its_library_is_an_error() {
     let error = error_of(DepthEstimator::new(&toy("red.onnx"), &options));
     assert!(error.contains("provider webgpu was asked for"), "{error}");
     assert!(error.contains("onnxruntime-ep-webgpu"), "{error}");
+}
+
+/// With the plugin installed (scripts/setup.sh), WebGPU either really runs (a machine with a
+/// GPU) or says there is no GPU to run on (this CPU-only machine: lavapipe is not offered).
+#[test]
+fn webgpu_runs_or_says_why_not() {
+    let library = gststerefo::depth::default_webgpu_library();
+    assert!(
+        library.is_file(),
+        "the WebGPU execution provider is missing at {}: run scripts/setup.sh",
+        library.display()
+    );
+    let options = DepthOptions {
+        provider: Provider::WebGpu,
+        ..DepthOptions::default()
+    };
+    match DepthEstimator::new(&toy("red.onnx"), &options) {
+        Ok(mut estimator) => {
+            assert_eq!(estimator.provider(), Provider::WebGpu);
+            println!("webgpu: {}", estimator.provider_description());
+            let pixels = vec![51u8; 64 * 32 * 4];
+            let image = StereoImage::packed(&pixels, 64, 32, ChannelOrder::Rgba);
+            let mut disparity = Vec::new();
+            estimator
+                .estimate(&image, &image, &mut disparity)
+                .expect("estimate on WebGPU");
+            assert!(disparity.iter().all(|d| (d - 1.6).abs() < 1e-3));
+        }
+        Err(error) => {
+            let error = format!("{error:#}");
+            println!("error: {error}");
+            assert!(
+                error.contains("provider webgpu was asked for but"),
+                "{error}"
+            );
+            assert!(error.contains("offers no device"), "{error}");
+        }
+    }
 }
 
 #[test]

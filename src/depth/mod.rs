@@ -748,8 +748,9 @@ fn webgpu(
         .unwrap_or(0);
     if devices.is_empty() {
         bail!(
-            "provider webgpu was asked for but the WebGPU execution provider found no GPU (no Vulkan device); \
-             choose provider auto or cpu"
+            "provider webgpu was asked for but the WebGPU execution provider offers no device: ONNX Runtime \
+             found no hardware GPU (software Vulkan such as lavapipe is not offered, and the provider \
+             refuses virtual devices); choose provider auto or cpu"
         );
     }
     let device = devices.swap_remove(chosen);
