@@ -57,12 +57,13 @@ def main():
     a, df, dmin, dmax = (float(v) for v in sys.argv[3:7])
     kmax = int(sys.argv[7])
     cv2.setNumThreads(2)
-    refocus(image, disparity, a, df, dmin, dmax, kmax)  # warm-up
-    runs = 2
-    start = time.perf_counter()
-    for _ in range(runs):
+    # The fastest of three runs, as the benchmark does for the GPU renderer.
+    best = float("inf")
+    for _ in range(3):
+        start = time.perf_counter()
         out = refocus(image, disparity, a, df, dmin, dmax, kmax)
-    print(f"{(time.perf_counter() - start) * 1000.0 / runs:.1f}")
+        best = min(best, time.perf_counter() - start)
+    print(f"{best * 1000.0:.1f}")
     if len(sys.argv) > 8:
         cv2.imwrite(sys.argv[8], np.clip(out * 255.0 + 0.5, 0, 255).astype(np.uint8))
 

@@ -1,21 +1,28 @@
 //! sterefo: shallow depth of field from a stereo pair, as GStreamer elements.
 //!
-//! Implements SteReFo (Busam et al., ICCV Workshops 2019). The elements are thin glue; the
-//! work is in plain modules: [`dof`] is the layered depth of field of section 3.2 on wgpu
-//! compute shaders (with a CPU oracle), [`pairing`] pairs frames by running time.
+//! Implements SteReFo (Busam et al., ICCV Workshops 2019). The elements (`refocus`,
+//! `sterefo`) are thin glue; the work is in plain modules: [`depth`] runs the disparity
+//! network of section 3.1 on ONNX Runtime, [`dof`] is the layered depth of field of section
+//! 3.2 on wgpu compute shaders (with a CPU oracle), [`focus`] picks and smooths the focus,
+//! [`pairing`] pairs frames by running time.
 
 use gst::glib;
 
+pub mod aggregate;
+pub mod colormap;
 pub mod depth;
 pub mod dof;
+pub mod focus;
 pub mod frames;
 pub mod gpu;
 pub mod pairing;
 pub mod properties;
 pub mod refocus;
+pub mod sterefo;
 
 fn plugin_init(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
     refocus::register(plugin)?;
+    sterefo::register(plugin)?;
     Ok(())
 }
 

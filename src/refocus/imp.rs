@@ -11,7 +11,7 @@ use gst_base::subclass::prelude::*;
 
 use crate::dof::gpu::Renderer;
 use crate::gpu::GpuContext;
-use crate::pairing::{Pairing, pair, tolerance_ns};
+use crate::aggregate::{self, running_time};
 use crate::properties::RefocusSettings;
 use crate::frames;
 
@@ -189,32 +189,7 @@ impl AggregatorImpl for Refocus {
     }
 
     fn aggregate(&self, _timeout: bool) -> Result<gst::FlowSuccess, gst::FlowError> {
-        let (colour, disparity) = loop {
-            let colour = self.sink.peek_buffer();
-            let disparity = self.sink_disparity.peek_buffer();
-            let (colour, disparity) = match (colour, disparity) {
-                (Some(c), Some(d)) => (c, d),
-                (None, _) if self.sink.is_eos() => return Err(gst::FlowError::Eos),
-                (_, None) if self.sink_disparity.is_eos() => return Err(gst::FlowError::Eos),
-                _ => return Err(gst_base::AGGREGATOR_FLOW_NEED_DATA),
-            };
-            let tolerance = tolerance_ns(colour.duration().map(|d| d.nseconds()));
-            match pair(running_time(&self.sink, &colour), running_time(&self.sink_disparity, &disparity), tolerance) {
-                Pairing::Pair => {
-                    self.sink.drop_buffer();
-                    self.sink_disparity.drop_buffer();
-                    break (colour, disparity);
-                }
-                Pairing::DropFirst => {
-                    gst::debug!(CAT, imp = self, "dropping colour frame {:?}: no disparity at its time", colour.pts());
-                    self.sink.drop_buffer();
-                }
-                Pairing::DropSecond => {
-                    gst::debug!(CAT, imp = self, "dropping disparity frame {:?}: no colour at its time", disparity.pts());
-                    self.sink_disparity.drop_buffer();
-                }
-            }
-        };
+        let (colour, disparity) = aggregate::next_pair(&self.sink, &self.sink_disparity, *CAT)?;
 
         if let Some(time) = running_time(&self.sink, &colour) {
             let _ = self.obj().sync_values(gst::ClockTime::from_nseconds(time));
@@ -281,11 +256,4 @@ impl AggregatorImpl for Refocus {
         drop(guard);
         self.obj().finish_buffer(output)
     }
-}
-
-/// Running time of a buffer's PTS in its pad's segment, nanoseconds.
-fn running_time(pad: &gst_base::AggregatorPad, buffer: &gst::Buffer) -> Option<u64> {
-    let segment = pad.segment();
-    let segment = segment.downcast_ref::<gst::ClockTime>()?;
-    segment.to_running_time(buffer.pts()?).map(|t| t.nseconds())
 }

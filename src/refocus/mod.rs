@@ -9,7 +9,7 @@
 use gst::glib;
 use gst::prelude::*;
 
-mod imp;
+pub(crate) mod imp;
 
 glib::wrapper! {
     /// The `refocus` element.

@@ -1,0 +1,47 @@
+//! Aggregator glue shared by `refocus` and `sterefo`: taking the next pair of frames from two
+//! sink pads, by running time (the rule is in [`crate::pairing`]).
+
+use gst_base::prelude::*;
+
+use crate::pairing::{Pairing, pair, tolerance_ns};
+
+/// Running time of a buffer's PTS in its pad's segment, nanoseconds.
+pub fn running_time(pad: &gst_base::AggregatorPad, buffer: &gst::Buffer) -> Option<u64> {
+    let segment = pad.segment();
+    let segment = segment.downcast_ref::<gst::ClockTime>()?;
+    segment.to_running_time(buffer.pts()?).map(|t| t.nseconds())
+}
+
+/// Pops the next pair of frames, dropping (and logging) frames that have no partner.
+/// `Err(Eos)` once either input has ended with nothing left to pair; `NEED_DATA` while an
+/// input has no frame yet (live mode, on timeout).
+pub fn next_pair(
+    first: &gst_base::AggregatorPad,
+    second: &gst_base::AggregatorPad,
+    category: gst::DebugCategory,
+) -> Result<(gst::Buffer, gst::Buffer), gst::FlowError> {
+    loop {
+        let (a, b) = match (first.peek_buffer(), second.peek_buffer()) {
+            (Some(a), Some(b)) => (a, b),
+            (None, _) if first.is_eos() => return Err(gst::FlowError::Eos),
+            (_, None) if second.is_eos() => return Err(gst::FlowError::Eos),
+            _ => return Err(gst_base::AGGREGATOR_FLOW_NEED_DATA),
+        };
+        let tolerance = tolerance_ns(a.duration().map(|d| d.nseconds()));
+        match pair(running_time(first, &a), running_time(second, &b), tolerance) {
+            Pairing::Pair => {
+                first.drop_buffer();
+                second.drop_buffer();
+                return Ok((a, b));
+            }
+            Pairing::DropFirst => {
+                gst::debug!(category, obj = first, "dropping frame {:?}: no partner at its running time", a.pts());
+                first.drop_buffer();
+            }
+            Pairing::DropSecond => {
+                gst::debug!(category, obj = second, "dropping frame {:?}: no partner at its running time", b.pts());
+                second.drop_buffer();
+            }
+        }
+    }
+}

@@ -1,0 +1,592 @@
+//! The `sterefo` element's glue: pads, properties, pairing, focus sources, outputs. The work
+//! is in `crate::depth` (disparity network), `crate::focus` and `crate::dof` (renderer).
+
+use std::path::PathBuf;
+use std::sync::{LazyLock, Mutex};
+
+use gst::glib;
+use gst::prelude::*;
+use gst::subclass::prelude::*;
+use gst_base::prelude::*;
+use gst_base::subclass::prelude::*;
+
+use super::{FocusMode, Output, Provider};
+use crate::aggregate::{self, running_time};
+use crate::depth::{ChannelOrder, DepthEstimator, DepthOptions, StereoImage};
+use crate::dof::gpu::Renderer;
+use crate::focus::{self, FocusPuller, Rect};
+use crate::gpu::GpuContext;
+use crate::properties::RefocusSettings;
+use crate::refocus::imp::COLOUR_FORMATS;
+use crate::{colormap, frames};
+
+static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
+    gst::DebugCategory::new("sterefo", gst::DebugColorFlags::empty(), Some("Stereo refocusing"))
+});
+
+const DEFAULT_FOCUS_SMOOTHING: f64 = 0.3;
+const DEFAULT_WORKING_SCALE: f32 = 1.0;
+
+#[derive(Debug, Clone)]
+struct Settings {
+    refocus: RefocusSettings,
+    output: Output,
+    focus_mode: FocusMode,
+    focus_x: f64,
+    focus_y: f64,
+    /// Set once the user (property or click) chose a point, so `auto` uses it.
+    point_chosen: bool,
+    roi_type: String,
+    focus_smoothing: f64,
+    model: PathBuf,
+    provider: Provider,
+    onnxruntime_library: Option<PathBuf>,
+    working_scale: f32,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            refocus: RefocusSettings::default(),
+            output: Output::Refocused,
+            focus_mode: FocusMode::Auto,
+            focus_x: 0.5,
+            focus_y: 0.5,
+            point_chosen: false,
+            roi_type: String::new(),
+            focus_smoothing: DEFAULT_FOCUS_SMOOTHING,
+            model: crate::depth::default_model_path(),
+            provider: Provider::Auto,
+            onnxruntime_library: None,
+            working_scale: DEFAULT_WORKING_SCALE,
+        }
+    }
+}
+
+struct State {
+    renderer: Renderer,
+    depth: DepthEstimator,
+    left_info: Option<gst_video::VideoInfo>,
+    right_info: Option<gst_video::VideoInfo>,
+    disparity: Vec<f32>,
+    image: Vec<u8>,
+    output: Vec<u8>,
+    puller: FocusPuller,
+    /// The last frame's focus came from a region of interest: hold it if the ROI goes away.
+    following_roi: bool,
+}
+
+pub struct Sterefo {
+    sink_left: gst_base::AggregatorPad,
+    sink_right: gst_base::AggregatorPad,
+    settings: Mutex<Settings>,
+    state: Mutex<Option<State>>,
+    /// Read-only properties, readable without the state lock.
+    focus_in_use: Mutex<f32>,
+    provider_in_use: Mutex<String>,
+}
+
+#[glib::object_subclass]
+impl ObjectSubclass for Sterefo {
+    const NAME: &'static str = "GstSterefo";
+    type Type = super::Sterefo;
+    type ParentType = gst_base::Aggregator;
+
+    fn with_class(klass: &Self::Class) -> Self {
+        let pad = |name: &str| {
+            let template = klass.pad_template(name).expect("template defined below");
+            gst::PadBuilder::<gst_base::AggregatorPad>::from_template(&template).name(name).build()
+        };
+        Sterefo {
+            sink_left: pad("sink_left"),
+            sink_right: pad("sink_right"),
+            settings: Mutex::new(Settings::default()),
+            state: Mutex::new(None),
+            focus_in_use: Mutex::new(-1.0),
+            provider_in_use: Mutex::new(String::new()),
+        }
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl ObjectImpl for Sterefo {
+    fn properties() -> &'static [glib::ParamSpec] {
+        static PROPERTIES: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(|| {
+            let mut specs = RefocusSettings::specs();
+            specs.extend([
+                glib::ParamSpecEnum::builder_with_default("output", Output::Refocused)
+                    .nick("Output")
+                    .blurb("What the src pad carries: the refocused left view, or the disparity")
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecEnum::builder_with_default("focus-mode", FocusMode::Auto)
+                    .nick("Focus mode")
+                    .blurb("Where the focus comes from")
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecDouble::builder("focus-x")
+                    .nick("Focus point x")
+                    .blurb("Horizontal position of the focus point, 0 (left) .. 1 (right)")
+                    .minimum(0.0)
+                    .maximum(1.0)
+                    .default_value(0.5)
+                    .mutable_playing()
+                    .controllable()
+                    .build(),
+                glib::ParamSpecDouble::builder("focus-y")
+                    .nick("Focus point y")
+                    .blurb("Vertical position of the focus point, 0 (top) .. 1 (bottom)")
+                    .minimum(0.0)
+                    .maximum(1.0)
+                    .default_value(0.5)
+                    .mutable_playing()
+                    .controllable()
+                    .build(),
+                glib::ParamSpecString::builder("roi-type")
+                    .nick("ROI type")
+                    .blurb("Only follow regions of interest of this type (e.g. 'face'); empty = any")
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecDouble::builder("focus-smoothing")
+                    .nick("Focus smoothing")
+                    .blurb("Time constant in seconds with which the focus follows its target (0 = jump)")
+                    .minimum(0.0)
+                    .maximum(60.0)
+                    .default_value(DEFAULT_FOCUS_SMOOTHING)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecFloat::builder("focus-in-use")
+                    .nick("Focus in use")
+                    .blurb("The focus disparity of the last frame, pixels (-1 before the first)")
+                    .minimum(-1.0)
+                    .maximum(crate::dof::MAX_DISPARITY)
+                    .default_value(-1.0)
+                    .read_only()
+                    .build(),
+                glib::ParamSpecString::builder("model")
+                    .nick("Model")
+                    .blurb("ONNX stereo model (inputs left, right [1,3,H,W] RGB 0..1; output disparity [1,1,H,W] pixels)")
+                    .default_value(crate::depth::default_model_path().to_str())
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecEnum::builder_with_default("provider", Provider::Auto)
+                    .nick("Execution provider")
+                    .blurb("Where ONNX Runtime runs the network; an unavailable GPU provider is an error")
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecString::builder("provider-in-use")
+                    .nick("Provider in use")
+                    .blurb("The execution provider actually running the network")
+                    .read_only()
+                    .build(),
+                glib::ParamSpecString::builder("onnxruntime-library")
+                    .nick("ONNX Runtime library")
+                    .blurb("Path of libonnxruntime.so; empty = ORT_DYLIB_PATH, then the folder scripts/setup.sh fills")
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecFloat::builder("working-scale")
+                    .nick("Working scale")
+                    .blurb("The network runs on the pair resized by this factor (faster below 1)")
+                    .minimum(0.1)
+                    .maximum(1.0)
+                    .default_value(DEFAULT_WORKING_SCALE)
+                    .mutable_playing()
+                    .build(),
+            ]);
+            specs
+        });
+        PROPERTIES.as_ref()
+    }
+
+    fn set_property(&self, _id: usize, value: &glib::Value, pspec: &glib::ParamSpec) {
+        let mut settings = lock(&self.settings);
+        let name = pspec.name();
+        if !settings.refocus.set(name, value) {
+            let get = || value.get::<Option<String>>().ok().flatten().filter(|s| !s.is_empty());
+            match name {
+                "output" => {
+                    settings.output = value.get().expect("type checked by GObject");
+                    self.obj().src_pad().mark_reconfigure();
+                }
+                "focus-mode" => settings.focus_mode = value.get().expect("type checked by GObject"),
+                "focus-x" => {
+                    settings.focus_x = value.get().expect("type checked by GObject");
+                    settings.point_chosen = true;
+                }
+                "focus-y" => {
+                    settings.focus_y = value.get().expect("type checked by GObject");
+                    settings.point_chosen = true;
+                }
+                "roi-type" => settings.roi_type = get().unwrap_or_default(),
+                "focus-smoothing" => settings.focus_smoothing = value.get().expect("type checked by GObject"),
+                "model" => settings.model = get().map_or_else(crate::depth::default_model_path, PathBuf::from),
+                "provider" => settings.provider = value.get().expect("type checked by GObject"),
+                "onnxruntime-library" => settings.onnxruntime_library = get().map(PathBuf::from),
+                "working-scale" => settings.working_scale = value.get().expect("type checked by GObject"),
+                _ => unreachable!("only installed properties are set"),
+            }
+        }
+        gst::debug!(CAT, imp = self, "{name} set to {value:?}");
+    }
+
+    fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
+        let settings = lock(&self.settings);
+        if let Some(value) = settings.refocus.get(pspec.name()) {
+            return value;
+        }
+        match pspec.name() {
+            "output" => settings.output.to_value(),
+            "focus-mode" => settings.focus_mode.to_value(),
+            "focus-x" => settings.focus_x.to_value(),
+            "focus-y" => settings.focus_y.to_value(),
+            "roi-type" => settings.roi_type.to_value(),
+            "focus-smoothing" => settings.focus_smoothing.to_value(),
+            "focus-in-use" => lock(&self.focus_in_use).to_value(),
+            "model" => settings.model.to_string_lossy().to_value(),
+            "provider" => settings.provider.to_value(),
+            "provider-in-use" => lock(&self.provider_in_use).to_value(),
+            "onnxruntime-library" => settings.onnxruntime_library.as_ref().map(|p| p.to_string_lossy().into_owned()).to_value(),
+            "working-scale" => settings.working_scale.to_value(),
+            _ => unreachable!("only installed properties are read"),
+        }
+    }
+
+    fn constructed(&self) {
+        self.parent_constructed();
+        let obj = self.obj();
+        obj.add_pad(&self.sink_left).expect("fresh pad");
+        obj.add_pad(&self.sink_right).expect("fresh pad");
+    }
+}
+
+impl GstObjectImpl for Sterefo {}
+
+impl ElementImpl for Sterefo {
+    fn metadata() -> Option<&'static gst::subclass::ElementMetadata> {
+        static METADATA: LazyLock<gst::subclass::ElementMetadata> = LazyLock::new(|| {
+            gst::subclass::ElementMetadata::new(
+                "Stereo refocus",
+                "Filter/Effect/Video",
+                "Shallow depth of field from a rectified stereo pair: disparity network + layered depth of field (SteReFo)",
+                "sterefo developers",
+            )
+        });
+        Some(&*METADATA)
+    }
+
+    fn pad_templates() -> &'static [gst::PadTemplate] {
+        static TEMPLATES: LazyLock<Vec<gst::PadTemplate>> = LazyLock::new(|| {
+            let colour = gst_video::VideoCapsBuilder::new().format_list(COLOUR_FORMATS).build();
+            let mut output = colour.clone();
+            output.merge(gst_video::VideoCapsBuilder::new().format(gst_video::VideoFormat::Gray16Le).build());
+            let template = |name, direction, caps: &gst::Caps| {
+                gst::PadTemplate::with_gtype(name, direction, gst::PadPresence::Always, caps, gst_base::AggregatorPad::static_type())
+                    .expect("valid template")
+            };
+            vec![
+                template("src", gst::PadDirection::Src, &output),
+                template("sink_left", gst::PadDirection::Sink, &colour),
+                template("sink_right", gst::PadDirection::Sink, &colour),
+            ]
+        });
+        TEMPLATES.as_ref()
+    }
+}
+
+impl AggregatorImpl for Sterefo {
+    fn start(&self) -> Result<(), gst::ErrorMessage> {
+        let settings = lock(&self.settings).clone();
+        let renderer = GpuContext::shared().and_then(Renderer::new).map_err(|e| {
+            gst::error_msg!(gst::LibraryError::Init, ["sterefo needs a GPU through wgpu: {e:#}"])
+        })?;
+        let options = DepthOptions {
+            provider: settings.provider.into(),
+            ort_library: settings.onnxruntime_library.clone(),
+            scale: settings.working_scale,
+            ..Default::default()
+        };
+        let depth = DepthEstimator::new(&settings.model, &options).map_err(|e| {
+            gst::error_msg!(gst::LibraryError::Init, ["cannot load the disparity model: {e:#}"])
+        })?;
+        gst::info!(
+            CAT,
+            imp = self,
+            "disparity: {} on {}; refocus on {}",
+            settings.model.display(),
+            depth.provider_description(),
+            renderer.device_name()
+        );
+        *lock(&self.provider_in_use) = depth.provider_description().to_string();
+        *lock(&self.state) = Some(State {
+            renderer,
+            depth,
+            left_info: None,
+            right_info: None,
+            disparity: Vec::new(),
+            image: Vec::new(),
+            output: Vec::new(),
+            puller: FocusPuller::default(),
+            following_roi: false,
+        });
+        Ok(())
+    }
+
+    fn stop(&self) -> Result<(), gst::ErrorMessage> {
+        *lock(&self.state) = None;
+        Ok(())
+    }
+
+    fn flush(&self) -> Result<gst::FlowSuccess, gst::FlowError> {
+        if let Some(state) = lock(&self.state).as_mut() {
+            state.puller.reset();
+        }
+        self.parent_flush()
+    }
+
+    fn sink_event(&self, pad: &gst_base::AggregatorPad, event: gst::Event) -> bool {
+        if let gst::EventView::Caps(caps) = event.view() {
+            let Ok(info) = gst_video::VideoInfo::from_caps(caps.caps()) else {
+                gst::element_imp_error!(self, gst::StreamError::Format, ["cannot parse caps {}", caps.caps()]);
+                return false;
+            };
+            gst::debug!(CAT, obj = pad, "caps {}x{} {:?}", info.width(), info.height(), info.format());
+            if let Some(state) = lock(&self.state).as_mut() {
+                if pad == &self.sink_left {
+                    state.left_info = Some(info);
+                } else {
+                    state.right_info = Some(info);
+                }
+            }
+            if pad == &self.sink_left {
+                self.obj().src_pad().mark_reconfigure();
+            }
+        }
+        self.parent_sink_event(pad, event)
+    }
+
+    fn src_event(&self, event: gst::Event) -> bool {
+        // Tap to focus: a mouse press in the video window, in output pixel coordinates.
+        if let Ok(gst_video::NavigationEvent::MouseButtonPress { x, y, .. }) = gst_video::NavigationEvent::parse(&event)
+        {
+            let size = lock(&self.state).as_ref().and_then(|s| s.left_info.as_ref().map(|i| (i.width(), i.height())));
+            if let Some((width, height)) = size {
+                let mut settings = lock(&self.settings);
+                settings.focus_x = (x / f64::from(width)).clamp(0.0, 1.0);
+                settings.focus_y = (y / f64::from(height)).clamp(0.0, 1.0);
+                settings.point_chosen = true;
+                gst::info!(CAT, imp = self, "focus point clicked at {:.3}, {:.3}", settings.focus_x, settings.focus_y);
+            }
+        }
+        self.parent_src_event(event)
+    }
+
+    fn update_src_caps(&self, caps: &gst::Caps) -> Result<gst::Caps, gst::FlowError> {
+        let Some(left) = self.sink_left.current_caps() else {
+            return Err(gst_base::AGGREGATOR_FLOW_NEED_DATA);
+        };
+        let output = lock(&self.settings).output;
+        let produced = match output {
+            Output::Refocused => left,
+            Output::Disparity | Output::DisparityColor => {
+                let info = gst_video::VideoInfo::from_caps(&left).map_err(|_| gst::FlowError::NotNegotiated)?;
+                let format = if output == Output::Disparity {
+                    gst_video::VideoFormat::Gray16Le
+                } else {
+                    gst_video::VideoFormat::Rgba
+                };
+                gst_video::VideoInfo::builder(format, info.width(), info.height())
+                    .fps(info.fps())
+                    .par(info.par())
+                    .build()
+                    .and_then(|i| i.to_caps())
+                    .map_err(|_| gst::FlowError::NotNegotiated)?
+            }
+        };
+        if !produced.can_intersect(caps) {
+            gst::element_imp_error!(
+                self,
+                gst::CoreError::Negotiation,
+                ["downstream does not accept {produced}; put a videoconvert after sterefo"]
+            );
+            return Err(gst::FlowError::NotNegotiated);
+        }
+        Ok(produced)
+    }
+
+    fn aggregate(&self, _timeout: bool) -> Result<gst::FlowSuccess, gst::FlowError> {
+        let (left, right) = aggregate::next_pair(&self.sink_left, &self.sink_right, *CAT)?;
+        let time = running_time(&self.sink_left, &left);
+        if let Some(time) = time {
+            let _ = self.obj().sync_values(gst::ClockTime::from_nseconds(time));
+        }
+        let settings = lock(&self.settings).clone();
+        let mut guard = lock(&self.state);
+        let state = guard.as_mut().ok_or(gst::FlowError::Flushing)?;
+        let (Some(left_info), Some(right_info)) = (state.left_info.clone(), state.right_info.clone()) else {
+            gst::element_imp_error!(self, gst::CoreError::Negotiation, ["frames arrived before caps"]);
+            return Err(gst::FlowError::NotNegotiated);
+        };
+        if (left_info.width(), left_info.height()) != (right_info.width(), right_info.height()) {
+            gst::element_imp_error!(
+                self,
+                gst::StreamError::Format,
+                [
+                    "left is {}x{} but right is {}x{}; a rectified pair must have one size",
+                    left_info.width(),
+                    left_info.height(),
+                    right_info.width(),
+                    right_info.height()
+                ]
+            );
+            return Err(gst::FlowError::NotNegotiated);
+        }
+        let (width, height) = (left_info.width() as usize, left_info.height() as usize);
+
+        let left_frame = gst_video::VideoFrameRef::from_buffer_ref_readable(left.as_ref(), &left_info);
+        let right_frame = gst_video::VideoFrameRef::from_buffer_ref_readable(right.as_ref(), &right_info);
+        let (Ok(left_frame), Ok(right_frame)) = (left_frame, right_frame) else {
+            gst::element_imp_error!(self, gst::StreamError::Decode, ["cannot map the input frames"]);
+            return Err(gst::FlowError::Error);
+        };
+        fn image<'a>(frame: &'a gst_video::VideoFrameRef<&gst::BufferRef>, info: &gst_video::VideoInfo) -> Option<StereoImage<'a>> {
+            frame.plane_data(0).ok().map(|data| StereoImage {
+                data,
+                width: info.width() as usize,
+                height: info.height() as usize,
+                stride: info.stride()[0] as usize,
+                order: channel_order(info.format()),
+            })
+        }
+        let (Some(left_image), Some(right_image)) = (image(&left_frame, &left_info), image(&right_frame, &right_info)) else {
+            gst::element_imp_error!(self, gst::StreamError::Decode, ["cannot read the input frames"]);
+            return Err(gst::FlowError::Error);
+        };
+        if let Err(e) = state.depth.set_scale(settings.working_scale) {
+            gst::element_imp_error!(self, gst::LibraryError::Settings, ["{e:#}"]);
+            return Err(gst::FlowError::Error);
+        }
+        if let Err(e) = state.depth.estimate(&left_image, &right_image, &mut state.disparity) {
+            gst::element_imp_error!(self, gst::LibraryError::Failed, ["disparity estimation failed: {e:#}"]);
+            return Err(gst::FlowError::Error);
+        }
+
+        let (target, from_roi) =
+            self.focus_target(&settings, &left, &state.disparity, width, height, state.following_roi, state.puller.current());
+        state.following_roi = from_roi;
+        let focus = state.puller.follow(target, time, settings.focus_smoothing);
+        *lock(&self.focus_in_use) = focus;
+        gst::log!(CAT, imp = self, "{:?}: focus target {target:.2} px, in use {focus:.2} px", left.pts());
+
+        let output_info = match settings.output {
+            Output::Refocused => left_info.clone(),
+            Output::Disparity => video_info(gst_video::VideoFormat::Gray16Le, &left_info)?,
+            Output::DisparityColor => video_info(gst_video::VideoFormat::Rgba, &left_info)?,
+        };
+        let mut output = gst::Buffer::with_size(output_info.size()).map_err(|_| gst::FlowError::Error)?;
+        {
+            let buffer = output.get_mut().expect("new buffer is writable");
+            buffer.set_pts(left.pts());
+            buffer.set_dts(left.dts());
+            buffer.set_duration(left.duration());
+            let mut out_frame =
+                gst_video::VideoFrameRef::from_buffer_ref_writable(buffer, &output_info).map_err(|_| gst::FlowError::Error)?;
+            let written = match settings.output {
+                Output::Refocused => {
+                    let params = settings.refocus.params(focus);
+                    if let Err(e) = params.validate() {
+                        gst::element_imp_error!(self, gst::LibraryError::Settings, ["{e}"]);
+                        return Err(gst::FlowError::Error);
+                    }
+                    frames::read_packed4(&left_frame, &mut state.image).map_err(|_| gst::FlowError::Error)?;
+                    state.output.resize(state.image.len(), 0);
+                    if let Err(e) = state.renderer.render(
+                        &state.image,
+                        &state.disparity,
+                        width as u32,
+                        height as u32,
+                        &params,
+                        &mut state.output,
+                    ) {
+                        gst::element_imp_error!(self, gst::LibraryError::Failed, ["refocusing failed: {e:#}"]);
+                        return Err(gst::FlowError::Error);
+                    }
+                    frames::write_packed4(&state.output, &mut out_frame)
+                }
+                Output::Disparity => frames::write_disparity(&state.disparity, &mut out_frame),
+                Output::DisparityColor => {
+                    let (low, high) = (settings.refocus.min_disparity, settings.refocus.max_disparity);
+                    state.output.clear();
+                    state.output.extend(state.disparity.iter().flat_map(|d| colormap::viridis(*d, low, high)));
+                    frames::write_packed4(&state.output, &mut out_frame)
+                }
+            };
+            written.map_err(|_| gst::FlowError::Error)?;
+        }
+        drop(left_frame);
+        drop(right_frame);
+        drop(guard);
+        self.obj().finish_buffer(output)
+    }
+}
+
+impl Sterefo {
+    /// The focus disparity this frame asks for, before smoothing, and whether it follows a
+    /// region of interest (seen now, or held since the tracker lost it).
+    #[allow(clippy::too_many_arguments)]
+    fn focus_target(
+        &self,
+        settings: &Settings,
+        left: &gst::Buffer,
+        disparity: &[f32],
+        width: usize,
+        height: usize,
+        following_roi: bool,
+        previous: Option<f32>,
+    ) -> (f32, bool) {
+        let manual = settings.refocus.focus_disparity;
+        let point = || focus::median_in(disparity, width, height, focus::point_box(settings.focus_x, settings.focus_y, width, height));
+        let roi = || {
+            left.iter_meta::<gst_video::VideoRegionOfInterestMeta>()
+                .filter(|meta| settings.roi_type.is_empty() || meta.roi_type() == settings.roi_type)
+                .find_map(|meta| {
+                    let (x, y, w, h) = meta.rect();
+                    let median = focus::median_in(disparity, width, height, Rect { x, y, width: w, height: h });
+                    if median.is_none() {
+                        gst::debug!(CAT, imp = self, "ignoring an empty or off-frame ROI {x},{y} {w}x{h}");
+                    }
+                    median
+                })
+        };
+        // A lost object holds the last focus, as a focus puller would.
+        let held = if following_roi { previous } else { None };
+        match settings.focus_mode {
+            FocusMode::Disparity => (manual, false),
+            FocusMode::Point => (point().unwrap_or(manual), false),
+            FocusMode::Roi => roi().or(previous).map_or((manual, false), |f| (f, true)),
+            FocusMode::Auto => match roi().or(held) {
+                Some(focus) => (focus, true),
+                None => (if settings.point_chosen { point() } else { None }.unwrap_or(manual), false),
+            },
+        }
+    }
+}
+
+fn channel_order(format: gst_video::VideoFormat) -> ChannelOrder {
+    match format {
+        gst_video::VideoFormat::Bgra => ChannelOrder::Bgra,
+        gst_video::VideoFormat::Bgrx => ChannelOrder::Bgrx,
+        gst_video::VideoFormat::Rgbx => ChannelOrder::Rgbx,
+        _ => ChannelOrder::Rgba,
+    }
+}
+
+fn video_info(format: gst_video::VideoFormat, like: &gst_video::VideoInfo) -> Result<gst_video::VideoInfo, gst::FlowError> {
+    gst_video::VideoInfo::builder(format, like.width(), like.height())
+        .fps(like.fps())
+        .par(like.par())
+        .build()
+        .map_err(|_| gst::FlowError::NotNegotiated)
+}
