@@ -104,7 +104,7 @@ pub struct DepthOptions {
     pub ort_library: Option<PathBuf>,
     /// Intra-op threads of the CPU provider (also used for CPU nodes of GPU providers).
     pub cpu_threads: usize,
-    /// GPU index for CUDA and WebGPU.
+    /// CUDA device index.
     pub device_id: i32,
     /// The WebGPU plugin library (`libonnxruntime_providers_webgpu.so`); `None`: the copy
     /// `scripts/setup.sh` would put next to the ONNX Runtime library.
@@ -742,10 +742,6 @@ fn webgpu(
         .devices()
         .filter(|device| device.ep().is_ok_and(|name| name == WEBGPU_EP_NAME))
         .collect();
-    let chosen = devices
-        .iter()
-        .position(|device| device.hardware_device().id() == options.device_id as u32)
-        .unwrap_or(0);
     if devices.is_empty() {
         bail!(
             "provider webgpu was asked for but the WebGPU execution provider offers no device: ONNX Runtime \
@@ -753,7 +749,8 @@ fn webgpu(
              refuses virtual devices); choose provider auto or cpu"
         );
     }
-    let device = devices.swap_remove(chosen);
+    // the WebGPU provider takes one device and picks the physical GPU itself
+    let device = devices.swap_remove(0);
     let description = format!(
         "{} {:?} {}",
         device
