@@ -5,8 +5,9 @@ downloaded): the Middlebury 2014 motorcycle pair with its ground-truth disparity
 data/motorcycle/left.png, right.png      741x500 RGB
 data/motorcycle/disparity_gt.png         GRAY16, disparity x 256, 0 = invalid (KITTI style)
 data/motorcycle/disparity_filled.png     same, holes filled from the farther neighbour
-data/bench/WxH_image.png, WxH_disparity.png   the pair resized for benchmarks, disparity
+data/bench/WxH_image.png, WxH_disparity.png   the left view resized for benchmarks, disparity
                                               rescaled to [0, 72] px (for a [0, 80] sweep)
+data/bench/WxH_right.png                      the right view resized the same way
 """
 import os
 import sys
@@ -58,6 +59,8 @@ def main() -> None:
     scale = 72.0 / float(filled.max())
     for width, height in [(1242, 375), (1920, 1080)]:
         image = cv2.resize(left, (width, height), interpolation=cv2.INTER_AREA)
+        right_image = cv2.resize(right, (width, height), interpolation=cv2.INTER_AREA)
+        cv2.imwrite(f"{root}/bench/{width}x{height}_right.png", cv2.cvtColor(right_image, cv2.COLOR_RGB2BGR))
         depth = cv2.resize(filled, (width, height), interpolation=cv2.INTER_NEAREST) * scale
         cv2.imwrite(f"{root}/bench/{width}x{height}_image.png", cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
         write_gray16(f"{root}/bench/{width}x{height}_disparity.png", depth)

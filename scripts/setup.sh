@@ -56,7 +56,7 @@ if [ ! -f "$WEBGPU_DIR/libonnxruntime_providers_webgpu.so" ]; then
   fi
 fi
 
-if [ ! -f data/motorcycle/disparity_filled.png ] || [ ! -f data/bench/1920x1080_image.png ]; then
+if [ ! -f data/motorcycle/disparity_filled.png ] || [ ! -f data/bench/1920x1080_right.png ]; then
   .venv/bin/python scripts/make_test_data.py data
 fi
 
