@@ -27,9 +27,15 @@ fn main() -> Result<()> {
     let mut renderer = Renderer::new(context.clone())?;
     println!("GPU: {}", context.describe());
     println!();
-    println!("| size | a | kmax | planes drawn | sterefo ms | sterefo fps | naive OpenCV ms | speed-up |");
+    println!(
+        "| size | a | kmax | planes drawn | sterefo ms | sterefo fps | naive OpenCV ms | speed-up |"
+    );
     println!("|---|---|---|---|---|---|---|---|");
-    let sizes: &[(u32, u32)] = if quick { &[(1242, 375)] } else { &[(1242, 375), (1920, 1080)] };
+    let sizes: &[(u32, u32)] = if quick {
+        &[(1242, 375)]
+    } else {
+        &[(1242, 375), (1920, 1080)]
+    };
     for &(width, height) in sizes {
         let stem = format!("data/bench/{width}x{height}");
         let image = png_io::read_rgba(format!("{stem}_image.png"))?;
@@ -45,18 +51,40 @@ fn main() -> Result<()> {
                     max_kernel,
                     ..Default::default()
                 };
-                let stats = renderer.render(&image.data, &disparity, width, height, &params, &mut output)?;
+                let stats = renderer.render(
+                    &image.data,
+                    &disparity,
+                    width,
+                    height,
+                    &params,
+                    &mut output,
+                )?;
                 // The fastest of several runs: the machine is shared, and interference only adds.
                 let mut ms = f64::INFINITY;
                 for _ in 0..if quick { 4 } else { 6 } {
                     let start = Instant::now();
-                    renderer.render(&image.data, &disparity, width, height, &params, &mut output)?;
+                    renderer.render(
+                        &image.data,
+                        &disparity,
+                        width,
+                        height,
+                        &params,
+                        &mut output,
+                    )?;
                     ms = ms.min(start.elapsed().as_secs_f64() * 1000.0);
                 }
-                let naive = if no_baseline { f64::NAN } else { naive_ms(&python, &stem, &params)? };
+                let naive = if no_baseline {
+                    f64::NAN
+                } else {
+                    naive_ms(&python, &stem, &params)?
+                };
                 println!(
                     "| {width}x{height} | {aperture} | {} | {}/{} | {ms:.1} | {:.1} | {naive:.0} | {:.1}x |",
-                    if max_kernel == 0 { "0 (exact)".to_string() } else { max_kernel.to_string() },
+                    if max_kernel == 0 {
+                        "0 (exact)".to_string()
+                    } else {
+                        max_kernel.to_string()
+                    },
                     stats.planes_drawn,
                     stats.planes_total,
                     1000.0 / ms,
@@ -83,7 +111,13 @@ fn naive_ms(python: &str, stem: &str, params: &Params) -> Result<f64> {
         ])
         .output()
         .with_context(|| format!("cannot run {python} scripts/naive_refocus.py"))?;
-    anyhow::ensure!(output.status.success(), "naive_refocus.py failed: {}", String::from_utf8_lossy(&output.stderr));
+    anyhow::ensure!(
+        output.status.success(),
+        "naive_refocus.py failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let text = String::from_utf8_lossy(&output.stdout);
-    text.trim().parse::<f64>().with_context(|| format!("naive_refocus.py printed '{text}'"))
+    text.trim()
+        .parse::<f64>()
+        .with_context(|| format!("naive_refocus.py printed '{text}'"))
 }

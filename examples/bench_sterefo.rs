@@ -21,7 +21,11 @@ fn main() -> Result<()> {
     gststerefo::plugin_register_static()?;
     println!("| size | pipeline | fps | ms per frame | vs SGBM |");
     println!("|---|---|---|---|---|");
-    let sizes: &[(u32, u32, u32)] = if quick { &[(1242, 375, 6)] } else { &[(1242, 375, 8), (1920, 1080, 4)] };
+    let sizes: &[(u32, u32, u32)] = if quick {
+        &[(1242, 375, 6)]
+    } else {
+        &[(1242, 375, 8), (1920, 1080, 4)]
+    };
     for &(width, height, frames) in sizes {
         let stem = format!("data/bench/{width}x{height}");
         let source = |file: &str, format: &str, pad: &str| {
@@ -45,11 +49,26 @@ fn main() -> Result<()> {
             )
         };
         let cases = [
-            ("disparity element, SGBM (disparity only)", disparity("sgbm")),
-            ("disparity element, block matching (disparity only)", disparity("sbm")),
-            ("sterefo, refocused, working-scale 1", sterefo("working-scale=1.0 aperture=0.25 focus-disparity=40 max-disparity=80")),
-            ("sterefo, refocused, working-scale 0.5", sterefo("working-scale=0.5 aperture=0.25 focus-disparity=40 max-disparity=80")),
-            ("sterefo, disparity only, working-scale 0.5", sterefo("working-scale=0.5 output=disparity")),
+            (
+                "disparity element, SGBM (disparity only)",
+                disparity("sgbm"),
+            ),
+            (
+                "disparity element, block matching (disparity only)",
+                disparity("sbm"),
+            ),
+            (
+                "sterefo, refocused, working-scale 1",
+                sterefo("working-scale=1.0 aperture=0.25 focus-disparity=40 max-disparity=80"),
+            ),
+            (
+                "sterefo, refocused, working-scale 0.5",
+                sterefo("working-scale=0.5 aperture=0.25 focus-disparity=40 max-disparity=80"),
+            ),
+            (
+                "sterefo, disparity only, working-scale 0.5",
+                sterefo("working-scale=0.5 output=disparity"),
+            ),
         ];
         let mut sgbm_fps = None;
         for (name, description) in cases {
@@ -75,10 +94,13 @@ fn measure(description: &str, frames: u32) -> Result<f64> {
     let sink = pipeline.by_name("sink").context("no sink")?;
     let arrivals = Arc::new(Mutex::new(Vec::<Instant>::new()));
     let recorder = Arc::clone(&arrivals);
-    sink.static_pad("sink").context("sink pad")?.add_probe(gst::PadProbeType::BUFFER, move |_, _| {
-        recorder.lock().expect("probe lock").push(Instant::now());
-        gst::PadProbeReturn::Ok
-    });
+    sink.static_pad("sink").context("sink pad")?.add_probe(
+        gst::PadProbeType::BUFFER,
+        move |_, _| {
+            recorder.lock().expect("probe lock").push(Instant::now());
+            gst::PadProbeReturn::Ok
+        },
+    );
     pipeline.set_state(gst::State::Playing)?;
     let bus = pipeline.bus().context("bus")?;
     let result = loop {
@@ -87,14 +109,22 @@ fn measure(description: &str, frames: u32) -> Result<f64> {
         };
         match message.view() {
             gst::MessageView::Eos(_) => break Ok(()),
-            gst::MessageView::Error(e) => break Err(anyhow!("{}: {} ({:?})", description, e.error(), e.debug())),
+            gst::MessageView::Error(e) => {
+                break Err(anyhow!("{}: {} ({:?})", description, e.error(), e.debug()));
+            }
             _ => {}
         }
     };
     pipeline.set_state(gst::State::Null)?;
     result?;
     let arrivals = arrivals.lock().expect("probe lock");
-    anyhow::ensure!(arrivals.len() >= 2, "only {} of {frames} frames came out", arrivals.len());
-    let span = arrivals[arrivals.len() - 1].duration_since(arrivals[0]).as_secs_f64();
+    anyhow::ensure!(
+        arrivals.len() >= 2,
+        "only {} of {frames} frames came out",
+        arrivals.len()
+    );
+    let span = arrivals[arrivals.len() - 1]
+        .duration_since(arrivals[0])
+        .as_secs_f64();
     Ok((arrivals.len() - 1) as f64 / span)
 }

@@ -17,7 +17,9 @@ fn main() -> Result<()> {
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         if let Some(name) = arg.strip_prefix("--") {
-            let value = args.next().with_context(|| format!("--{name} needs a value"))?;
+            let value = args
+                .next()
+                .with_context(|| format!("--{name} needs a value"))?;
             let property = match name {
                 "focus" => "focus-disparity",
                 "aperture" | "min-disparity" | "max-disparity" | "max-kernel" => name,
@@ -29,7 +31,9 @@ fn main() -> Result<()> {
         }
     }
     let [image, disparity, output] = positional.as_slice() else {
-        bail!("usage: refocus_still IMAGE.png DISPARITY.png [--focus PX] [--aperture A] [--max-disparity PX] OUT.png");
+        bail!(
+            "usage: refocus_still IMAGE.png DISPARITY.png [--focus PX] [--aperture A] [--max-disparity PX] OUT.png"
+        );
     };
 
     gst::init()?;
@@ -49,7 +53,9 @@ fn main() -> Result<()> {
         };
         match message.view() {
             gst::MessageView::Eos(_) => break Ok(()),
-            gst::MessageView::Error(e) => break Err(anyhow::anyhow!("{} ({:?})", e.error(), e.debug())),
+            gst::MessageView::Error(e) => {
+                break Err(anyhow::anyhow!("{} ({:?})", e.error(), e.debug()));
+            }
             _ => {}
         }
     };

@@ -35,11 +35,21 @@ pub fn next_pair(
                 return Ok((a, b));
             }
             Pairing::DropFirst => {
-                gst::debug!(category, obj = first, "dropping frame {:?}: no partner at its running time", a.pts());
+                gst::debug!(
+                    category,
+                    obj = first,
+                    "dropping frame {:?}: no partner at its running time",
+                    a.pts()
+                );
                 first.drop_buffer();
             }
             Pairing::DropSecond => {
-                gst::debug!(category, obj = second, "dropping frame {:?}: no partner at its running time", b.pts());
+                gst::debug!(
+                    category,
+                    obj = second,
+                    "dropping frame {:?}: no partner at its running time",
+                    b.pts()
+                );
                 second.drop_buffer();
             }
         }

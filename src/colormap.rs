@@ -18,7 +18,11 @@ pub fn viridis(value: f32, low: f32, high: f32) -> [u8; 4] {
     if !value.is_finite() {
         return [0, 0, 0, 255];
     }
-    let t = if high > low { ((value - low) / (high - low)).clamp(0.0, 1.0) } else { 0.0 };
+    let t = if high > low {
+        ((value - low) / (high - low)).clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
     let position = t * (VIRIDIS.len() - 1) as f32;
     let index = (position.floor() as usize).min(VIRIDIS.len() - 2);
     let f = position - index as f32;

@@ -16,8 +16,12 @@ pub struct Rect {
 pub fn median_in(disparity: &[f32], width: usize, height: usize, rect: Rect) -> Option<f32> {
     let x0 = (rect.x as usize).min(width);
     let y0 = (rect.y as usize).min(height);
-    let x1 = (rect.x as usize).saturating_add(rect.width as usize).min(width);
-    let y1 = (rect.y as usize).saturating_add(rect.height as usize).min(height);
+    let x1 = (rect.x as usize)
+        .saturating_add(rect.width as usize)
+        .min(width);
+    let y1 = (rect.y as usize)
+        .saturating_add(rect.height as usize)
+        .min(height);
     let mut values: Vec<f32> = (y0..y1)
         .flat_map(|y| disparity[y * width + x0..y * width + x1].iter().copied())
         .filter(|d| d.is_finite())
@@ -93,11 +97,63 @@ mod tests {
         let mut disparity: Vec<f32> = (0..w * h).map(|p| p as f32).collect();
         disparity[7] = f32::NAN;
         // Box x 1..4, y 1..3: values 7(NaN) 8 9 13 14 15 -> median of 8 9 13 14 15 = 13.
-        assert_eq!(median_in(&disparity, w, h, Rect { x: 1, y: 1, width: 3, height: 2 }), Some(13.0));
+        assert_eq!(
+            median_in(
+                &disparity,
+                w,
+                h,
+                Rect {
+                    x: 1,
+                    y: 1,
+                    width: 3,
+                    height: 2
+                }
+            ),
+            Some(13.0)
+        );
         // Clamped to the frame; an empty box gives None.
-        assert_eq!(median_in(&disparity, w, h, Rect { x: 5, y: 3, width: 10, height: 10 }), Some(23.0));
-        assert_eq!(median_in(&disparity, w, h, Rect { x: 9, y: 0, width: 3, height: 3 }), None);
-        assert_eq!(median_in(&disparity, w, h, Rect { x: 1, y: 1, width: 0, height: 2 }), None);
+        assert_eq!(
+            median_in(
+                &disparity,
+                w,
+                h,
+                Rect {
+                    x: 5,
+                    y: 3,
+                    width: 10,
+                    height: 10
+                }
+            ),
+            Some(23.0)
+        );
+        assert_eq!(
+            median_in(
+                &disparity,
+                w,
+                h,
+                Rect {
+                    x: 9,
+                    y: 0,
+                    width: 3,
+                    height: 3
+                }
+            ),
+            None
+        );
+        assert_eq!(
+            median_in(
+                &disparity,
+                w,
+                h,
+                Rect {
+                    x: 1,
+                    y: 1,
+                    width: 0,
+                    height: 2
+                }
+            ),
+            None
+        );
     }
 
     #[test]
@@ -106,7 +162,10 @@ mod tests {
         assert_eq!(puller.follow(10.0, Some(0), 0.5), 10.0);
         // One time constant later, 63% of the way to the new target.
         let focus = puller.follow(20.0, Some(500_000_000), 0.5);
-        assert!((focus - (10.0 + 10.0 * (1.0 - (-1.0f32).exp()))).abs() < 1e-4, "{focus}");
+        assert!(
+            (focus - (10.0 + 10.0 * (1.0 - (-1.0f32).exp()))).abs() < 1e-4,
+            "{focus}"
+        );
         let mut jumpy = FocusPuller::default();
         jumpy.follow(10.0, Some(0), 0.0);
         assert_eq!(jumpy.follow(20.0, Some(40_000_000), 0.0), 20.0);
@@ -115,6 +174,14 @@ mod tests {
     #[test]
     fn point_box_stays_in_the_frame() {
         let rect = point_box(1.0, 0.0, 100, 50);
-        assert_eq!(rect, Rect { x: 98, y: 0, width: 5, height: 5 });
+        assert_eq!(
+            rect,
+            Rect {
+                x: 98,
+                y: 0,
+                width: 5,
+                height: 5
+            }
+        );
     }
 }

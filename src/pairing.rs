@@ -44,7 +44,10 @@ mod tests {
         let ms = 1_000_000;
         assert_eq!(pair(Some(0), Some(5 * ms), 16 * ms), Pairing::Pair);
         assert_eq!(pair(Some(0), Some(33 * ms), 16 * ms), Pairing::DropFirst);
-        assert_eq!(pair(Some(66 * ms), Some(33 * ms), 16 * ms), Pairing::DropSecond);
+        assert_eq!(
+            pair(Some(66 * ms), Some(33 * ms), 16 * ms),
+            Pairing::DropSecond
+        );
         assert_eq!(pair(None, Some(33 * ms), 16 * ms), Pairing::Pair);
         assert_eq!(tolerance_ns(Some(40 * ms)), 20 * ms);
         assert_eq!(tolerance_ns(None), ms);

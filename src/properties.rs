@@ -46,7 +46,13 @@ impl RefocusSettings {
             min_disparity: self.min_disparity,
             max_disparity: self.max_disparity,
             max_kernel: self.max_kernel,
-            mask: if self.smooth_mask { Mask::Smooth { alpha: self.smooth_alpha } } else { Mask::Hard },
+            mask: if self.smooth_mask {
+                Mask::Smooth {
+                    alpha: self.smooth_alpha,
+                }
+            } else {
+                Mask::Hard
+            },
         }
     }
 
@@ -117,7 +123,9 @@ impl RefocusSettings {
     pub fn set(&mut self, name: &str, value: &glib::Value) -> bool {
         match name {
             "aperture" => self.aperture = value.get().expect("type checked by GObject"),
-            "focus-disparity" => self.focus_disparity = value.get().expect("type checked by GObject"),
+            "focus-disparity" => {
+                self.focus_disparity = value.get().expect("type checked by GObject")
+            }
             "min-disparity" => self.min_disparity = value.get().expect("type checked by GObject"),
             "max-disparity" => self.max_disparity = value.get().expect("type checked by GObject"),
             "max-kernel" => self.max_kernel = value.get().expect("type checked by GObject"),

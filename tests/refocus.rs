@@ -28,7 +28,8 @@ fn run(pipeline: &gst::Element, limit: Duration) -> Result<(), String> {
         if left.is_zero() {
             break Err("timed out: the pipeline hung".to_string());
         }
-        let Some(message) = bus.timed_pop(gst::ClockTime::from_mseconds(left.as_millis() as u64)) else {
+        let Some(message) = bus.timed_pop(gst::ClockTime::from_mseconds(left.as_millis() as u64))
+        else {
             continue;
         };
         match message.view() {
@@ -76,7 +77,10 @@ fn disparity_bytes(disparity: &[f32]) -> Vec<u8> {
     disparity
         .chunks(width)
         .flat_map(|row| {
-            let mut bytes: Vec<u8> = row.iter().flat_map(|d| ((d * 256.0).round() as u16).to_le_bytes()).collect();
+            let mut bytes: Vec<u8> = row
+                .iter()
+                .flat_map(|d| ((d * 256.0).round() as u16).to_le_bytes())
+                .collect();
             bytes.resize(stride, 0);
             bytes
         })
@@ -87,9 +91,25 @@ fn disparity_bytes(disparity: &[f32]) -> Vec<u8> {
 /// square on a far background.
 fn scene() -> (usize, usize, Vec<u8>, Vec<f32>) {
     let (w, h) = (33usize, 20usize);
-    let image = (0..w * h).flat_map(|p| [(p * 7 % 256) as u8, (p * 13 % 256) as u8, (p % 97) as u8, 255]).collect();
-    let disparity =
-        (0..w * h).map(|p| if (8..20).contains(&(p % w)) && (5..15).contains(&(p / w)) { 24.0 } else { 4.0 }).collect();
+    let image = (0..w * h)
+        .flat_map(|p| {
+            [
+                (p * 7 % 256) as u8,
+                (p * 13 % 256) as u8,
+                (p % 97) as u8,
+                255,
+            ]
+        })
+        .collect();
+    let disparity = (0..w * h)
+        .map(|p| {
+            if (8..20).contains(&(p % w)) && (5..15).contains(&(p / w)) {
+                24.0
+            } else {
+                4.0
+            }
+        })
+        .collect();
     (w, h, image, disparity)
 }
 
@@ -106,7 +126,11 @@ fn element(aperture: f32, focus: f32, max_kernel: u32) -> gst::Element {
 /// Harnesses on the element's pads: `colour` feeds `sink` and reads `src`, `disparity`
 /// feeds `sink_disparity`. Aggregator sink pads block in `push` until their frame is
 /// consumed, so the disparity input is fed from its own thread (see [`feed`]).
-fn harnesses(element: &gst::Element, width: usize, height: usize) -> (gst_check::Harness, gst_check::Harness) {
+fn harnesses(
+    element: &gst::Element,
+    width: usize,
+    height: usize,
+) -> (gst_check::Harness, gst_check::Harness) {
     element.set_bus(Some(&gst::Bus::new()));
     let mut colour = gst_check::Harness::with_element(element, Some("sink"), Some("src"));
     let mut disparity = gst_check::Harness::with_element(element, Some("sink_disparity"), None);
@@ -119,7 +143,10 @@ fn harnesses(element: &gst::Element, width: usize, height: usize) -> (gst_check:
 }
 
 /// Pushes buffers then EOS from a thread; the thread hands the harness back when done.
-fn feed(mut harness: gst_check::Harness, buffers: Vec<gst::Buffer>) -> std::thread::JoinHandle<gst_check::Harness> {
+fn feed(
+    mut harness: gst_check::Harness,
+    buffers: Vec<gst::Buffer>,
+) -> std::thread::JoinHandle<gst_check::Harness> {
     std::thread::spawn(move || {
         for buffer in buffers {
             if harness.push(buffer).is_err() {
@@ -131,10 +158,22 @@ fn feed(mut harness: gst_check::Harness, buffers: Vec<gst::Buffer>) -> std::thre
     })
 }
 
-fn assert_matches_oracle(buffer: &gst::Buffer, image: &[u8], disparity: &[f32], w: usize, h: usize, params: &Params) {
+fn assert_matches_oracle(
+    buffer: &gst::Buffer,
+    image: &[u8],
+    disparity: &[f32],
+    w: usize,
+    h: usize,
+    params: &Params,
+) {
     let expected = reference::refocus(image, disparity, w, h, params);
     let map = buffer.map_readable().expect("readable");
-    let worst = map.iter().zip(&expected).map(|(a, b)| a.abs_diff(*b)).max().unwrap();
+    let worst = map
+        .iter()
+        .zip(&expected)
+        .map(|(a, b)| a.abs_diff(*b))
+        .max()
+        .unwrap();
     assert!(worst <= 1, "{params:?}: worst difference {worst}");
     assert_ne!(&map[..], image, "a defocused scene must change");
 }
@@ -145,14 +184,30 @@ fn harness_output_matches_the_oracle_frame_by_frame() {
     let (w, h, image, disparity) = scene();
     let refocus = element(0.5, 24.0, 0);
     let (mut colour, depth) = harnesses(&refocus, w, h);
-    let depth = feed(depth, (0..2).map(|f| timed(disparity_bytes(&disparity), f)).collect());
+    let depth = feed(
+        depth,
+        (0..2)
+            .map(|f| timed(disparity_bytes(&disparity), f))
+            .collect(),
+    );
     for (frame, focus) in [(0u64, 24.0f32), (1, 4.0)] {
         // A property change while playing applies from the next frame on.
         refocus.set_property("focus-disparity", focus);
-        colour.push(timed(image.clone(), frame)).expect("push colour");
+        colour
+            .push(timed(image.clone(), frame))
+            .expect("push colour");
         let output = colour.pull().expect("refocused frame");
-        assert_eq!(output.pts(), Some(gst::ClockTime::from_mseconds(40 * frame)));
-        let params = Params { aperture: 0.5, focus_disparity: focus, max_disparity: 32.0, max_kernel: 0, ..Default::default() };
+        assert_eq!(
+            output.pts(),
+            Some(gst::ClockTime::from_mseconds(40 * frame))
+        );
+        let params = Params {
+            aperture: 0.5,
+            focus_disparity: focus,
+            max_disparity: 32.0,
+            max_kernel: 0,
+            ..Default::default()
+        };
         assert_matches_oracle(&output, &image, &disparity, w, h, &params);
     }
     colour.push_event(gst::event::Eos::new());
@@ -167,9 +222,17 @@ fn harness_pairs_by_running_time_and_drops_unpartnered_frames() {
     let (mut colour, depth) = harnesses(&refocus, w, h);
     // Disparity frame 1 is missing: colour frame 1 has no partner and must be dropped,
     // never paired with disparity frame 2 by arrival order.
-    let depth = feed(depth, [0, 2].into_iter().map(|f| timed(disparity_bytes(&disparity), f)).collect());
+    let depth = feed(
+        depth,
+        [0, 2]
+            .into_iter()
+            .map(|f| timed(disparity_bytes(&disparity), f))
+            .collect(),
+    );
     for frame in 0..3 {
-        colour.push(timed(image.clone(), frame)).expect("push colour");
+        colour
+            .push(timed(image.clone(), frame))
+            .expect("push colour");
     }
     colour.push_event(gst::event::Eos::new());
     let first = colour.pull().expect("pair 0");
@@ -177,7 +240,11 @@ fn harness_pairs_by_running_time_and_drops_unpartnered_frames() {
     depth.join().expect("feeder");
     assert_eq!(first.pts(), Some(gst::ClockTime::ZERO));
     assert_eq!(second.pts(), Some(gst::ClockTime::from_mseconds(80)));
-    assert_eq!(colour.buffers_in_queue(), 0, "the unpartnered frame must not come out");
+    assert_eq!(
+        colour.buffers_in_queue(),
+        0,
+        "the unpartnered frame must not come out"
+    );
 }
 
 #[test]
@@ -186,7 +253,8 @@ fn motorcycle_pipeline_matches_the_oracle() {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/data/motorcycle");
     let image = png_io::read_rgba(format!("{dir}/left.png"))
         .expect("data/motorcycle missing: run scripts/setup.sh (or scripts/make_test_data.py)");
-    let (_, _, disparity) = png_io::read_disparity(format!("{dir}/disparity_filled.png")).expect("disparity");
+    let (_, _, disparity) =
+        png_io::read_disparity(format!("{dir}/disparity_filled.png")).expect("disparity");
     let out = std::env::temp_dir().join(format!("sterefo-motorcycle-{}.rgba", std::process::id()));
     let pipeline = gst::parse::launch(&format!(
         "refocus name=r aperture=0.25 focus-disparity=45 max-disparity=64 max-kernel=0 \
@@ -199,10 +267,21 @@ fn motorcycle_pipeline_matches_the_oracle() {
     run(&pipeline, Duration::from_secs(120)).expect("pipeline runs to EOS");
     let actual = std::fs::read(&out).expect("output file");
     let _ = std::fs::remove_file(&out);
-    let params = Params { aperture: 0.25, focus_disparity: 45.0, max_disparity: 64.0, max_kernel: 0, ..Default::default() };
+    let params = Params {
+        aperture: 0.25,
+        focus_disparity: 45.0,
+        max_disparity: 64.0,
+        max_kernel: 0,
+        ..Default::default()
+    };
     let expected = reference::refocus(&image.data, &disparity, image.width, image.height, &params);
     assert_eq!(actual.len(), expected.len());
-    let worst = actual.iter().zip(&expected).map(|(a, b)| a.abs_diff(*b)).max().unwrap();
+    let worst = actual
+        .iter()
+        .zip(&expected)
+        .map(|(a, b)| a.abs_diff(*b))
+        .max()
+        .unwrap();
     assert!(worst <= 1, "worst difference {worst}");
 }
 
@@ -224,7 +303,10 @@ fn mismatched_sizes_are_a_clear_error() {
         "",
     );
     let error = run(&pipeline, Duration::from_secs(30)).expect_err("must fail");
-    assert!(error.contains("64x48") && error.contains("32x48"), "{error}");
+    assert!(
+        error.contains("64x48") && error.contains("32x48"),
+        "{error}"
+    );
 }
 
 #[test]

@@ -14,7 +14,13 @@ use stereo_scene::Layer;
 const WIDTH: usize = 160;
 const HEIGHT: usize = 96;
 /// The box of the test scene, nearer than the background (8 px).
-const BOX: Layer = Layer { x: 56, y: 28, width: 56, height: 40, disparity: 20.0 };
+const BOX: Layer = Layer {
+    x: 56,
+    y: 28,
+    width: 56,
+    height: 40,
+    disparity: 20.0,
+};
 
 fn init() {
     static INIT: Once = Once::new();
@@ -42,7 +48,9 @@ fn frame(data: &[u8], index: u64, offset_ms: u64) -> gst::Buffer {
 }
 
 fn element(properties: &[(&str, &dyn ToValue)]) -> gst::Element {
-    let element = gst::ElementFactory::make("sterefo").build().expect("sterefo element");
+    let element = gst::ElementFactory::make("sterefo")
+        .build()
+        .expect("sterefo element");
     element.set_property("focus-smoothing", 0.0f64);
     element.set_property("max-disparity", 48.0f32);
     for (name, value) in properties {
@@ -54,7 +62,11 @@ fn element(properties: &[(&str, &dyn ToValue)]) -> gst::Element {
 
 /// `left` feeds `sink_left` and reads `src`; the right input is fed from a thread, since an
 /// aggregator's sink pad blocks in `push` until its frame is consumed.
-fn harnesses(element: &gst::Element, width: usize, height: usize) -> (gst_check::Harness, gst_check::Harness) {
+fn harnesses(
+    element: &gst::Element,
+    width: usize,
+    height: usize,
+) -> (gst_check::Harness, gst_check::Harness) {
     let mut left = gst_check::Harness::with_element(element, Some("sink_left"), Some("src"));
     let mut right = gst_check::Harness::with_element(element, Some("sink_right"), None);
     left.set_live(false);
@@ -64,7 +76,10 @@ fn harnesses(element: &gst::Element, width: usize, height: usize) -> (gst_check:
     (left, right)
 }
 
-fn feed(mut harness: gst_check::Harness, buffers: Vec<gst::Buffer>) -> JoinHandle<gst_check::Harness> {
+fn feed(
+    mut harness: gst_check::Harness,
+    buffers: Vec<gst::Buffer>,
+) -> JoinHandle<gst_check::Harness> {
     std::thread::spawn(move || {
         for buffer in buffers {
             if harness.push(buffer).is_err() {
@@ -104,18 +119,30 @@ fn outputs_have_the_promised_formats_and_the_disparity_is_right() {
         let (mut left, right) = harnesses(&sterefo, WIDTH, HEIGHT);
         let right = feed(right, vec![frame(&right_image, 0, 0)]);
         left.push(frame(&left_image, 0, 0)).expect("push left");
-        let buffer = left.pull().unwrap_or_else(|_| panic!("{output}: no frame; errors {:?}", errors(&sterefo)));
-        let caps = left.sinkpad().and_then(|p| p.current_caps()).expect("output caps");
+        let buffer = left
+            .pull()
+            .unwrap_or_else(|_| panic!("{output}: no frame; errors {:?}", errors(&sterefo)));
+        let caps = left
+            .sinkpad()
+            .and_then(|p| p.current_caps())
+            .expect("output caps");
         let info = gst_video::VideoInfo::from_caps(&caps).expect("video caps");
-        assert_eq!((info.format(), info.width() as usize, info.height() as usize), (format, WIDTH, HEIGHT), "{output}");
+        assert_eq!(
+            (info.format(), info.width() as usize, info.height() as usize),
+            (format, WIDTH, HEIGHT),
+            "{output}"
+        );
         assert_eq!(buffer.size(), WIDTH * HEIGHT * bytes_per_pixel, "{output}");
         if output == "disparity" {
             let map = buffer.map_readable().unwrap();
-            let values: Vec<f32> = map.chunks(2).map(|b| f32::from(u16::from_le_bytes([b[0], b[1]])) / 256.0).collect();
+            let values: Vec<f32> = map
+                .chunks(2)
+                .map(|b| f32::from(u16::from_le_bytes([b[0], b[1]])) / 256.0)
+                .collect();
             // The box interior and the background away from the left border and the box's
             // edges, where the right view shows the true correspondences.
             let inner = |x: usize, y: usize| (64..104).contains(&x) && (34..62).contains(&y);
-            let far = |x: usize, y: usize| x > 24 && (y < 20 || y > 76);
+            let far = |x: usize, y: usize| x > 24 && !(20..=76).contains(&y);
             let mut errors = Vec::new();
             for y in 0..HEIGHT {
                 for x in 0..WIDTH {
@@ -143,12 +170,20 @@ fn pairs_by_running_time_with_offsets_and_drops() {
     let (mut left, right) = harnesses(&sterefo, WIDTH, HEIGHT);
     // Right frames arrive 7 ms late (within half a frame); right frame 1 is missing, so left
     // frame 1 must be dropped, not paired with right frame 2.
-    let right = feed(right, [0, 2, 3].iter().map(|&i| frame(&right_image, i, 7)).collect());
+    let right = feed(
+        right,
+        [0, 2, 3]
+            .iter()
+            .map(|&i| frame(&right_image, i, 7))
+            .collect(),
+    );
     for i in 0..4 {
         left.push(frame(&left_image, i, 0)).expect("push left");
     }
     left.push_event(gst::event::Eos::new());
-    let pts: Vec<u64> = (0..3).map(|_| left.pull().expect("frame").pts().unwrap().mseconds()).collect();
+    let pts: Vec<u64> = (0..3)
+        .map(|_| left.pull().expect("frame").pts().unwrap().mseconds())
+        .collect();
     right.join().expect("feeder");
     assert_eq!(pts, vec![0, 80, 120]);
 }
@@ -168,7 +203,11 @@ fn focus_follows_property_roi_and_click() {
 
     // 1: a region of interest on the box (as cvtracker attaches): its median disparity.
     let mut with_roi = frame(&left_image, 1, 0);
-    gst_video::VideoRegionOfInterestMeta::add(with_roi.get_mut().unwrap(), "object", (70, 38, 30, 20));
+    gst_video::VideoRegionOfInterestMeta::add(
+        with_roi.get_mut().unwrap(),
+        "object",
+        (70, 38, 30, 20),
+    );
     left.push(with_roi).unwrap();
     left.pull().expect("frame 1");
     let focus = focus_in_use(&sterefo);
@@ -188,7 +227,10 @@ fn focus_follows_property_roi_and_click() {
     left.push(frame(&left_image, 3, 0)).unwrap();
     left.pull().expect("frame 3");
     let clicked = focus_in_use(&sterefo);
-    assert!((clicked - 8.0).abs() < 2.0, "clicked background focus {clicked}");
+    assert!(
+        (clicked - 8.0).abs() < 2.0,
+        "clicked background focus {clicked}"
+    );
     assert!((sterefo.property::<f64>("focus-x") - 20.0 / WIDTH as f64).abs() < 1e-9);
 
     // 4: back to the property, changed while playing.
@@ -212,7 +254,10 @@ fn run(pipeline: &gst::Element, limit: Duration) -> Result<(), String> {
         if left.is_zero() {
             break Err("timed out: the pipeline hung".to_string());
         }
-        let Some(message) = bus.timed_pop(gst::ClockTime::from_mseconds(left.as_millis() as u64)) else { continue };
+        let Some(message) = bus.timed_pop(gst::ClockTime::from_mseconds(left.as_millis() as u64))
+        else {
+            continue;
+        };
         match message.view() {
             gst::MessageView::Eos(_) => break Ok(()),
             gst::MessageView::Error(e) => break Err(format!("{} ({:?})", e.error(), e.debug())),
@@ -245,7 +290,10 @@ fn mismatched_sizes_are_a_clear_error() {
     )
     .expect("pipeline");
     let error = run(&pipeline, Duration::from_secs(60)).expect_err("must fail");
-    assert!(error.contains("64x32") && error.contains("48x32"), "{error}");
+    assert!(
+        error.contains("64x32") && error.contains("48x32"),
+        "{error}"
+    );
 }
 
 #[test]

@@ -243,10 +243,14 @@ impl Renderer {
                 let offset = (index as u64 * self.uniform_stride) as u32;
                 pass.set_bind_group(0, &frame.bind_group, &[offset]);
                 // extract_prefix runs 64 rows per workgroup.
-                let row_groups = Slice { offset: work.rows.offset, count: work.rows.count.div_ceil(64) };
+                let row_groups = Slice {
+                    offset: work.rows.offset,
+                    count: work.rows.count.div_ceil(64),
+                };
                 workgroups += dispatch_list(&mut pass, &self.pipelines.extract_prefix, row_groups);
                 workgroups += dispatch_list(&mut pass, &self.pipelines.blur, work.blur_tiles);
-                workgroups += dispatch_list(&mut pass, &self.pipelines.composite, work.composite_tiles);
+                workgroups +=
+                    dispatch_list(&mut pass, &self.pipelines.composite, work.composite_tiles);
             }
             pass.set_bind_group(0, &frame.bind_group, &[0]);
             pass.set_pipeline(&self.pipelines.normalize);
@@ -300,7 +304,10 @@ impl Renderer {
         self.frame = None;
         let pixels = u64::from(width) * u64::from(height);
         let largest = pixels * 16;
-        let limit = u64::from(self.context.limits.max_storage_buffer_binding_size)
+        let limit = self
+            .context
+            .limits
+            .max_storage_buffer_binding_size
             .min(self.context.limits.max_buffer_size);
         ensure!(
             largest <= limit,
@@ -433,10 +440,8 @@ impl Renderer {
             let lists_size = lists_bytes.max(frame.lists.size()).next_power_of_two();
             let planes_size = planes_bytes.max(frame.planes.size()).next_power_of_two();
             ensure!(
-                lists_size <= u64::from(self.context.limits.max_storage_buffer_binding_size)
-                    && planes_size
-                        <= u64::from(self.context.limits.max_uniform_buffer_binding_size)
-                            .max(planes_size.min(1 << 30)),
+                lists_size <= self.context.limits.max_storage_buffer_binding_size
+                    && planes_size <= self.context.limits.max_buffer_size,
                 "the plane schedule is too large for the GPU; lower the aperture or the disparity range"
             );
             let lists = device.create_buffer(&wgpu::BufferDescriptor {

@@ -9,14 +9,18 @@ use gst::subclass::prelude::*;
 use gst_base::prelude::*;
 use gst_base::subclass::prelude::*;
 
-use crate::dof::gpu::Renderer;
-use crate::gpu::GpuContext;
 use crate::aggregate::{self, running_time};
-use crate::properties::RefocusSettings;
+use crate::dof::gpu::Renderer;
 use crate::frames;
+use crate::gpu::GpuContext;
+use crate::properties::RefocusSettings;
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
-    gst::DebugCategory::new("refocus", gst::DebugColorFlags::empty(), Some("Layered depth of field refocusing"))
+    gst::DebugCategory::new(
+        "refocus",
+        gst::DebugColorFlags::empty(),
+        Some("Layered depth of field refocusing"),
+    )
 });
 
 /// Colour formats accepted: 4 bytes per pixel, colour in bytes 0..3, byte 3 passed through.
@@ -52,7 +56,9 @@ impl ObjectSubclass for Refocus {
     fn with_class(klass: &Self::Class) -> Self {
         let pad = |name: &str| {
             let template = klass.pad_template(name).expect("template defined below");
-            gst::PadBuilder::<gst_base::AggregatorPad>::from_template(&template).name(name).build()
+            gst::PadBuilder::<gst_base::AggregatorPad>::from_template(&template)
+                .name(name)
+                .build()
         };
         Refocus {
             sink: pad("sink"),
@@ -77,7 +83,9 @@ impl ObjectImpl for Refocus {
 
     fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
         let settings = self.settings.lock().unwrap_or_else(|e| e.into_inner());
-        settings.get(pspec.name()).expect("only our properties are installed")
+        settings
+            .get(pspec.name())
+            .expect("only our properties are installed")
     }
 
     fn constructed(&self) {
@@ -105,8 +113,12 @@ impl ElementImpl for Refocus {
 
     fn pad_templates() -> &'static [gst::PadTemplate] {
         static TEMPLATES: LazyLock<Vec<gst::PadTemplate>> = LazyLock::new(|| {
-            let colour = gst_video::VideoCapsBuilder::new().format_list(COLOUR_FORMATS).build();
-            let disparity = gst_video::VideoCapsBuilder::new().format(gst_video::VideoFormat::Gray16Le).build();
+            let colour = gst_video::VideoCapsBuilder::new()
+                .format_list(COLOUR_FORMATS)
+                .build();
+            let disparity = gst_video::VideoCapsBuilder::new()
+                .format(gst_video::VideoFormat::Gray16Le)
+                .build();
             let template = |name, direction, caps: &gst::Caps| {
                 gst::PadTemplate::with_gtype(
                     name,
@@ -130,7 +142,10 @@ impl ElementImpl for Refocus {
 impl AggregatorImpl for Refocus {
     fn start(&self) -> Result<(), gst::ErrorMessage> {
         let renderer = GpuContext::shared().and_then(Renderer::new).map_err(|e| {
-            gst::error_msg!(gst::LibraryError::Init, ["refocus needs a GPU through wgpu: {e:#}"])
+            gst::error_msg!(
+                gst::LibraryError::Init,
+                ["refocus needs a GPU through wgpu: {e:#}"]
+            )
         })?;
         gst::info!(CAT, imp = self, "rendering on {}", renderer.device_name());
         *self.state.lock().unwrap_or_else(|e| e.into_inner()) = Some(State {
@@ -154,12 +169,21 @@ impl AggregatorImpl for Refocus {
             let info = match gst_video::VideoInfo::from_caps(caps.caps()) {
                 Ok(info) => info,
                 Err(_) => {
-                    gst::element_imp_error!(self, gst::StreamError::Format, ["cannot parse caps {}", caps.caps()]);
+                    gst::element_imp_error!(
+                        self,
+                        gst::StreamError::Format,
+                        ["cannot parse caps {}", caps.caps()]
+                    );
                     return false;
                 }
             };
             gst::debug!(CAT, obj = pad, "caps {info:?}");
-            if let Some(state) = self.state.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
+            if let Some(state) = self
+                .state
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .as_mut()
+            {
                 if pad == &self.sink {
                     state.colour_info = Some(info);
                 } else {
@@ -199,11 +223,19 @@ impl AggregatorImpl for Refocus {
 
         let mut guard = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let state = guard.as_mut().ok_or(gst::FlowError::Flushing)?;
-        let (Some(colour_info), Some(disparity_info)) = (state.colour_info.clone(), state.disparity_info.clone()) else {
-            gst::element_imp_error!(self, gst::CoreError::Negotiation, ["buffers arrived before caps"]);
+        let (Some(colour_info), Some(disparity_info)) =
+            (state.colour_info.clone(), state.disparity_info.clone())
+        else {
+            gst::element_imp_error!(
+                self,
+                gst::CoreError::Negotiation,
+                ["buffers arrived before caps"]
+            );
             return Err(gst::FlowError::NotNegotiated);
         };
-        if (colour_info.width(), colour_info.height()) != (disparity_info.width(), disparity_info.height()) {
+        if (colour_info.width(), colour_info.height())
+            != (disparity_info.width(), disparity_info.height())
+        {
             gst::element_imp_error!(
                 self,
                 gst::StreamError::Format,
@@ -223,34 +255,61 @@ impl AggregatorImpl for Refocus {
         }
 
         let mut read = || -> Result<(), glib::BoolError> {
-            let frame = gst_video::VideoFrameRef::from_buffer_ref_readable(colour.as_ref(), &colour_info)?;
+            let frame =
+                gst_video::VideoFrameRef::from_buffer_ref_readable(colour.as_ref(), &colour_info)?;
             frames::read_packed4(&frame, &mut state.image)?;
-            let frame = gst_video::VideoFrameRef::from_buffer_ref_readable(disparity.as_ref(), &disparity_info)?;
+            let frame = gst_video::VideoFrameRef::from_buffer_ref_readable(
+                disparity.as_ref(),
+                &disparity_info,
+            )?;
             frames::read_disparity(&frame, &mut state.disparity)
         };
         if let Err(e) = read() {
-            gst::element_imp_error!(self, gst::StreamError::Decode, ["cannot map input frames: {e}"]);
+            gst::element_imp_error!(
+                self,
+                gst::StreamError::Decode,
+                ["cannot map input frames: {e}"]
+            );
             return Err(gst::FlowError::Error);
         }
         state.output.resize(state.image.len(), 0);
         let (width, height) = (colour_info.width(), colour_info.height());
-        let stats = match state.renderer.render(&state.image, &state.disparity, width, height, &params, &mut state.output) {
+        let stats = match state.renderer.render(
+            &state.image,
+            &state.disparity,
+            width,
+            height,
+            &params,
+            &mut state.output,
+        ) {
             Ok(stats) => stats,
             Err(e) => {
-                gst::element_imp_error!(self, gst::LibraryError::Failed, ["refocusing failed: {e:#}"]);
+                gst::element_imp_error!(
+                    self,
+                    gst::LibraryError::Failed,
+                    ["refocusing failed: {e:#}"]
+                );
                 return Err(gst::FlowError::Error);
             }
         };
-        gst::log!(CAT, imp = self, "{:?}: focus {} px, {stats:?}", colour.pts(), params.focus_disparity);
+        gst::log!(
+            CAT,
+            imp = self,
+            "{:?}: focus {} px, {stats:?}",
+            colour.pts(),
+            params.focus_disparity
+        );
 
-        let mut output = gst::Buffer::with_size(colour_info.size()).map_err(|_| gst::FlowError::Error)?;
+        let mut output =
+            gst::Buffer::with_size(colour_info.size()).map_err(|_| gst::FlowError::Error)?;
         {
             let buffer = output.get_mut().expect("new buffer is writable");
             buffer.set_pts(colour.pts());
             buffer.set_dts(colour.dts());
             buffer.set_duration(colour.duration());
-            let mut frame = gst_video::VideoFrameRef::from_buffer_ref_writable(buffer, &colour_info)
-                .map_err(|_| gst::FlowError::Error)?;
+            let mut frame =
+                gst_video::VideoFrameRef::from_buffer_ref_writable(buffer, &colour_info)
+                    .map_err(|_| gst::FlowError::Error)?;
             frames::write_packed4(&state.output, &mut frame).map_err(|_| gst::FlowError::Error)?;
         }
         drop(guard);

@@ -21,7 +21,11 @@ use crate::refocus::imp::COLOUR_FORMATS;
 use crate::{colormap, frames};
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
-    gst::DebugCategory::new("sterefo", gst::DebugColorFlags::empty(), Some("Stereo refocusing"))
+    gst::DebugCategory::new(
+        "sterefo",
+        gst::DebugColorFlags::empty(),
+        Some("Stereo refocusing"),
+    )
 });
 
 const DEFAULT_FOCUS_SMOOTHING: f64 = 0.3;
@@ -95,7 +99,9 @@ impl ObjectSubclass for Sterefo {
     fn with_class(klass: &Self::Class) -> Self {
         let pad = |name: &str| {
             let template = klass.pad_template(name).expect("template defined below");
-            gst::PadBuilder::<gst_base::AggregatorPad>::from_template(&template).name(name).build()
+            gst::PadBuilder::<gst_base::AggregatorPad>::from_template(&template)
+                .name(name)
+                .build()
         };
         Sterefo {
             sink_left: pad("sink_left"),
@@ -205,7 +211,13 @@ impl ObjectImpl for Sterefo {
         let mut settings = lock(&self.settings);
         let name = pspec.name();
         if !settings.refocus.set(name, value) {
-            let get = || value.get::<Option<String>>().ok().flatten().filter(|s| !s.is_empty());
+            let get = || {
+                value
+                    .get::<Option<String>>()
+                    .ok()
+                    .flatten()
+                    .filter(|s| !s.is_empty())
+            };
             match name {
                 "output" => {
                     settings.output = value.get().expect("type checked by GObject");
@@ -221,11 +233,18 @@ impl ObjectImpl for Sterefo {
                     settings.point_chosen = true;
                 }
                 "roi-type" => settings.roi_type = get().unwrap_or_default(),
-                "focus-smoothing" => settings.focus_smoothing = value.get().expect("type checked by GObject"),
-                "model" => settings.model = get().map_or_else(crate::depth::default_model_path, PathBuf::from),
+                "focus-smoothing" => {
+                    settings.focus_smoothing = value.get().expect("type checked by GObject")
+                }
+                "model" => {
+                    settings.model =
+                        get().map_or_else(crate::depth::default_model_path, PathBuf::from)
+                }
                 "provider" => settings.provider = value.get().expect("type checked by GObject"),
                 "onnxruntime-library" => settings.onnxruntime_library = get().map(PathBuf::from),
-                "working-scale" => settings.working_scale = value.get().expect("type checked by GObject"),
+                "working-scale" => {
+                    settings.working_scale = value.get().expect("type checked by GObject")
+                }
                 _ => unreachable!("only installed properties are set"),
             }
         }
@@ -248,7 +267,11 @@ impl ObjectImpl for Sterefo {
             "model" => settings.model.to_string_lossy().to_value(),
             "provider" => settings.provider.to_value(),
             "provider-in-use" => lock(&self.provider_in_use).to_value(),
-            "onnxruntime-library" => settings.onnxruntime_library.as_ref().map(|p| p.to_string_lossy().into_owned()).to_value(),
+            "onnxruntime-library" => settings
+                .onnxruntime_library
+                .as_ref()
+                .map(|p| p.to_string_lossy().into_owned())
+                .to_value(),
             "working-scale" => settings.working_scale.to_value(),
             _ => unreachable!("only installed properties are read"),
         }
@@ -279,12 +302,24 @@ impl ElementImpl for Sterefo {
 
     fn pad_templates() -> &'static [gst::PadTemplate] {
         static TEMPLATES: LazyLock<Vec<gst::PadTemplate>> = LazyLock::new(|| {
-            let colour = gst_video::VideoCapsBuilder::new().format_list(COLOUR_FORMATS).build();
+            let colour = gst_video::VideoCapsBuilder::new()
+                .format_list(COLOUR_FORMATS)
+                .build();
             let mut output = colour.clone();
-            output.merge(gst_video::VideoCapsBuilder::new().format(gst_video::VideoFormat::Gray16Le).build());
+            output.merge(
+                gst_video::VideoCapsBuilder::new()
+                    .format(gst_video::VideoFormat::Gray16Le)
+                    .build(),
+            );
             let template = |name, direction, caps: &gst::Caps| {
-                gst::PadTemplate::with_gtype(name, direction, gst::PadPresence::Always, caps, gst_base::AggregatorPad::static_type())
-                    .expect("valid template")
+                gst::PadTemplate::with_gtype(
+                    name,
+                    direction,
+                    gst::PadPresence::Always,
+                    caps,
+                    gst_base::AggregatorPad::static_type(),
+                )
+                .expect("valid template")
             };
             vec![
                 template("src", gst::PadDirection::Src, &output),
@@ -300,7 +335,10 @@ impl AggregatorImpl for Sterefo {
     fn start(&self) -> Result<(), gst::ErrorMessage> {
         let settings = lock(&self.settings).clone();
         let renderer = GpuContext::shared().and_then(Renderer::new).map_err(|e| {
-            gst::error_msg!(gst::LibraryError::Init, ["sterefo needs a GPU through wgpu: {e:#}"])
+            gst::error_msg!(
+                gst::LibraryError::Init,
+                ["sterefo needs a GPU through wgpu: {e:#}"]
+            )
         })?;
         let options = DepthOptions {
             provider: settings.provider.into(),
@@ -309,7 +347,10 @@ impl AggregatorImpl for Sterefo {
             ..Default::default()
         };
         let depth = DepthEstimator::new(&settings.model, &options).map_err(|e| {
-            gst::error_msg!(gst::LibraryError::Init, ["cannot load the disparity model: {e:#}"])
+            gst::error_msg!(
+                gst::LibraryError::Init,
+                ["cannot load the disparity model: {e:#}"]
+            )
         })?;
         gst::info!(
             CAT,
@@ -349,10 +390,21 @@ impl AggregatorImpl for Sterefo {
     fn sink_event(&self, pad: &gst_base::AggregatorPad, event: gst::Event) -> bool {
         if let gst::EventView::Caps(caps) = event.view() {
             let Ok(info) = gst_video::VideoInfo::from_caps(caps.caps()) else {
-                gst::element_imp_error!(self, gst::StreamError::Format, ["cannot parse caps {}", caps.caps()]);
+                gst::element_imp_error!(
+                    self,
+                    gst::StreamError::Format,
+                    ["cannot parse caps {}", caps.caps()]
+                );
                 return false;
             };
-            gst::debug!(CAT, obj = pad, "caps {}x{} {:?}", info.width(), info.height(), info.format());
+            gst::debug!(
+                CAT,
+                obj = pad,
+                "caps {}x{} {:?}",
+                info.width(),
+                info.height(),
+                info.format()
+            );
             if let Some(state) = lock(&self.state).as_mut() {
                 if pad == &self.sink_left {
                     state.left_info = Some(info);
@@ -369,15 +421,24 @@ impl AggregatorImpl for Sterefo {
 
     fn src_event(&self, event: gst::Event) -> bool {
         // Tap to focus: a mouse press in the video window, in output pixel coordinates.
-        if let Ok(gst_video::NavigationEvent::MouseButtonPress { x, y, .. }) = gst_video::NavigationEvent::parse(&event)
+        if let Ok(gst_video::NavigationEvent::MouseButtonPress { x, y, .. }) =
+            gst_video::NavigationEvent::parse(&event)
         {
-            let size = lock(&self.state).as_ref().and_then(|s| s.left_info.as_ref().map(|i| (i.width(), i.height())));
+            let size = lock(&self.state)
+                .as_ref()
+                .and_then(|s| s.left_info.as_ref().map(|i| (i.width(), i.height())));
             if let Some((width, height)) = size {
                 let mut settings = lock(&self.settings);
                 settings.focus_x = (x / f64::from(width)).clamp(0.0, 1.0);
                 settings.focus_y = (y / f64::from(height)).clamp(0.0, 1.0);
                 settings.point_chosen = true;
-                gst::info!(CAT, imp = self, "focus point clicked at {:.3}, {:.3}", settings.focus_x, settings.focus_y);
+                gst::info!(
+                    CAT,
+                    imp = self,
+                    "focus point clicked at {:.3}, {:.3}",
+                    settings.focus_x,
+                    settings.focus_y
+                );
             }
         }
         self.parent_src_event(event)
@@ -391,7 +452,8 @@ impl AggregatorImpl for Sterefo {
         let produced = match output {
             Output::Refocused => left,
             Output::Disparity | Output::DisparityColor => {
-                let info = gst_video::VideoInfo::from_caps(&left).map_err(|_| gst::FlowError::NotNegotiated)?;
+                let info = gst_video::VideoInfo::from_caps(&left)
+                    .map_err(|_| gst::FlowError::NotNegotiated)?;
                 let format = if output == Output::Disparity {
                     gst_video::VideoFormat::Gray16Le
                 } else {
@@ -425,8 +487,14 @@ impl AggregatorImpl for Sterefo {
         let settings = lock(&self.settings).clone();
         let mut guard = lock(&self.state);
         let state = guard.as_mut().ok_or(gst::FlowError::Flushing)?;
-        let (Some(left_info), Some(right_info)) = (state.left_info.clone(), state.right_info.clone()) else {
-            gst::element_imp_error!(self, gst::CoreError::Negotiation, ["frames arrived before caps"]);
+        let (Some(left_info), Some(right_info)) =
+            (state.left_info.clone(), state.right_info.clone())
+        else {
+            gst::element_imp_error!(
+                self,
+                gst::CoreError::Negotiation,
+                ["frames arrived before caps"]
+            );
             return Err(gst::FlowError::NotNegotiated);
         };
         if (left_info.width(), left_info.height()) != (right_info.width(), right_info.height()) {
@@ -445,13 +513,22 @@ impl AggregatorImpl for Sterefo {
         }
         let (width, height) = (left_info.width() as usize, left_info.height() as usize);
 
-        let left_frame = gst_video::VideoFrameRef::from_buffer_ref_readable(left.as_ref(), &left_info);
-        let right_frame = gst_video::VideoFrameRef::from_buffer_ref_readable(right.as_ref(), &right_info);
+        let left_frame =
+            gst_video::VideoFrameRef::from_buffer_ref_readable(left.as_ref(), &left_info);
+        let right_frame =
+            gst_video::VideoFrameRef::from_buffer_ref_readable(right.as_ref(), &right_info);
         let (Ok(left_frame), Ok(right_frame)) = (left_frame, right_frame) else {
-            gst::element_imp_error!(self, gst::StreamError::Decode, ["cannot map the input frames"]);
+            gst::element_imp_error!(
+                self,
+                gst::StreamError::Decode,
+                ["cannot map the input frames"]
+            );
             return Err(gst::FlowError::Error);
         };
-        fn image<'a>(frame: &'a gst_video::VideoFrameRef<&gst::BufferRef>, info: &gst_video::VideoInfo) -> Option<StereoImage<'a>> {
+        fn image<'a>(
+            frame: &'a gst_video::VideoFrameRef<&gst::BufferRef>,
+            info: &gst_video::VideoInfo,
+        ) -> Option<StereoImage<'a>> {
             frame.plane_data(0).ok().map(|data| StereoImage {
                 data,
                 width: info.width() as usize,
@@ -460,39 +537,67 @@ impl AggregatorImpl for Sterefo {
                 order: channel_order(info.format()),
             })
         }
-        let (Some(left_image), Some(right_image)) = (image(&left_frame, &left_info), image(&right_frame, &right_info)) else {
-            gst::element_imp_error!(self, gst::StreamError::Decode, ["cannot read the input frames"]);
+        let (Some(left_image), Some(right_image)) = (
+            image(&left_frame, &left_info),
+            image(&right_frame, &right_info),
+        ) else {
+            gst::element_imp_error!(
+                self,
+                gst::StreamError::Decode,
+                ["cannot read the input frames"]
+            );
             return Err(gst::FlowError::Error);
         };
         if let Err(e) = state.depth.set_scale(settings.working_scale) {
             gst::element_imp_error!(self, gst::LibraryError::Settings, ["{e:#}"]);
             return Err(gst::FlowError::Error);
         }
-        if let Err(e) = state.depth.estimate(&left_image, &right_image, &mut state.disparity) {
-            gst::element_imp_error!(self, gst::LibraryError::Failed, ["disparity estimation failed: {e:#}"]);
+        if let Err(e) = state
+            .depth
+            .estimate(&left_image, &right_image, &mut state.disparity)
+        {
+            gst::element_imp_error!(
+                self,
+                gst::LibraryError::Failed,
+                ["disparity estimation failed: {e:#}"]
+            );
             return Err(gst::FlowError::Error);
         }
 
-        let (target, from_roi) =
-            self.focus_target(&settings, &left, &state.disparity, width, height, state.following_roi, state.puller.current());
+        let (target, from_roi) = self.focus_target(
+            &settings,
+            &left,
+            &state.disparity,
+            width,
+            height,
+            state.following_roi,
+            state.puller.current(),
+        );
         state.following_roi = from_roi;
         let focus = state.puller.follow(target, time, settings.focus_smoothing);
         *lock(&self.focus_in_use) = focus;
-        gst::log!(CAT, imp = self, "{:?}: focus target {target:.2} px, in use {focus:.2} px", left.pts());
+        gst::log!(
+            CAT,
+            imp = self,
+            "{:?}: focus target {target:.2} px, in use {focus:.2} px",
+            left.pts()
+        );
 
         let output_info = match settings.output {
             Output::Refocused => left_info.clone(),
             Output::Disparity => video_info(gst_video::VideoFormat::Gray16Le, &left_info)?,
             Output::DisparityColor => video_info(gst_video::VideoFormat::Rgba, &left_info)?,
         };
-        let mut output = gst::Buffer::with_size(output_info.size()).map_err(|_| gst::FlowError::Error)?;
+        let mut output =
+            gst::Buffer::with_size(output_info.size()).map_err(|_| gst::FlowError::Error)?;
         {
             let buffer = output.get_mut().expect("new buffer is writable");
             buffer.set_pts(left.pts());
             buffer.set_dts(left.dts());
             buffer.set_duration(left.duration());
             let mut out_frame =
-                gst_video::VideoFrameRef::from_buffer_ref_writable(buffer, &output_info).map_err(|_| gst::FlowError::Error)?;
+                gst_video::VideoFrameRef::from_buffer_ref_writable(buffer, &output_info)
+                    .map_err(|_| gst::FlowError::Error)?;
             let written = match settings.output {
                 Output::Refocused => {
                     let params = settings.refocus.params(focus);
@@ -500,7 +605,8 @@ impl AggregatorImpl for Sterefo {
                         gst::element_imp_error!(self, gst::LibraryError::Settings, ["{e}"]);
                         return Err(gst::FlowError::Error);
                     }
-                    frames::read_packed4(&left_frame, &mut state.image).map_err(|_| gst::FlowError::Error)?;
+                    frames::read_packed4(&left_frame, &mut state.image)
+                        .map_err(|_| gst::FlowError::Error)?;
                     state.output.resize(state.image.len(), 0);
                     if let Err(e) = state.renderer.render(
                         &state.image,
@@ -510,16 +616,28 @@ impl AggregatorImpl for Sterefo {
                         &params,
                         &mut state.output,
                     ) {
-                        gst::element_imp_error!(self, gst::LibraryError::Failed, ["refocusing failed: {e:#}"]);
+                        gst::element_imp_error!(
+                            self,
+                            gst::LibraryError::Failed,
+                            ["refocusing failed: {e:#}"]
+                        );
                         return Err(gst::FlowError::Error);
                     }
                     frames::write_packed4(&state.output, &mut out_frame)
                 }
                 Output::Disparity => frames::write_disparity(&state.disparity, &mut out_frame),
                 Output::DisparityColor => {
-                    let (low, high) = (settings.refocus.min_disparity, settings.refocus.max_disparity);
+                    let (low, high) = (
+                        settings.refocus.min_disparity,
+                        settings.refocus.max_disparity,
+                    );
                     state.output.clear();
-                    state.output.extend(state.disparity.iter().flat_map(|d| colormap::viridis(*d, low, high)));
+                    state.output.extend(
+                        state
+                            .disparity
+                            .iter()
+                            .flat_map(|d| colormap::viridis(*d, low, high)),
+                    );
                     frames::write_packed4(&state.output, &mut out_frame)
                 }
             };
@@ -547,15 +665,36 @@ impl Sterefo {
         previous: Option<f32>,
     ) -> (f32, bool) {
         let manual = settings.refocus.focus_disparity;
-        let point = || focus::median_in(disparity, width, height, focus::point_box(settings.focus_x, settings.focus_y, width, height));
+        let point = || {
+            focus::median_in(
+                disparity,
+                width,
+                height,
+                focus::point_box(settings.focus_x, settings.focus_y, width, height),
+            )
+        };
         let roi = || {
             left.iter_meta::<gst_video::VideoRegionOfInterestMeta>()
                 .filter(|meta| settings.roi_type.is_empty() || meta.roi_type() == settings.roi_type)
                 .find_map(|meta| {
                     let (x, y, w, h) = meta.rect();
-                    let median = focus::median_in(disparity, width, height, Rect { x, y, width: w, height: h });
+                    let median = focus::median_in(
+                        disparity,
+                        width,
+                        height,
+                        Rect {
+                            x,
+                            y,
+                            width: w,
+                            height: h,
+                        },
+                    );
                     if median.is_none() {
-                        gst::debug!(CAT, imp = self, "ignoring an empty or off-frame ROI {x},{y} {w}x{h}");
+                        gst::debug!(
+                            CAT,
+                            imp = self,
+                            "ignoring an empty or off-frame ROI {x},{y} {w}x{h}"
+                        );
                     }
                     median
                 })
@@ -568,7 +707,10 @@ impl Sterefo {
             FocusMode::Roi => roi().or(previous).map_or((manual, false), |f| (f, true)),
             FocusMode::Auto => match roi().or(held) {
                 Some(focus) => (focus, true),
-                None => (if settings.point_chosen { point() } else { None }.unwrap_or(manual), false),
+                None => (
+                    if settings.point_chosen { point() } else { None }.unwrap_or(manual),
+                    false,
+                ),
             },
         }
     }
@@ -583,7 +725,10 @@ fn channel_order(format: gst_video::VideoFormat) -> ChannelOrder {
     }
 }
 
-fn video_info(format: gst_video::VideoFormat, like: &gst_video::VideoInfo) -> Result<gst_video::VideoInfo, gst::FlowError> {
+fn video_info(
+    format: gst_video::VideoFormat,
+    like: &gst_video::VideoInfo,
+) -> Result<gst_video::VideoInfo, gst::FlowError> {
     gst_video::VideoInfo::builder(format, like.width(), like.height())
         .fps(like.fps())
         .par(like.par())

@@ -28,7 +28,10 @@ pub enum Output {
     #[enum_value(name = "Disparity, GRAY16_LE, pixels x 256", nick = "disparity")]
     Disparity,
     /// Disparity through the viridis colour map, RGBA.
-    #[enum_value(name = "Disparity as colours (viridis), RGBA", nick = "disparity-color")]
+    #[enum_value(
+        name = "Disparity as colours (viridis), RGBA",
+        nick = "disparity-color"
+    )]
     DisparityColor,
 }
 
@@ -46,7 +49,10 @@ pub enum FocusMode {
     #[enum_value(name = "The focus-disparity property", nick = "disparity")]
     Disparity,
     /// The disparity around (`focus-x`, `focus-y`), also set by a click in the video window.
-    #[enum_value(name = "The disparity at focus-x, focus-y (or a click)", nick = "point")]
+    #[enum_value(
+        name = "The disparity at focus-x, focus-y (or a click)",
+        nick = "point"
+    )]
     Point,
     /// Median disparity inside the region of interest on the left frame.
     #[enum_value(name = "Median disparity in the region-of-interest meta", nick = "roi")]
@@ -85,5 +91,10 @@ pub fn register(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
     Output::static_type().mark_as_plugin_api(gst::PluginAPIFlags::empty());
     FocusMode::static_type().mark_as_plugin_api(gst::PluginAPIFlags::empty());
     Provider::static_type().mark_as_plugin_api(gst::PluginAPIFlags::empty());
-    gst::Element::register(Some(plugin), "sterefo", gst::Rank::NONE, Sterefo::static_type())
+    gst::Element::register(
+        Some(plugin),
+        "sterefo",
+        gst::Rank::NONE,
+        Sterefo::static_type(),
+    )
 }

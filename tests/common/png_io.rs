@@ -28,12 +28,22 @@ pub fn read_rgba(path: impl AsRef<Path>) -> Result<Rgba> {
     let pixels = &buffer[..info.buffer_size()];
     let data = match info.color_type {
         png::ColorType::Rgba => pixels.to_vec(),
-        png::ColorType::Rgb => pixels.chunks(3).flat_map(|c| [c[0], c[1], c[2], 255]).collect(),
+        png::ColorType::Rgb => pixels
+            .chunks(3)
+            .flat_map(|c| [c[0], c[1], c[2], 255])
+            .collect(),
         png::ColorType::Grayscale => pixels.iter().flat_map(|&g| [g, g, g, 255]).collect(),
-        png::ColorType::GrayscaleAlpha => pixels.chunks(2).flat_map(|c| [c[0], c[0], c[0], c[1]]).collect(),
+        png::ColorType::GrayscaleAlpha => pixels
+            .chunks(2)
+            .flat_map(|c| [c[0], c[0], c[0], c[1]])
+            .collect(),
         other => bail!("{}: unsupported PNG colour type {other:?}", path.display()),
     };
-    Ok(Rgba { width, height, data })
+    Ok(Rgba {
+        width,
+        height,
+        data,
+    })
 }
 
 /// Reads a 16-bit grey PNG (disparity x 256, KITTI style) as disparity in pixels.
@@ -46,7 +56,12 @@ pub fn read_disparity(path: impl AsRef<Path>) -> Result<(usize, usize, Vec<f32>)
     let mut buffer = vec![0; reader.output_buffer_size().context("image too large")?];
     let info = reader.next_frame(&mut buffer)?;
     if info.color_type != png::ColorType::Grayscale || info.bit_depth != png::BitDepth::Sixteen {
-        bail!("{}: expected a 16-bit grey PNG, found {:?} {:?}", path.display(), info.color_type, info.bit_depth);
+        bail!(
+            "{}: expected a 16-bit grey PNG, found {:?} {:?}",
+            path.display(),
+            info.color_type,
+            info.bit_depth
+        );
     }
     let values = buffer[..info.buffer_size()]
         .chunks(2)
@@ -59,7 +74,11 @@ pub fn read_disparity(path: impl AsRef<Path>) -> Result<(usize, usize, Vec<f32>)
 pub fn write_rgba(path: impl AsRef<Path>, image: &Rgba) -> Result<()> {
     let path = path.as_ref();
     let file = File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
-    let mut encoder = png::Encoder::new(BufWriter::new(file), image.width as u32, image.height as u32);
+    let mut encoder = png::Encoder::new(
+        BufWriter::new(file),
+        image.width as u32,
+        image.height as u32,
+    );
     encoder.set_color(png::ColorType::Rgba);
     encoder.set_depth(png::BitDepth::Eight);
     encoder.write_header()?.write_image_data(&image.data)?;
