@@ -48,7 +48,7 @@ struct Plane {
     tiles_count: u32,
     composite_offset: u32,
     composite_count: u32,
-    _pad: u32,
+    row_spans_offset: u32, // per grid row: begin, end of the columns where the mask can be non-zero
 }
 
 @group(0) @binding(0) var<uniform> frame: Frame;
@@ -121,8 +121,9 @@ fn extract_prefix(
     }
     let v = lists[plane.rows_offset + item];
     let row = v * plane.grid_width;
+    let end = lists[plane.row_spans_offset + 2u * v + 1u];
     var sum = vec4<f32>(0.0);
-    for (var u = 0u; u < plane.grid_width; u++) {
+    for (var u = lists[plane.row_spans_offset + 2u * v]; u < end; u++) {
         sum += grid_value(u, v);
         prefix[row + u] = sum;
     }
@@ -142,13 +143,18 @@ const STAGED_HEIGHT: u32 = 30u;  // TILE + 2 * STAGED_ROWS rows
 var<workgroup> staged: array<vec4<f32>, 930>;
 var<workgroup> staged_spans: array<u32, 12>;
 
-// Prefix sum at grid (x, y) for the disc sums: 0 left of the row and outside the grid's
-// rows, the row total right of it.
+// Prefix sum at grid (x, y) for the disc sums: 0 outside the grid's rows and left of the
+// row's span (the mask is zero there), the span's total right of it.
 fn prefix_at(x: i32, y: i32) -> vec4<f32> {
     if x < 0 || y < 0 || y >= i32(plane.grid_height) {
         return vec4<f32>(0.0);
     }
-    return prefix[u32(y) * plane.grid_width + min(u32(x), plane.grid_width - 1u)];
+    let begin = lists[plane.row_spans_offset + 2u * u32(y)];
+    let end = lists[plane.row_spans_offset + 2u * u32(y) + 1u];
+    if u32(x) < begin || begin >= end {
+        return vec4<f32>(0.0);
+    }
+    return prefix[u32(y) * plane.grid_width + min(u32(x), end - 1u)];
 }
 
 @compute @workgroup_size(8, 8)

@@ -43,7 +43,7 @@ struct PlaneUniform {
     tiles_count: u32,
     composite_offset: u32,
     composite_count: u32,
-    _pad: u32,
+    row_spans_offset: u32,
 }
 
 /// What a frame cost, for logs and benchmarks.
@@ -508,7 +508,7 @@ fn plane_uniform(work: &PlaneWork, half_band: f32, smooth_alpha: f32) -> PlaneUn
         tiles_count: work.blur_tiles.count,
         composite_offset: work.composite_tiles.offset,
         composite_count: work.composite_tiles.count,
-        _pad: 0,
+        row_spans_offset: work.row_spans.offset,
     }
 }
 

@@ -28,8 +28,11 @@ pub struct PlaneWork {
     pub grid_height: u32,
     /// Kernel row half-widths.
     pub spans: Slice,
-    /// Grid rows whose prefix sums the blur reads.
+    /// Grid rows whose prefix sums the blur reads (rows whose mask is empty are left out).
     pub rows: Slice,
+    /// Per grid row, `begin, end`: the columns outside which the row's mask is zero, so its
+    /// prefix sum is 0 before `begin` and constant from `end - 1` on (`begin == end`: empty).
+    pub row_spans: Slice,
     /// Grid tiles to blur, packed `x | y << 16`.
     pub blur_tiles: Slice,
     /// Full-resolution tiles to composite from the downsampled blur (empty when `scale == 1`,
@@ -50,6 +53,8 @@ pub struct FramePlan {
     scratch: Vec<bool>,
     grid_marks: Vec<bool>,
     row_marks: Vec<bool>,
+    /// Per tile row: the first and one-past-last tile column holding mask pixels.
+    tile_row_spans: Vec<(u32, u32)>,
 }
 
 impl FramePlan {
@@ -128,6 +133,49 @@ impl FramePlan {
                 }
             }
 
+            // Where each grid row's mask can be non-zero: the near tiles its footprint rows touch.
+            self.tile_row_spans.clear();
+            self.tile_row_spans.extend((0..tiles_y).map(|ty| {
+                let row = &self.near[ty * tiles_x..(ty + 1) * tiles_x];
+                match (row.iter().position(|n| *n), row.iter().rposition(|n| *n)) {
+                    (Some(first), Some(last)) => (first as u32, last as u32 + 1),
+                    _ => (0, 0),
+                }
+            }));
+            let row_spans = Slice {
+                offset: self.lists.len() as u32,
+                count: 2 * grid_height,
+            };
+            for gy in 0..grid_height {
+                let (first_row, last_row) = if plane.scale > 1.0 {
+                    let y0 = (gy as f32 * plane.scale).floor() as u32;
+                    let y1 = ((gy + 1) as f32 * plane.scale).floor() as u32;
+                    (y0.min(height - 1), y1.max(y0 + 1).min(height) - 1)
+                } else {
+                    (gy, gy)
+                };
+                let (mut begin, mut end) = (u32::MAX, 0);
+                for ty in first_row / TILE..=last_row / TILE {
+                    let (first, last) = self.tile_row_spans[ty as usize];
+                    if first < last {
+                        begin = begin.min(first * TILE);
+                        end = end.max((last * TILE).min(width));
+                    }
+                }
+                let (begin, end) = if begin >= end {
+                    (0, 0)
+                } else if plane.scale > 1.0 {
+                    // Grid columns whose footprint can overlap [begin, end), with a column to spare.
+                    (
+                        ((begin as f32 / plane.scale).floor() as u32).saturating_sub(1),
+                        ((end as f32 / plane.scale).ceil() as u32 + 1).min(grid_width),
+                    )
+                } else {
+                    (begin, end)
+                };
+                self.lists.extend([begin, end]);
+            }
+
             // Rows whose prefix sums those tiles read: tile rows widened by the kernel.
             let rows_reach = plane.kernel.rows();
             self.row_marks.clear();
@@ -145,8 +193,9 @@ impl FramePlan {
                 offset: self.lists.len() as u32,
                 count: 0,
             };
-            for (y, marked) in self.row_marks.iter().enumerate() {
-                if *marked {
+            for y in 0..grid_height as usize {
+                let span = row_spans.offset as usize + 2 * y;
+                if self.row_marks[y] && self.lists[span] < self.lists[span + 1] {
                     self.lists.push(y as u32);
                 }
             }
@@ -176,6 +225,7 @@ impl FramePlan {
                 grid_height,
                 spans,
                 rows,
+                row_spans,
                 blur_tiles,
                 composite_tiles,
             });
@@ -296,7 +346,11 @@ mod tests {
         let side = (16 / TILE + 10u32.div_ceil(TILE)).min(h / TILE);
         assert_eq!(near.blur_tiles.count, side * side.min(h.div_ceil(TILE)));
         assert_eq!(near.composite_tiles.count, 0);
-        assert_eq!(near.rows.count, h);
+        // Only the square's 16 rows hold mask pixels, each within columns 0..16.
+        assert_eq!(near.rows.count, 16);
+        let spans = &plan.lists[near.row_spans.offset as usize..][..2 * h as usize];
+        assert_eq!(&spans[..2], &[0, 16]);
+        assert_eq!(&spans[2 * 16..2 * 17], &[0, 0]);
     }
 
     #[test]
