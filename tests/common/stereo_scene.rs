@@ -124,6 +124,51 @@ pub struct Background {
     pub tint: [f32; 3],
 }
 
+/// A deterministic value 0..1 per integer cell.
+fn cell_hash(x: i64, y: i64, seed: u32) -> f32 {
+    let mut h = (x as u64).wrapping_mul(0xD6E8_FEB8_6659_FD93)
+        ^ (y as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        ^ u64::from(seed);
+    h ^= h >> 31;
+    h = h.wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    h ^= h >> 29;
+    (h & 0xFFFF) as f32 / 65535.0
+}
+
+/// Coverage 0..1 of small round lights scattered over the plane at (u, v): about a third of
+/// the 40-pixel cells hold one, 3.5 px in radius, anti-aliased. Blurred, they become the
+/// discs (bokeh) of the paper's Fig. 2.
+fn lights(u: f32, v: f32, seed: u32) -> f32 {
+    const CELL: f32 = 40.0;
+    let (cx, cy) = ((u / CELL).floor() as i64, (v / CELL).floor() as i64);
+    if cell_hash(cx, cy, seed) > 0.35 {
+        return 0.0;
+    }
+    let ox = cx as f32 * CELL + 6.0 + 28.0 * cell_hash(cx, cy, seed + 1);
+    let oy = cy as f32 * CELL + 6.0 + 28.0 * cell_hash(cx, cy, seed + 2);
+    let distance = ((u - ox).powi(2) + (v - oy).powi(2)).sqrt();
+    (3.5 + 0.5 - distance).clamp(0.0, 1.0)
+}
+
+/// The background's colour at plane point (u, v): fine texture on coarse light and shade,
+/// with lights.
+fn background_colour(u: f32, v: f32, background: &Background) -> [u8; 4] {
+    let base = tinted(u, v, background.seed, background.tint);
+    let shade = 0.4 + 0.9 * texture(u / 9.0, v / 9.0, background.seed + 7);
+    let light = lights(u, v, background.seed);
+    let mix = |c: u8, l: f32| {
+        (f32::from(c) * shade * (1.0 - light) + l * light)
+            .round()
+            .clamp(0.0, 255.0) as u8
+    };
+    [
+        mix(base[0], 255.0),
+        mix(base[1], 236.0),
+        mix(base[2], 190.0),
+        255,
+    ]
+}
+
 fn tinted(u: f32, v: f32, seed: u32, tint: [f32; 3]) -> [u8; 4] {
     let c =
         |s: u32, t: f32| ((0.25 + 0.75 * texture(u, v, seed * 3 + s)) * t * 255.0).round() as u8;
@@ -170,17 +215,16 @@ pub fn render_objects(
                     disparity.push(o.disparity);
                 }
                 None => {
-                    left.extend(tinted(fx, fy, background.seed, background.tint));
+                    left.extend(background_colour(fx, fy, &background));
                     disparity.push(background.disparity);
                 }
             }
             match nearest(&|o| fx + o.disparity, fy) {
                 Some(o) => right.extend(object_colour(o, fx + o.disparity, fy)),
-                None => right.extend(tinted(
+                None => right.extend(background_colour(
                     fx + background.disparity,
                     fy,
-                    background.seed,
-                    background.tint,
+                    &background,
                 )),
             }
         }
