@@ -174,6 +174,14 @@ fn track_and_refocus(options: &Options, scene: &MovingScene, input: &Path) -> Re
         w = start.width.round(),
         h = start.height.round(),
     );
+    println!(
+        "cvtracker starts from the first frame's box: object-initial-x={} object-initial-y={} \
+         object-initial-width={} object-initial-height={}",
+        start.x.round(),
+        start.y.round(),
+        start.width.round(),
+        start.height.round()
+    );
     let pipeline = gst::parse::launch(&description)?;
     let records = Arc::new(Mutex::new(vec![Record::default(); options.frames]));
     let frames = options.frames;
