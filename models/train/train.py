@@ -18,6 +18,9 @@ import signal
 import sys
 import time
 
+# Passive OpenMP waiting: on a shared 2-core machine spinning threads slow training a lot.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -115,7 +118,8 @@ def main():
     ap.add_argument("--iters", type=int, default=0, help="stop at this total iteration count (0 = no limit)")
     ap.add_argument("--batch", type=int, default=6)
     ap.add_argument("--crop", type=str, default="160x320", help="HxW, multiples of 32")
-    ap.add_argument("--optim", choices=["adam", "rmsprop"], default="adam")
+    ap.add_argument("--optim", choices=["adam", "rmsprop"], default=None,
+                    help="default: rmsprop, or the optimizer of the resumed checkpoint")
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--lr-decay", type=float, default=0.5, help="lr multiplier per --decay-iters")
     ap.add_argument("--decay-iters", type=int, default=2500)
@@ -130,6 +134,8 @@ def main():
     ap.add_argument("--save-every", type=float, default=4.0, help="minutes")
     ap.add_argument("--eval-every", type=float, default=5.0, help="minutes")
     ap.add_argument("--val-n", type=int, default=32)
+    ap.add_argument("--reset-best", action="store_true",
+                    help="forget the resumed best synthetic-val EPE (after changing the generator/val set)")
     ap.add_argument("--log", default=None, help="log file (default <out>/train.log)")
     a = ap.parse_args()
 
@@ -145,15 +151,22 @@ def main():
 
     torch.manual_seed(a.seed)
     net = StereoNet().to(device)
-    opt = make_optimizer(a.optim, net.parameters(), a.lr)
     it, samples, best, trained_s = 0, 0, float("inf"), 0.0
     ck_path = os.path.join(a.out, "last.pt")
+    ck = None
     if a.resume:
         path = ck_path if a.resume == "auto" else a.resume
         ck = torch.load(path, map_location=device, weights_only=False)
+        if a.optim is None:
+            a.optim = ck.get("args", {}).get("optim") or "rmsprop"
+    a.optim = a.optim or "rmsprop"
+    opt = make_optimizer(a.optim, net.parameters(), a.lr)
+    if ck is not None:
         net.load_state_dict(ck["model"])
         opt.load_state_dict(ck["optim"])
         it, samples, best, trained_s = ck["iter"], ck["samples"], ck["best"], ck["trained_s"]
+        if a.reset_best:
+            best = float("inf")
         log(f"resumed {path}: iter {it}, samples {samples}, best val EPE {best:.3f}, trained {trained_s / 60:.1f} min")
     log(f"device {device} threads {torch.get_num_threads()} params {count_params(net)} args {vars(a)}")
 
@@ -184,61 +197,61 @@ def main():
     last_save = last_eval = t0
     run_loss, run_n, t_it = 0.0, 0, time.time()
     net.train()
+    train_loop = iter(dl)
     try:
-        train_loop = iter(dl)
-    except Exception:
-        raise
-    while not stop["flag"]:
-        try:
-            left, right, gt, idx = next(train_loop)
-        except Exception as e:  # e.g. the generator worker got the Ctrl-C too
-            log(f"data loader stopped: {type(e).__name__}: {e}")
-            break
-        if stop["flag"]:
-            break
-        lr = a.lr * a.lr_decay ** (it / a.decay_iters)
-        for g in opt.param_groups:
-            g["lr"] = lr
-        left, right, gt = left.to(device, non_blocking=True), right.to(device, non_blocking=True), gt.to(device, non_blocking=True)
-        outs = net(left, right, all_scales=True)
-        loss = multiscale_loss(outs, gt, MAX_DISPARITY)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(net.parameters(), 5.0)
-        opt.step()
-        it += 1
-        samples = int(idx[-1]) + 1
-        run_loss += float(loss)
-        run_n += 1
-        now = time.time()
-        if it % 50 == 0:
-            with torch.no_grad():
-                epe = float((outs[-1] - gt).abs().mean())
-            log(f"it {it} loss {run_loss / run_n:.4f} train-epe {epe:.3f} lr {lr:.2e} "
-                f"{(now - t_it) / run_n:.2f}s/it")
-            run_loss, run_n, t_it = 0.0, 0, now
-        if now - last_eval >= a.eval_every * 60:
-            v = validate(net, val, device)
-            m = eval_motorcycle(net, device, moto)
-            is_best = v[0] < best
-            if is_best:
-                best = v[0]
-            trained_s_now = trained_s + (now - t0)
-            log(f"EVAL it {it} synth-val EPE {v[0]:.3f} bad1 {v[1]:.1f}% bad3 {v[2]:.1f}%{' (best)' if is_best else ''} | "
-                f"motorcycle(log only) half EPE {m['half']['epe']:.3f} bad1 {m['half']['bad1']:.1f}% bad3 {m['half']['bad3']:.1f}% "
-                f"full EPE {m['full']['epe']:.3f} bad1 {m['full']['bad1']:.1f}% bad3 {m['full']['bad3']:.1f}%")
-            if is_best:
-                ts, trained_s = trained_s, trained_s_now
-                save(os.path.join(a.out, "best.pt"), {"val": v, "motorcycle": m})
+        while not stop["flag"]:
+            try:
+                left, right, gt, idx = next(train_loop)
+            except Exception as e:  # e.g. the generator worker got the Ctrl-C too
+                log(f"data loader stopped: {type(e).__name__}: {e}")
+                break
+            if stop["flag"]:
+                break
+            lr = a.lr * a.lr_decay ** (it / a.decay_iters)
+            for g in opt.param_groups:
+                g["lr"] = lr
+            left, right, gt = left.to(device, non_blocking=True), right.to(device, non_blocking=True), gt.to(device, non_blocking=True)
+            outs = net(left, right, all_scales=True)
+            loss = multiscale_loss(outs, gt, MAX_DISPARITY)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(net.parameters(), 5.0)
+            opt.step()
+            it += 1
+            samples = int(idx[-1]) + 1
+            run_loss += float(loss.detach())
+            run_n += 1
+            now = time.time()
+            if it % 50 == 0:
+                with torch.no_grad():
+                    epe = float((outs[-1] - gt).abs().mean())
+                log(f"it {it} loss {run_loss / run_n:.4f} train-epe {epe:.3f} lr {lr:.2e} "
+                    f"{(now - t_it) / run_n:.2f}s/it")
+                run_loss, run_n, t_it = 0.0, 0, now
+            if now - last_eval >= a.eval_every * 60:
+                v = validate(net, val, device)
+                m = eval_motorcycle(net, device, moto)
+                is_best = v[0] < best
+                if is_best:
+                    best = v[0]
+                trained_s_now = trained_s + (now - t0)
+                log(f"EVAL it {it} synth-val EPE {v[0]:.3f} bad1 {v[1]:.1f}% bad3 {v[2]:.1f}%{' (best)' if is_best else ''} | "
+                    f"motorcycle(log only) half EPE {m['half']['epe']:.3f} bad1 {m['half']['bad1']:.1f}% bad3 {m['half']['bad3']:.1f}% "
+                    f"full EPE {m['full']['epe']:.3f} bad1 {m['full']['bad1']:.1f}% bad3 {m['full']['bad3']:.1f}%")
+                if is_best:
+                    ts, trained_s = trained_s, trained_s_now
+                    save(os.path.join(a.out, "best.pt"), {"val": v, "motorcycle": m})
+                    trained_s = ts
+                last_eval = time.time()
+            if now - last_save >= a.save_every * 60:
+                ts, trained_s = trained_s, trained_s + (now - t0)
+                save(ck_path)
                 trained_s = ts
-            last_eval = time.time()
-        if now - last_save >= a.save_every * 60:
-            ts, trained_s = trained_s, trained_s + (now - t0)
-            save(ck_path)
-            trained_s = ts
-            last_save = now
-        if (a.iters and it >= a.iters) or (now - t0) >= a.minutes * 60:
-            break
+                last_save = now
+            if (a.iters and it >= a.iters) or (now - t0) >= a.minutes * 60:
+                break
+    except Exception as e:  # e.g. a signal-killed data worker; keep what was learned
+        log(f"training interrupted: {type(e).__name__}: {e}")
     trained_s += time.time() - t0
     # final validation so best.pt reflects the end of the run too
     v = validate(net, val, device)
