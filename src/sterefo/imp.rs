@@ -573,6 +573,10 @@ impl AggregatorImpl for Sterefo {
             state.following_roi,
             state.puller.current(),
         );
+        if from_roi && !state.following_roi {
+            // A newly acquired object: cut to it rather than glide from an unrelated focus.
+            state.puller.reset();
+        }
         state.following_roi = from_roi;
         let focus = state.puller.follow(target, time, settings.focus_smoothing);
         *lock(&self.focus_in_use) = focus;
