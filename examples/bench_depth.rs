@@ -108,8 +108,8 @@ fn machine() -> String {
         .collect::<Vec<_>>()
         .join(" ");
     format!(
-        "{cpu}, {cores} cores, load average {load} at start (the CPU is shared with a model \
-         training process and other work: compare the ratios, not the absolute times)"
+        "{cpu}, {cores} cores, load average {load} at start (other work on the machine slows \
+         every column alike: compare the ratios, not the absolute times)"
     )
 }
 
