@@ -55,3 +55,61 @@ pub fn next_pair(
         }
     }
 }
+
+/// How long an input may stay unlinked once the other has started streaming.
+pub const LINK_GRACE: gst::ClockTime = gst::ClockTime::from_seconds(3);
+
+/// Catches an input that is never linked, where an aggregator would otherwise wait forever:
+/// armed when a stream starts on either pad, it posts an element error if a sink pad still
+/// has no peer `LINK_GRACE` later (pads linked late by decodebin and the like have time).
+#[derive(Default)]
+pub struct LinkWatch {
+    pending: std::sync::Mutex<Option<gst::SingleShotClockId>>,
+}
+
+impl LinkWatch {
+    pub fn arm(&self, element: &gst::Element, pads: [&gst_base::AggregatorPad; 2]) {
+        let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        if pending.is_some() {
+            return;
+        }
+        let clock = gst::SystemClock::obtain();
+        let now = clock.time();
+        let id = clock.new_single_shot_id(now + LINK_GRACE);
+        let element = element.downgrade();
+        let pads = pads.map(|p| p.downgrade());
+        let armed = id.wait_async(move |_, _, _| {
+            let Some(element) = element.upgrade() else {
+                return;
+            };
+            for pad in pads.iter().filter_map(|p| p.upgrade()) {
+                if pad.peer().is_none() {
+                    gst::element_error!(
+                        element,
+                        gst::CoreError::Pad,
+                        ("{} is not linked", pad.name()),
+                        [
+                            "{} has no input after {LINK_GRACE}; link both inputs of {}",
+                            pad.name(),
+                            element.name()
+                        ]
+                    );
+                }
+            }
+        });
+        if armed.is_ok() {
+            *pending = Some(id);
+        }
+    }
+
+    pub fn disarm(&self) {
+        if let Some(id) = self
+            .pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+        {
+            id.unschedule();
+        }
+    }
+}

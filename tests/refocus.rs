@@ -343,3 +343,15 @@ fn early_eos_on_one_input_ends_the_stream() {
     .expect("pipeline");
     run(&pipeline, Duration::from_secs(30)).expect("EOS after the last pair");
 }
+
+#[test]
+fn an_unlinked_input_is_a_clear_error_not_a_hang() {
+    init();
+    let pipeline = gst::parse::launch(
+        "videotestsrc num-buffers=500 ! video/x-raw,format=RGBA,width=64,height=32 ! r.sink \
+         refocus name=r ! fakesink",
+    )
+    .expect("pipeline");
+    let error = run(&pipeline, Duration::from_secs(30)).expect_err("must fail");
+    assert!(error.contains("sink_disparity is not linked"), "{error}");
+}

@@ -308,3 +308,15 @@ fn a_missing_model_is_a_clear_error_at_start() {
     let error = run(&pipeline, Duration::from_secs(60)).expect_err("must fail");
     assert!(error.contains("/nonexistent/model.onnx"), "{error}");
 }
+
+#[test]
+fn an_unlinked_input_is_a_clear_error_not_a_hang() {
+    init();
+    let pipeline = gst::parse::launch(
+        "videotestsrc num-buffers=500 ! video/x-raw,format=RGBA,width=64,height=32 ! s.sink_left \
+         sterefo name=s ! fakesink",
+    )
+    .expect("pipeline");
+    let error = run(&pipeline, Duration::from_secs(30)).expect_err("must fail");
+    assert!(error.contains("sink_right is not linked"), "{error}");
+}

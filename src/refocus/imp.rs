@@ -43,6 +43,7 @@ struct State {
 pub struct Refocus {
     sink: gst_base::AggregatorPad,
     sink_disparity: gst_base::AggregatorPad,
+    link_watch: aggregate::LinkWatch,
     settings: Mutex<RefocusSettings>,
     state: Mutex<Option<State>>,
 }
@@ -63,6 +64,7 @@ impl ObjectSubclass for Refocus {
         Refocus {
             sink: pad("sink"),
             sink_disparity: pad("sink_disparity"),
+            link_watch: aggregate::LinkWatch::default(),
             settings: Mutex::new(RefocusSettings::default()),
             state: Mutex::new(None),
         }
@@ -160,11 +162,16 @@ impl AggregatorImpl for Refocus {
     }
 
     fn stop(&self) -> Result<(), gst::ErrorMessage> {
+        self.link_watch.disarm();
         *self.state.lock().unwrap_or_else(|e| e.into_inner()) = None;
         Ok(())
     }
 
     fn sink_event(&self, pad: &gst_base::AggregatorPad, event: gst::Event) -> bool {
+        if let gst::EventView::StreamStart(_) = event.view() {
+            self.link_watch
+                .arm(self.obj().upcast_ref(), [&self.sink, &self.sink_disparity]);
+        }
         if let gst::EventView::Caps(caps) = event.view() {
             let info = match gst_video::VideoInfo::from_caps(caps.caps()) {
                 Ok(info) => info,

@@ -83,6 +83,7 @@ struct State {
 pub struct Sterefo {
     sink_left: gst_base::AggregatorPad,
     sink_right: gst_base::AggregatorPad,
+    link_watch: aggregate::LinkWatch,
     settings: Mutex<Settings>,
     state: Mutex<Option<State>>,
     /// Read-only properties, readable without the state lock.
@@ -106,6 +107,7 @@ impl ObjectSubclass for Sterefo {
         Sterefo {
             sink_left: pad("sink_left"),
             sink_right: pad("sink_right"),
+            link_watch: aggregate::LinkWatch::default(),
             settings: Mutex::new(Settings::default()),
             state: Mutex::new(None),
             focus_in_use: Mutex::new(-1.0),
@@ -376,6 +378,7 @@ impl AggregatorImpl for Sterefo {
     }
 
     fn stop(&self) -> Result<(), gst::ErrorMessage> {
+        self.link_watch.disarm();
         *lock(&self.state) = None;
         Ok(())
     }
@@ -388,6 +391,10 @@ impl AggregatorImpl for Sterefo {
     }
 
     fn sink_event(&self, pad: &gst_base::AggregatorPad, event: gst::Event) -> bool {
+        if let gst::EventView::StreamStart(_) = event.view() {
+            self.link_watch
+                .arm(self.obj().upcast_ref(), [&self.sink_left, &self.sink_right]);
+        }
         if let gst::EventView::Caps(caps) = event.view() {
             let Ok(info) = gst_video::VideoInfo::from_caps(caps.caps()) else {
                 gst::element_imp_error!(
