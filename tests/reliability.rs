@@ -1,0 +1,117 @@
+//! Reliability: state cycles and mid-stream renegotiation, each pipeline under a timeout.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, Once};
+use std::time::{Duration, Instant};
+
+use gst::prelude::*;
+
+fn init() {
+    static INIT: Once = Once::new();
+    INIT.call_once(|| {
+        gst::init().expect("GStreamer");
+        gststerefo::plugin_register_static().expect("register sterefo");
+    });
+}
+
+/// Runs a pipeline to EOS or error within `limit`.
+fn run(pipeline: &gst::Element, limit: Duration) -> Result<(), String> {
+    let _ = pipeline.set_state(gst::State::Playing);
+    let bus = pipeline.bus().expect("bus");
+    let deadline = Instant::now() + limit;
+    let result = loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break Err("timed out: the pipeline hung".to_string());
+        }
+        let Some(message) = bus.timed_pop(gst::ClockTime::from_mseconds(left.as_millis() as u64))
+        else {
+            continue;
+        };
+        match message.view() {
+            gst::MessageView::Eos(_) => break Ok(()),
+            gst::MessageView::Error(e) => break Err(format!("{} ({:?})", e.error(), e.debug())),
+            _ => {}
+        }
+    };
+    pipeline.set_state(gst::State::Null).expect("to NULL");
+    result
+}
+
+#[test]
+fn a_hundred_null_playing_cycles() {
+    init();
+    for (element, cycles) in [("refocus", 100), ("sterefo", 100)] {
+        let description = if element == "refocus" {
+            "refocus name=e ! fakesink \
+             videotestsrc num-buffers=2 ! video/x-raw,format=RGBA,width=32,height=24 ! e.sink \
+             videotestsrc num-buffers=2 ! video/x-raw,format=GRAY16_LE,width=32,height=24 ! e.sink_disparity"
+        } else {
+            "sterefo name=e ! fakesink \
+             videotestsrc num-buffers=2 ! video/x-raw,format=RGBA,width=32,height=24 ! e.sink_left \
+             videotestsrc num-buffers=2 ! video/x-raw,format=RGBA,width=32,height=24 ! e.sink_right"
+        };
+        let pipeline = gst::parse::launch(description).expect("pipeline");
+        for cycle in 0..cycles {
+            run(&pipeline, Duration::from_secs(30))
+                .unwrap_or_else(|e| panic!("{element} cycle {cycle}: {e}"));
+        }
+    }
+}
+
+#[test]
+fn resolution_changes_mid_stream_are_followed() {
+    init();
+    // Both views come from one source through a tee, so they change size together.
+    let pipeline = gst::parse::launch(
+        "videotestsrc name=source num-buffers=12 pattern=ball ! videoscale ! capsfilter name=size \
+           caps=video/x-raw,format=RGBA,width=64,height=48 ! tee name=t \
+         t. ! queue ! s.sink_left  t. ! queue ! s.sink_right \
+         sterefo name=s ! fakesink name=sink",
+    )
+    .expect("pipeline")
+    .downcast::<gst::Pipeline>()
+    .expect("a pipeline");
+    let capsfilter = pipeline.by_name("size").expect("capsfilter");
+    let sizes = Arc::new(Mutex::new(Vec::new()));
+    let seen = Arc::clone(&sizes);
+    let count = Arc::new(AtomicUsize::new(0));
+    let frames = Arc::clone(&count);
+    let source = pipeline.by_name("source").expect("source");
+    // After 5 frames leave the source, switch it to a larger size.
+    source
+        .static_pad("src")
+        .expect("src")
+        .add_probe(gst::PadProbeType::BUFFER, move |_, _| {
+            if frames.fetch_add(1, Ordering::SeqCst) == 5 {
+                capsfilter.set_property(
+                    "caps",
+                    gst::Caps::builder("video/x-raw")
+                        .field("format", "RGBA")
+                        .field("width", 96)
+                        .field("height", 64)
+                        .build(),
+                );
+            }
+            gst::PadProbeReturn::Ok
+        });
+    pipeline
+        .by_name("sink")
+        .expect("sink")
+        .static_pad("sink")
+        .expect("pad")
+        .add_probe(gst::PadProbeType::BUFFER, move |pad, _| {
+            if let Some(info) = pad
+                .current_caps()
+                .and_then(|c| gst_video::VideoInfo::from_caps(&c).ok())
+            {
+                seen.lock().unwrap().push((info.width(), info.height()));
+            }
+            gst::PadProbeReturn::Ok
+        });
+    run(pipeline.upcast_ref(), Duration::from_secs(60)).expect("runs to EOS through the change");
+    let sizes = sizes.lock().unwrap();
+    assert_eq!(sizes.len(), 12, "no frame lost: {sizes:?}");
+    assert_eq!(sizes.first(), Some(&(64, 48)));
+    assert_eq!(sizes.last(), Some(&(96, 64)));
+}
