@@ -115,3 +115,48 @@ fn resolution_changes_mid_stream_are_followed() {
     assert_eq!(sizes.first(), Some(&(64, 48)));
     assert_eq!(sizes.last(), Some(&(96, 64)));
 }
+
+#[test]
+fn a_flushing_seek_restarts_both_inputs_and_ends_at_the_stop_position() {
+    init();
+    let pipeline = gst::parse::launch(
+        "videotestsrc name=left ! video/x-raw,format=RGBA,width=48,height=32,framerate=25/1 ! s.sink_left \
+         videotestsrc name=right pattern=ball ! video/x-raw,format=RGBA,width=48,height=32,framerate=25/1 ! s.sink_right \
+         sterefo name=s focus-smoothing=0 ! fakesink name=sink sync=false",
+    )
+    .expect("pipeline");
+    let times = Arc::new(Mutex::new(Vec::new()));
+    let seen = Arc::clone(&times);
+    let sink = pipeline
+        .downcast_ref::<gst::Bin>()
+        .unwrap()
+        .by_name("sink")
+        .expect("sink");
+    sink.static_pad("sink")
+        .expect("pad")
+        .add_probe(gst::PadProbeType::BUFFER, move |_, info| {
+            if let Some(pts) = info.buffer().and_then(|b| b.pts()) {
+                seen.lock().unwrap().push(pts.mseconds());
+            }
+            gst::PadProbeReturn::Ok
+        });
+    pipeline.set_state(gst::State::Paused).expect("to PAUSED");
+    let _ = pipeline.state(gst::ClockTime::from_seconds(30));
+    // From 1 s to 1.4 s: ten frames at 25 fps, then EOS (the sources never end by themselves).
+    // The flush drops whatever was prerolled before the seek.
+    times.lock().unwrap().clear();
+    pipeline
+        .seek(
+            1.0,
+            gst::SeekFlags::FLUSH | gst::SeekFlags::ACCURATE,
+            gst::SeekType::Set,
+            gst::ClockTime::from_seconds(1),
+            gst::SeekType::Set,
+            gst::ClockTime::from_mseconds(1400),
+        )
+        .expect("seek");
+    run(&pipeline, Duration::from_secs(60)).expect("EOS at the seek's stop position");
+    let times = times.lock().unwrap();
+    assert_eq!(times.first(), Some(&1000), "{times:?}");
+    assert_eq!(times.len(), 10, "{times:?}");
+}
