@@ -39,7 +39,12 @@ fn main() -> Result<()> {
         .or_else(|| std::env::var_os("STEREFO_MODEL").map(PathBuf::from))
         .unwrap_or_else(gststerefo::depth::default_model_path);
     let options = DepthOptions {
-        provider: Provider::Cpu,
+        // STEREFO_PROVIDER=cuda (scripts/bench_gpu.sh) measures the CUDA provider instead.
+        provider: match std::env::var("STEREFO_PROVIDER").as_deref() {
+            Ok("cuda") => Provider::Cuda,
+            Ok("auto") => Provider::Auto,
+            _ => Provider::Cpu,
+        },
         cpu_threads: 2,
         ..DepthOptions::default()
     };
