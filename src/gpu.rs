@@ -13,6 +13,8 @@ pub struct GpuContext {
     pub queue: wgpu::Queue,
     pub adapter: wgpu::AdapterInfo,
     pub limits: wgpu::Limits,
+    /// The last GPU error not caught where it happened (wgpu would panic on it otherwise).
+    uncaptured: Arc<Mutex<Option<String>>>,
 }
 
 static SHARED: LazyLock<Mutex<Weak<GpuContext>>> = LazyLock::new(|| Mutex::new(Weak::new()));
@@ -54,12 +56,27 @@ impl GpuContext {
                 adapter_info.name
             )
         })?;
+        // wgpu's default handler panics; keep the error for the renderer to report instead.
+        let uncaptured = Arc::new(Mutex::new(None));
+        let slot = Arc::clone(&uncaptured);
+        device.on_uncaptured_error(Arc::new(move |error: wgpu::Error| {
+            *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(error.to_string());
+        }));
         Ok(GpuContext {
             device,
             queue,
             adapter: adapter_info,
             limits,
+            uncaptured,
         })
+    }
+
+    /// Takes the last GPU error that was not caught where it happened, if any.
+    pub fn take_error(&self) -> Option<String> {
+        self.uncaptured
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
     }
 
     /// "name (backend, type)", for logs.

@@ -265,6 +265,9 @@ impl Renderer {
             let _ = sender.send(result);
         });
         device.poll(wgpu::PollType::wait_indefinitely())?;
+        if let Some(error) = self.context.take_error() {
+            bail!("the GPU reported an error while refocusing: {error}");
+        }
         match receiver.recv() {
             Ok(Ok(())) => {}
             Ok(Err(e)) => bail!("could not read the refocused frame back from the GPU: {e}"),
