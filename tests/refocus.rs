@@ -1,46 +1,17 @@
 //! The `refocus` element: gst-check harness tests and whole pipelines, each under a timeout.
 
+#[path = "common/pipeline.rs"]
+mod pipeline;
+
+use pipeline::{feed, init, run};
+
 #[path = "common/png_io.rs"]
 mod png_io;
 
-use std::sync::Once;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use gst::prelude::*;
 use gststerefo::dof::{Params, reference};
-
-fn init() {
-    static INIT: Once = Once::new();
-    INIT.call_once(|| {
-        gst::init().expect("GStreamer");
-        gststerefo::plugin_register_static().expect("register sterefo");
-    });
-}
-
-/// Runs a pipeline to EOS or error within `limit`; returns the error text, if any.
-fn run(pipeline: &gst::Element, limit: Duration) -> Result<(), String> {
-    // A failed state change still posts its error on the bus, read below.
-    let _ = pipeline.set_state(gst::State::Playing);
-    let bus = pipeline.bus().expect("pipeline bus");
-    let deadline = Instant::now() + limit;
-    let result = loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            break Err("timed out: the pipeline hung".to_string());
-        }
-        let Some(message) = bus.timed_pop(gst::ClockTime::from_mseconds(left.as_millis() as u64))
-        else {
-            continue;
-        };
-        match message.view() {
-            gst::MessageView::Eos(_) => break Ok(()),
-            gst::MessageView::Error(e) => break Err(format!("{} ({:?})", e.error(), e.debug())),
-            _ => {}
-        }
-    };
-    pipeline.set_state(gst::State::Null).expect("to NULL");
-    result
-}
 
 fn rgba_caps(width: i32, height: i32) -> gst::Caps {
     gst_video::VideoCapsBuilder::new()
@@ -140,22 +111,6 @@ fn harnesses(
     colour.set_src_caps(rgba_caps(width as i32, height as i32));
     disparity.set_src_caps(gray16_caps(width as i32, height as i32));
     (colour, disparity)
-}
-
-/// Pushes buffers then EOS from a thread; the thread hands the harness back when done.
-fn feed(
-    mut harness: gst_check::Harness,
-    buffers: Vec<gst::Buffer>,
-) -> std::thread::JoinHandle<gst_check::Harness> {
-    std::thread::spawn(move || {
-        for buffer in buffers {
-            if harness.push(buffer).is_err() {
-                break;
-            }
-        }
-        harness.push_event(gst::event::Eos::new());
-        harness
-    })
 }
 
 fn assert_matches_oracle(

@@ -1,42 +1,15 @@
 //! Reliability: state cycles and mid-stream renegotiation, each pipeline under a timeout.
 
+#[path = "common/pipeline.rs"]
+mod pipeline;
+
+use pipeline::{init, run};
+
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, Once};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use gst::prelude::*;
-
-fn init() {
-    static INIT: Once = Once::new();
-    INIT.call_once(|| {
-        gst::init().expect("GStreamer");
-        gststerefo::plugin_register_static().expect("register sterefo");
-    });
-}
-
-/// Runs a pipeline to EOS or error within `limit`.
-fn run(pipeline: &gst::Element, limit: Duration) -> Result<(), String> {
-    let _ = pipeline.set_state(gst::State::Playing);
-    let bus = pipeline.bus().expect("bus");
-    let deadline = Instant::now() + limit;
-    let result = loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            break Err("timed out: the pipeline hung".to_string());
-        }
-        let Some(message) = bus.timed_pop(gst::ClockTime::from_mseconds(left.as_millis() as u64))
-        else {
-            continue;
-        };
-        match message.view() {
-            gst::MessageView::Eos(_) => break Ok(()),
-            gst::MessageView::Error(e) => break Err(format!("{} ({:?})", e.error(), e.debug())),
-            _ => {}
-        }
-    };
-    pipeline.set_state(gst::State::Null).expect("to NULL");
-    result
-}
 
 #[test]
 fn a_hundred_null_playing_cycles() {

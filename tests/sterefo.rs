@@ -1,12 +1,15 @@
 //! The `sterefo` element with the shipped model: harness tests of pairing, outputs, focus
 //! sources (property, ROI meta, click) and bad input; every pipeline under a timeout.
 
+#[path = "common/pipeline.rs"]
+mod pipeline;
+
+use pipeline::{feed, init, run};
+
 #[path = "common/stereo_scene.rs"]
 mod stereo_scene;
 
-use std::sync::Once;
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use gst::prelude::*;
 use stereo_scene::Layer;
@@ -21,14 +24,6 @@ const BOX: Layer = Layer {
     height: 40,
     disparity: 20.0,
 };
-
-fn init() {
-    static INIT: Once = Once::new();
-    INIT.call_once(|| {
-        gst::init().expect("GStreamer");
-        gststerefo::plugin_register_static().expect("register sterefo");
-    });
-}
 
 fn caps(format: gst_video::VideoFormat, width: usize, height: usize) -> gst::Caps {
     gst_video::VideoCapsBuilder::new()
@@ -74,21 +69,6 @@ fn harnesses(
     left.set_src_caps(caps(gst_video::VideoFormat::Rgba, width, height));
     right.set_src_caps(caps(gst_video::VideoFormat::Rgba, width, height));
     (left, right)
-}
-
-fn feed(
-    mut harness: gst_check::Harness,
-    buffers: Vec<gst::Buffer>,
-) -> JoinHandle<gst_check::Harness> {
-    std::thread::spawn(move || {
-        for buffer in buffers {
-            if harness.push(buffer).is_err() {
-                break;
-            }
-        }
-        harness.push_event(gst::event::Eos::new());
-        harness
-    })
 }
 
 fn focus_in_use(element: &gst::Element) -> f32 {
@@ -241,31 +221,6 @@ fn focus_follows_property_roi_and_click() {
     assert_eq!(focus_in_use(&sterefo), 12.5);
     left.push_event(gst::event::Eos::new());
     right.join().expect("feeder");
-}
-
-/// Runs a pipeline to EOS or error within `limit`.
-fn run(pipeline: &gst::Element, limit: Duration) -> Result<(), String> {
-    // A failed state change still posts its error on the bus, read below.
-    let _ = pipeline.set_state(gst::State::Playing);
-    let bus = pipeline.bus().expect("bus");
-    let deadline = Instant::now() + limit;
-    let result = loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            break Err("timed out: the pipeline hung".to_string());
-        }
-        let Some(message) = bus.timed_pop(gst::ClockTime::from_mseconds(left.as_millis() as u64))
-        else {
-            continue;
-        };
-        match message.view() {
-            gst::MessageView::Eos(_) => break Ok(()),
-            gst::MessageView::Error(e) => break Err(format!("{} ({:?})", e.error(), e.debug())),
-            _ => {}
-        }
-    };
-    pipeline.set_state(gst::State::Null).expect("to NULL");
-    result
 }
 
 #[test]

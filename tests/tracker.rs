@@ -4,11 +4,16 @@
 //! `GstVideoRegionOfInterestMeta` to each frame; `sterefo` in `auto` focus mode focuses at
 //! the median disparity inside it.
 
+#[path = "common/pipeline.rs"]
+mod pipeline;
+
+use pipeline::{init, run};
+
 #[path = "common/stereo_scene.rs"]
 mod stereo_scene;
 
-use std::sync::{Arc, Mutex, Once};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use gst::prelude::*;
 use stereo_scene::MovingScene;
@@ -25,39 +30,6 @@ const SCENE: MovingScene = MovingScene {
     frames: 20,
 };
 const FRAME_MS: u64 = 40;
-
-fn init() {
-    static INIT: Once = Once::new();
-    INIT.call_once(|| {
-        gst::init().expect("GStreamer");
-        gststerefo::plugin_register_static().expect("register sterefo");
-    });
-}
-
-/// Runs a pipeline to EOS or error within `limit`.
-fn run(pipeline: &gst::Element, limit: Duration) -> Result<(), String> {
-    // A failed state change still posts its error on the bus, read below.
-    let _ = pipeline.set_state(gst::State::Playing);
-    let bus = pipeline.bus().expect("bus");
-    let deadline = Instant::now() + limit;
-    let result = loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            break Err("timed out: the pipeline hung".to_string());
-        }
-        let Some(message) = bus.timed_pop(gst::ClockTime::from_mseconds(left.as_millis() as u64))
-        else {
-            continue;
-        };
-        match message.view() {
-            gst::MessageView::Eos(_) => break Ok(()),
-            gst::MessageView::Error(e) => break Err(format!("{} ({:?})", e.error(), e.debug())),
-            _ => {}
-        }
-    };
-    pipeline.set_state(gst::State::Null).expect("to NULL");
-    result
-}
 
 fn frame(data: Vec<u8>, index: usize) -> gst::Buffer {
     let mut buffer = gst::Buffer::from_mut_slice(data);
