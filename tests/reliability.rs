@@ -133,3 +133,58 @@ fn a_flushing_seek_restarts_both_inputs_and_ends_at_the_stop_position() {
     assert_eq!(times.first(), Some(&1000), "{times:?}");
     assert_eq!(times.len(), 10, "{times:?}");
 }
+
+/// Run in a child process by `no_gpu_adapter_is_a_clear_error` with wgpu limited to a
+/// backend this machine does not have.
+#[test]
+#[ignore = "run by no_gpu_adapter_is_a_clear_error in a child process"]
+fn child_refocus_without_an_adapter() {
+    init();
+    let pipeline = gst::parse::launch(
+        "refocus name=r ! fakesink \
+         videotestsrc num-buffers=2 ! video/x-raw,format=RGBA,width=32,height=24 ! r.sink \
+         videotestsrc num-buffers=2 ! video/x-raw,format=GRAY16_LE,width=32,height=24 ! r.sink_disparity",
+    )
+    .expect("pipeline");
+    let error = run(&pipeline, Duration::from_secs(30)).expect_err("must fail without an adapter");
+    println!("ELEMENT ERROR: {error}");
+}
+
+#[test]
+fn no_gpu_adapter_is_a_clear_error() {
+    // wgpu reads WGPU_BACKEND once per process, so the check runs in a child process.
+    let output = std::process::Command::new(std::env::current_exe().expect("test binary"))
+        .args([
+            "--ignored",
+            "--exact",
+            "child_refocus_without_an_adapter",
+            "--nocapture",
+        ])
+        .env("WGPU_BACKEND", "dx12")
+        .output()
+        .expect("child test");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "child failed: {stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        stdout.contains("ELEMENT ERROR") && stdout.contains("no usable GPU adapter"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn different_framerates_pair_by_time_and_end() {
+    init();
+    // 25 fps against 30 fps: only frames within half a frame of each other pair; the rest are
+    // dropped, and the stream still ends.
+    let pipeline = gst::parse::launch(
+        "refocus name=r ! fakesink \
+         videotestsrc num-buffers=25 ! video/x-raw,format=RGBA,width=32,height=24,framerate=25/1 ! r.sink \
+         videotestsrc num-buffers=30 ! video/x-raw,format=GRAY16_LE,width=32,height=24,framerate=30/1 ! r.sink_disparity",
+    )
+    .expect("pipeline");
+    run(&pipeline, Duration::from_secs(60)).expect("EOS");
+}
