@@ -113,3 +113,32 @@ impl LinkWatch {
         }
     }
 }
+
+/// The video info of caps arriving on a sink pad; posts an element error and gives `None`
+/// when they cannot be parsed.
+pub fn caps_video_info(
+    element: &gst::Element,
+    caps: &gst::CapsRef,
+) -> Option<gst_video::VideoInfo> {
+    let info = gst_video::VideoInfo::from_caps(caps).ok();
+    if info.is_none() {
+        gst::element_error!(
+            element,
+            gst::StreamError::Format,
+            ["cannot parse caps {caps}"]
+        );
+    }
+    info
+}
+
+/// A new output buffer of `size` bytes with the timestamps of the input frame `like`.
+pub fn output_buffer(size: usize, like: &gst::Buffer) -> Result<gst::Buffer, gst::FlowError> {
+    let mut buffer = gst::Buffer::with_size(size).map_err(|_| gst::FlowError::Error)?;
+    {
+        let buffer = buffer.get_mut().expect("new buffer is writable");
+        buffer.set_pts(like.pts());
+        buffer.set_dts(like.dts());
+        buffer.set_duration(like.duration());
+    }
+    Ok(buffer)
+}

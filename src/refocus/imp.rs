@@ -173,16 +173,9 @@ impl AggregatorImpl for Refocus {
                 .arm(self.obj().upcast_ref(), [&self.sink, &self.sink_disparity]);
         }
         if let gst::EventView::Caps(caps) = event.view() {
-            let info = match gst_video::VideoInfo::from_caps(caps.caps()) {
-                Ok(info) => info,
-                Err(_) => {
-                    gst::element_imp_error!(
-                        self,
-                        gst::StreamError::Format,
-                        ["cannot parse caps {}", caps.caps()]
-                    );
-                    return false;
-                }
+            let Some(info) = aggregate::caps_video_info(self.obj().upcast_ref(), caps.caps())
+            else {
+                return false;
             };
             gst::debug!(CAT, obj = pad, "caps {info:?}");
             if let Some(state) = self
@@ -307,13 +300,9 @@ impl AggregatorImpl for Refocus {
             params.focus_disparity
         );
 
-        let mut output =
-            gst::Buffer::with_size(colour_info.size()).map_err(|_| gst::FlowError::Error)?;
+        let mut output = aggregate::output_buffer(colour_info.size(), &colour)?;
         {
             let buffer = output.get_mut().expect("new buffer is writable");
-            buffer.set_pts(colour.pts());
-            buffer.set_dts(colour.dts());
-            buffer.set_duration(colour.duration());
             let mut frame =
                 gst_video::VideoFrameRef::from_buffer_ref_writable(buffer, &colour_info)
                     .map_err(|_| gst::FlowError::Error)?;

@@ -396,12 +396,8 @@ impl AggregatorImpl for Sterefo {
                 .arm(self.obj().upcast_ref(), [&self.sink_left, &self.sink_right]);
         }
         if let gst::EventView::Caps(caps) = event.view() {
-            let Ok(info) = gst_video::VideoInfo::from_caps(caps.caps()) else {
-                gst::element_imp_error!(
-                    self,
-                    gst::StreamError::Format,
-                    ["cannot parse caps {}", caps.caps()]
-                );
+            let Some(info) = aggregate::caps_video_info(self.obj().upcast_ref(), caps.caps())
+            else {
                 return false;
             };
             gst::debug!(
@@ -599,13 +595,9 @@ impl AggregatorImpl for Sterefo {
             Output::Disparity => video_info(gst_video::VideoFormat::Gray16Le, &left_info)?,
             Output::DisparityColor => video_info(gst_video::VideoFormat::Rgba, &left_info)?,
         };
-        let mut output =
-            gst::Buffer::with_size(output_info.size()).map_err(|_| gst::FlowError::Error)?;
+        let mut output = aggregate::output_buffer(output_info.size(), &left)?;
         {
             let buffer = output.get_mut().expect("new buffer is writable");
-            buffer.set_pts(left.pts());
-            buffer.set_dts(left.dts());
-            buffer.set_duration(left.duration());
             let mut out_frame =
                 gst_video::VideoFrameRef::from_buffer_ref_writable(buffer, &output_info)
                     .map_err(|_| gst::FlowError::Error)?;
