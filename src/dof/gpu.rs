@@ -1,8 +1,16 @@
 //! The layered depth of field on wgpu compute shaders (`shaders/layered_dof.wgsl`).
 //!
-//! Per frame: the host clamps the disparity, plans the work ([`FramePlan`]), uploads image,
-//! disparity, lists and one uniform block per plane, and records every plane's passes into
-//! one command buffer, back to front. GPU buffers are made once per frame size and reused.
+//! Per frame: the host clamps the disparity, plans the work ([`FramePlan`]), orders it into a
+//! schedule of steps ([`Schedule`]), uploads image, disparity, lists and one uniform block per
+//! step, and records every step into one command buffer. GPU buffers are made once per frame
+//! size and reused.
+//!
+//! Planes are composited on the grid of their pyramid level (see [`Params::planes`]). Over-
+//! compositing is associative, so the planes behind the focus, whose levels fall towards it,
+//! are composited at the coarsest level first and the accumulator is upsampled each time the
+//! level falls; the planes in front, whose levels rise, are gathered in accumulators of their
+//! own levels, merged coarse to fine, and laid over the rest once when normalising. Only the
+//! planes near focus touch full resolution, so the cost stays nearly flat as the aperture grows.
 
 use std::sync::Arc;
 
@@ -22,29 +30,53 @@ struct FrameUniform {
     height: u32,
     min_disparity: f32,
     max_disparity: f32,
+    packed: u32,
+    quantum: f32,
+    _pad: [u32; 2],
 }
 
-/// `Plane` in the shader.
+/// `Accumulator` in the shader: one level's (Is, Ms), at `offset` cells into its buffer.
 #[repr(C)]
-#[derive(Clone, Copy, Pod, Zeroable)]
-struct PlaneUniform {
+#[derive(Clone, Copy, Pod, Zeroable, Default, Debug, PartialEq)]
+struct AccumulatorUniform {
+    level: u32,
+    offset: u32,
+    width: u32,
+    height: u32,
+}
+
+/// `Step` in the shader.
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable, Default)]
+struct StepUniform {
     disparity: f32,
     half_band: f32,
     smooth_alpha: f32,
-    scale: f32,
+    level: u32,
     grid_width: u32,
     grid_height: u32,
     kernel_rows: u32,
     spans_offset: u32,
-    inv_area: f32,
+    inv_norm: f32,
     rows_offset: u32,
     rows_count: u32,
     tiles_offset: u32,
     tiles_count: u32,
-    composite_offset: u32,
-    composite_count: u32,
     row_spans_offset: u32,
+    _pad: [u32; 2],
+    dst: AccumulatorUniform,
+    src: AccumulatorUniform,
+    over: u32,
+    _pad2: [u32; 3],
 }
+
+/// Largest `kmax` whose kernel rows sum to less than 2^16 in the packed prefix format:
+/// `kmax * 255 * PACKED_SCALE < 2^16`.
+const PACKED_MAX_KERNEL: u32 = 15;
+/// Fixed-point steps per 8-bit level in the packed format (downsampled means keep 4 bits).
+const PACKED_SCALE: f32 = 16.0;
+/// Fixed-point steps per 8-bit level with one u32 per channel.
+const WIDE_SCALE: f32 = 256.0;
 
 /// What a frame cost, for logs and benchmarks.
 #[derive(Debug, Clone, Copy, Default)]
@@ -52,34 +84,174 @@ pub struct RenderStats {
     /// Planes with pixels in them (of all planes of the sweep).
     pub planes_drawn: usize,
     pub planes_total: usize,
-    /// Workgroups dispatched for the per-plane passes.
+    /// Workgroups dispatched for the frame.
     pub workgroups: u64,
-    /// Full-resolution tiles composited, summed over planes, per tile of the frame.
-    pub composites_per_tile: f32,
 }
 
 struct Pipelines {
     extract_prefix: wgpu::ComputePipeline,
     blur: wgpu::ComputePipeline,
-    composite: wgpu::ComputePipeline,
+    resample: wgpu::ComputePipeline,
     normalize: wgpu::ComputePipeline,
+}
+
+/// Where each level's accumulators live: level 0 in `accum`, the others in `coarse`.
+#[derive(Debug, Clone, PartialEq)]
+struct Levels {
+    /// Grid size of each level, `0..=max`.
+    sizes: Vec<(u32, u32)>,
+    /// Offset (cells) in `coarse` of each level's back and front accumulator (unused for 0).
+    back: Vec<u32>,
+    front: Vec<u32>,
+    /// Cells of `coarse`.
+    coarse_cells: u64,
+}
+
+impl Levels {
+    fn new(width: u32, height: u32) -> Self {
+        // Levels up to the first whose grid is a single cell.
+        let max = (32 - (width.max(height) - 1).leading_zeros()).min(super::MAX_LEVEL);
+        let sizes: Vec<(u32, u32)> = (0..=max)
+            .map(|level| (width.div_ceil(1 << level), height.div_ceil(1 << level)))
+            .collect();
+        let cells = |level: usize| u64::from(sizes[level].0) * u64::from(sizes[level].1);
+        let mut offset = 0u64;
+        let mut back = vec![0];
+        for level in 1..sizes.len() {
+            back.push(offset as u32);
+            offset += cells(level);
+        }
+        let mut front = vec![0];
+        for level in 1..sizes.len() {
+            front.push(offset as u32);
+            offset += cells(level);
+        }
+        Levels {
+            sizes,
+            back,
+            front,
+            coarse_cells: offset,
+        }
+    }
+
+    fn max(&self) -> u32 {
+        self.sizes.len() as u32 - 1
+    }
+
+    fn accumulator(&self, level: u32, front: bool) -> AccumulatorUniform {
+        let (width, height) = self.sizes[level as usize];
+        let offset = if front { &self.front } else { &self.back }[level as usize];
+        AccumulatorUniform {
+            level,
+            offset,
+            width,
+            height,
+        }
+    }
+}
+
+/// One step of a frame's schedule.
+#[derive(Debug, Clone, PartialEq)]
+enum Step {
+    /// Blur plane `plan.planes[index]` and composite it over `into`.
+    Plane {
+        index: usize,
+        into: AccumulatorUniform,
+    },
+    /// Upsample `from` into `into` (`over`: composite over it, else replace it).
+    Resample {
+        from: AccumulatorUniform,
+        into: AccumulatorUniform,
+        over: bool,
+    },
+    /// Normalise `back` with `front` (if any) over it into the output.
+    Normalize {
+        back: AccumulatorUniform,
+        front: Option<AccumulatorUniform>,
+    },
+}
+
+/// The order of a frame's GPU work, and the accumulators it needs cleared first.
+#[derive(Debug, Default, PartialEq)]
+struct Schedule {
+    clears: Vec<AccumulatorUniform>,
+    steps: Vec<Step>,
+}
+
+impl Schedule {
+    /// Orders planes (back to front, with their pyramid levels) into steps.
+    ///
+    /// Levels fall towards the focus and rise after it. The planes up to the last one of the
+    /// lowest level (the back) are composited in one accumulator that moves to a finer level
+    /// whenever the planes do; the rest (the front) go into one accumulator per level, which
+    /// are merged from the coarsest down and laid over the back when normalising.
+    fn new(levels: &[u32], grid: &Levels) -> Schedule {
+        let mut schedule = Schedule::default();
+        let lowest = levels.iter().copied().min().unwrap_or(0);
+        let split = levels
+            .iter()
+            .rposition(|l| *l == lowest)
+            .map_or(0, |i| i + 1);
+        let mut current = grid.accumulator(levels.first().copied().unwrap_or(0), false);
+        schedule.clears.push(current);
+        for (index, &level) in levels[..split].iter().enumerate() {
+            if level < current.level {
+                let into = grid.accumulator(level, false);
+                schedule.steps.push(Step::Resample {
+                    from: current,
+                    into,
+                    over: false,
+                });
+                current = into;
+            }
+            schedule.steps.push(Step::Plane {
+                index,
+                into: current,
+            });
+        }
+        let mut front: Vec<AccumulatorUniform> = Vec::new();
+        for (index, &level) in levels.iter().enumerate().skip(split) {
+            if front.last().is_none_or(|a| a.level != level) {
+                let into = grid.accumulator(level, true);
+                schedule.clears.push(into);
+                front.push(into);
+            }
+            schedule.steps.push(Step::Plane {
+                index,
+                into: *front.last().expect("pushed above"),
+            });
+        }
+        for pair in front.windows(2).rev() {
+            schedule.steps.push(Step::Resample {
+                from: pair[1],
+                into: pair[0],
+                over: true,
+            });
+        }
+        schedule.steps.push(Step::Normalize {
+            back: current,
+            front: front.first().copied(),
+        });
+        schedule
+    }
 }
 
 /// Buffers for one frame size.
 struct Frame {
     width: u32,
     height: u32,
+    levels: Levels,
     image: wgpu::Buffer,
     disparity: wgpu::Buffer,
     prefix: wgpu::Buffer,
-    blurred: wgpu::Buffer,
     accum: wgpu::Buffer,
+    coarse: wgpu::Buffer,
     output: wgpu::Buffer,
     readback: wgpu::Buffer,
     frame_uniform: wgpu::Buffer,
     /// Grown on demand, with the bind group that refers to them.
     lists: wgpu::Buffer,
-    planes: wgpu::Buffer,
+    steps: wgpu::Buffer,
     bind_group: wgpu::BindGroup,
 }
 
@@ -92,7 +264,7 @@ pub struct Renderer {
     frame: Option<Frame>,
     plan: FramePlan,
     clamped: Vec<f32>,
-    plane_uniforms: Vec<u8>,
+    step_uniforms: Vec<u8>,
 }
 
 const STORAGE_BINDINGS: [(u32, bool); 7] = [
@@ -158,11 +330,12 @@ impl Renderer {
         let pipelines = Pipelines {
             extract_prefix: pipeline("extract_prefix"),
             blur: pipeline("blur"),
-            composite: pipeline("composite"),
+            resample: pipeline("resample"),
             normalize: pipeline("normalize"),
         };
-        let uniform_stride = u64::from(context.limits.min_uniform_buffer_offset_alignment)
-            .max(std::mem::size_of::<PlaneUniform>() as u64);
+        let uniform_stride = (std::mem::size_of::<StepUniform>() as u64).next_multiple_of(
+            u64::from(context.limits.min_uniform_buffer_offset_alignment),
+        );
         Ok(Renderer {
             context,
             layout,
@@ -171,7 +344,7 @@ impl Renderer {
             frame: None,
             plan: FramePlan::default(),
             clamped: Vec::new(),
-            plane_uniforms: Vec::new(),
+            step_uniforms: Vec::new(),
         })
     }
 
@@ -194,6 +367,10 @@ impl Renderer {
         params.validate()?;
         let pixels = width as usize * height as usize;
         ensure!(width > 0 && height > 0, "empty frame {width}x{height}");
+        ensure!(
+            width < 1 << 16 && height < 1 << 16,
+            "a {width}x{height} frame is too large; scale the video below 65536 pixels a side"
+        );
         ensure!(
             image.len() == pixels * 4,
             "image has {} bytes, expected {}",
@@ -221,40 +398,69 @@ impl Renderer {
                 d.clamp(params.min_disparity, params.max_disparity)
             }
         }));
-        self.plan.build(&self.clamped, width, height, params);
         self.ensure_frame(width, height)?;
-        self.upload(params)?;
+        let frame = self.frame.as_ref().expect("ensure_frame made it");
+        self.plan
+            .build(&self.clamped, width, height, params, frame.levels.max());
+        let levels: Vec<u32> = self.plan.planes.iter().map(|w| w.plane.level).collect();
+        let schedule = Schedule::new(&levels, &frame.levels);
+        self.upload(params, &schedule)?;
         let frame = self.frame.as_ref().expect("ensure_frame made it");
         self.context.queue.write_buffer(&frame.image, 0, image);
 
         let device = &self.context.device;
-        let frame = self.frame.as_ref().expect("ensure_frame made it");
         let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
             label: Some("refocus"),
         });
-        encoder.clear_buffer(&frame.accum, 0, None);
+        const CELL: u64 = 16;
+        for clear in &schedule.clears {
+            if clear.level == 0 {
+                encoder.clear_buffer(&frame.accum, 0, None);
+            } else {
+                let cells = u64::from(clear.width) * u64::from(clear.height);
+                encoder.clear_buffer(
+                    &frame.coarse,
+                    u64::from(clear.offset) * CELL,
+                    Some(cells * CELL),
+                );
+            }
+        }
         let mut workgroups = 0u64;
         {
             let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
                 label: Some("planes"),
                 timestamp_writes: None,
             });
-            for (index, work) in self.plan.planes.iter().enumerate() {
+            for (index, step) in schedule.steps.iter().enumerate() {
                 let offset = (index as u64 * self.uniform_stride) as u32;
                 pass.set_bind_group(0, &frame.bind_group, &[offset]);
-                // extract_prefix runs 64 rows per workgroup.
-                let row_groups = Slice {
-                    offset: work.rows.offset,
-                    count: work.rows.count.div_ceil(64),
-                };
-                workgroups += dispatch_list(&mut pass, &self.pipelines.extract_prefix, row_groups);
-                workgroups += dispatch_list(&mut pass, &self.pipelines.blur, work.blur_tiles);
-                workgroups +=
-                    dispatch_list(&mut pass, &self.pipelines.composite, work.composite_tiles);
+                match step {
+                    Step::Plane { index, .. } => {
+                        let work = &self.plan.planes[*index];
+                        // extract_prefix runs 64 rows per workgroup.
+                        let row_groups = Slice {
+                            offset: work.rows.offset,
+                            count: work.rows.count.div_ceil(64),
+                        };
+                        workgroups +=
+                            dispatch_list(&mut pass, &self.pipelines.extract_prefix, row_groups);
+                        workgroups +=
+                            dispatch_list(&mut pass, &self.pipelines.blur, work.blur_tiles);
+                    }
+                    Step::Resample { into, .. } => {
+                        workgroups += dispatch_grid(
+                            &mut pass,
+                            &self.pipelines.resample,
+                            into.width,
+                            into.height,
+                        );
+                    }
+                    Step::Normalize { .. } => {
+                        workgroups +=
+                            dispatch_grid(&mut pass, &self.pipelines.normalize, width, height);
+                    }
+                }
             }
-            pass.set_bind_group(0, &frame.bind_group, &[0]);
-            pass.set_pipeline(&self.pipelines.normalize);
-            pass.dispatch_workgroups(width.div_ceil(TILE), height.div_ceil(TILE), 1);
         }
         encoder.copy_buffer_to_buffer(&frame.output, 0, &frame.readback, 0, pixels as u64 * 4);
         self.context.queue.submit([encoder.finish()]);
@@ -285,13 +491,6 @@ impl Renderer {
             planes_drawn: self.plan.planes.len(),
             planes_total: params.planes().len(),
             workgroups,
-            composites_per_tile: self
-                .plan
-                .planes
-                .iter()
-                .map(|w| if w.plane.scale > 1.0 { w.composite_tiles.count } else { w.blur_tiles.count } as f32)
-                .sum::<f32>()
-                / (width.div_ceil(TILE) * height.div_ceil(TILE)) as f32,
         })
     }
 
@@ -306,7 +505,11 @@ impl Renderer {
         }
         self.frame = None;
         let pixels = u64::from(width) * u64::from(height);
-        let largest = pixels * 16;
+        let levels = Levels::new(width, height);
+        // Prefix sums: up to (width + 1) x height slots of four u32.
+        let prefix_size = (u64::from(width) + 1) * u64::from(height) * 16;
+        let coarse_size = levels.coarse_cells * 16;
+        let largest = prefix_size.max(coarse_size).max(pixels * 16);
         let limit = self
             .context
             .limits
@@ -336,115 +539,123 @@ impl Renderer {
         );
         let image = buffer("image", pixels * 4, U::STORAGE | U::COPY_DST);
         let disparity = buffer("disparity", pixels * 4, U::STORAGE | U::COPY_DST);
-        let prefix = buffer("prefix", pixels * 16, U::STORAGE);
-        let blurred = buffer("blurred", pixels * 16, U::STORAGE);
+        let prefix = buffer("prefix", prefix_size, U::STORAGE);
         let accum = buffer("accum", pixels * 16, U::STORAGE | U::COPY_DST);
+        let coarse = buffer("coarse", coarse_size, U::STORAGE | U::COPY_DST);
         let output = buffer("output", pixels * 4, U::STORAGE | U::COPY_SRC);
         let readback = buffer("readback", pixels * 4, U::MAP_READ | U::COPY_DST);
         let lists = buffer("lists", 1 << 16, U::STORAGE | U::COPY_DST);
-        let planes = buffer("planes", 64 * self.uniform_stride, U::UNIFORM | U::COPY_DST);
+        let steps = buffer("steps", 64 * self.uniform_stride, U::UNIFORM | U::COPY_DST);
         let bind_group = self.bind_group(
-            &frame_uniform,
-            &planes,
-            &image,
-            &disparity,
-            &lists,
-            &prefix,
-            &blurred,
-            &accum,
-            &output,
+            [&frame_uniform, &steps],
+            [
+                &image, &disparity, &lists, &prefix, &accum, &coarse, &output,
+            ],
         );
         self.frame = Some(Frame {
             width,
             height,
+            levels,
             image,
             disparity,
             prefix,
-            blurred,
             accum,
+            coarse,
             output,
             readback,
             frame_uniform,
             lists,
-            planes,
+            steps,
             bind_group,
         });
         Ok(())
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// The bind group: uniforms `[frame, steps]`, then the storage buffers in binding order.
     fn bind_group(
         &self,
-        frame: &wgpu::Buffer,
-        planes: &wgpu::Buffer,
-        image: &wgpu::Buffer,
-        disparity: &wgpu::Buffer,
-        lists: &wgpu::Buffer,
-        prefix: &wgpu::Buffer,
-        blurred: &wgpu::Buffer,
-        accum: &wgpu::Buffer,
-        output: &wgpu::Buffer,
+        [frame, steps]: [&wgpu::Buffer; 2],
+        storage: [&wgpu::Buffer; 7],
     ) -> wgpu::BindGroup {
-        fn whole(binding: u32, buffer: &wgpu::Buffer) -> wgpu::BindGroupEntry<'_> {
+        let mut entries = vec![
             wgpu::BindGroupEntry {
-                binding,
-                resource: buffer.as_entire_binding(),
-            }
-        }
+                binding: 0,
+                resource: frame.as_entire_binding(),
+            },
+            wgpu::BindGroupEntry {
+                binding: 1,
+                resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                    buffer: steps,
+                    offset: 0,
+                    size: wgpu::BufferSize::new(std::mem::size_of::<StepUniform>() as u64),
+                }),
+            },
+        ];
+        entries.extend(
+            STORAGE_BINDINGS
+                .iter()
+                .zip(storage)
+                .map(|(&(binding, _), buffer)| wgpu::BindGroupEntry {
+                    binding,
+                    resource: buffer.as_entire_binding(),
+                }),
+        );
         self.context
             .device
             .create_bind_group(&wgpu::BindGroupDescriptor {
                 label: Some("layered_dof"),
                 layout: &self.layout,
-                entries: &[
-                    whole(0, frame),
-                    wgpu::BindGroupEntry {
-                        binding: 1,
-                        resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-                            buffer: planes,
-                            offset: 0,
-                            size: wgpu::BufferSize::new(std::mem::size_of::<PlaneUniform>() as u64),
-                        }),
-                    },
-                    whole(2, image),
-                    whole(3, disparity),
-                    whole(4, lists),
-                    whole(5, prefix),
-                    whole(6, blurred),
-                    whole(7, accum),
-                    whole(8, output),
-                ],
+                entries: &entries,
             })
     }
 
-    /// Writes the frame's inputs, lists and plane uniforms, growing buffers as needed.
-    fn upload(&mut self, params: &Params) -> Result<()> {
+    /// Writes the frame's inputs, lists and step uniforms, growing buffers as needed.
+    fn upload(&mut self, params: &Params, schedule: &Schedule) -> Result<()> {
+        let packed = (1..=PACKED_MAX_KERNEL).contains(&params.max_kernel);
+        let quantum = 255.0 * if packed { PACKED_SCALE } else { WIDE_SCALE };
         let half_band = params.half_band();
         let smooth_alpha = match params.mask {
             Mask::Hard => 0.0,
             Mask::Smooth { alpha } => alpha,
         };
         let stride = self.uniform_stride as usize;
-        self.plane_uniforms.clear();
-        self.plane_uniforms
-            .resize(self.plan.planes.len().max(1) * stride, 0);
-        for (index, work) in self.plan.planes.iter().enumerate() {
-            let uniform = plane_uniform(work, half_band, smooth_alpha);
-            self.plane_uniforms
-                [index * stride..index * stride + std::mem::size_of::<PlaneUniform>()]
+        self.step_uniforms.clear();
+        self.step_uniforms.resize(schedule.steps.len() * stride, 0);
+        for (index, step) in schedule.steps.iter().enumerate() {
+            let uniform = match step {
+                Step::Plane { index, into } => {
+                    let work = &self.plan.planes[*index];
+                    StepUniform {
+                        dst: *into,
+                        ..plane_uniform(work, half_band, smooth_alpha, quantum)
+                    }
+                }
+                Step::Resample { from, into, over } => StepUniform {
+                    dst: *into,
+                    src: *from,
+                    over: u32::from(*over),
+                    ..Default::default()
+                },
+                Step::Normalize { back, front } => StepUniform {
+                    dst: *back,
+                    src: front.unwrap_or_default(),
+                    ..Default::default()
+                },
+            };
+            self.step_uniforms[index * stride..index * stride + std::mem::size_of::<StepUniform>()]
                 .copy_from_slice(bytemuck::bytes_of(&uniform));
         }
         let lists_bytes = (self.plan.lists.len().max(1) * 4) as u64;
-        let planes_bytes = self.plane_uniforms.len() as u64;
+        let steps_bytes = self.step_uniforms.len() as u64;
 
         let frame = self.frame.as_ref().expect("frame buffers exist");
-        if lists_bytes > frame.lists.size() || planes_bytes > frame.planes.size() {
+        if lists_bytes > frame.lists.size() || steps_bytes > frame.steps.size() {
             let device = &self.context.device;
             let lists_size = lists_bytes.max(frame.lists.size()).next_power_of_two();
-            let planes_size = planes_bytes.max(frame.planes.size()).next_power_of_two();
+            let steps_size = steps_bytes.max(frame.steps.size()).next_power_of_two();
             ensure!(
                 lists_size <= self.context.limits.max_storage_buffer_binding_size
-                    && planes_size <= self.context.limits.max_buffer_size,
+                    && steps_size <= self.context.limits.max_buffer_size,
                 "the plane schedule is too large for the GPU; lower the aperture or the disparity range"
             );
             let lists = device.create_buffer(&wgpu::BufferDescriptor {
@@ -453,26 +664,27 @@ impl Renderer {
                 usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
                 mapped_at_creation: false,
             });
-            let planes = device.create_buffer(&wgpu::BufferDescriptor {
-                label: Some("planes"),
-                size: planes_size,
+            let steps = device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("steps"),
+                size: steps_size,
                 usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
                 mapped_at_creation: false,
             });
             let bind_group = self.bind_group(
-                &frame.frame_uniform,
-                &planes,
-                &frame.image,
-                &frame.disparity,
-                &lists,
-                &frame.prefix,
-                &frame.blurred,
-                &frame.accum,
-                &frame.output,
+                [&frame.frame_uniform, &steps],
+                [
+                    &frame.image,
+                    &frame.disparity,
+                    &lists,
+                    &frame.prefix,
+                    &frame.accum,
+                    &frame.coarse,
+                    &frame.output,
+                ],
             );
             let frame = self.frame.as_mut().expect("frame buffers exist");
             frame.lists = lists;
-            frame.planes = planes;
+            frame.steps = steps;
             frame.bind_group = bind_group;
         }
 
@@ -483,35 +695,37 @@ impl Renderer {
             height: frame.height,
             min_disparity: params.min_disparity,
             max_disparity: params.max_disparity,
+            packed: u32::from(packed),
+            quantum,
+            _pad: [0; 2],
         };
         queue.write_buffer(&frame.frame_uniform, 0, bytemuck::bytes_of(&frame_uniform));
         queue.write_buffer(&frame.disparity, 0, bytemuck::cast_slice(&self.clamped));
         if !self.plan.lists.is_empty() {
             queue.write_buffer(&frame.lists, 0, bytemuck::cast_slice(&self.plan.lists));
         }
-        queue.write_buffer(&frame.planes, 0, &self.plane_uniforms);
+        queue.write_buffer(&frame.steps, 0, &self.step_uniforms);
         Ok(())
     }
 }
 
-fn plane_uniform(work: &PlaneWork, half_band: f32, smooth_alpha: f32) -> PlaneUniform {
-    PlaneUniform {
+fn plane_uniform(work: &PlaneWork, half_band: f32, smooth_alpha: f32, quantum: f32) -> StepUniform {
+    StepUniform {
         disparity: work.plane.disparity,
         half_band,
         smooth_alpha,
-        scale: work.plane.scale,
+        level: work.plane.level,
         grid_width: work.grid_width,
         grid_height: work.grid_height,
         kernel_rows: work.plane.kernel.rows(),
         spans_offset: work.spans.offset,
-        inv_area: 1.0 / work.plane.kernel.area as f32,
+        inv_norm: 1.0 / (work.plane.kernel.area as f32 * quantum),
         rows_offset: work.rows.offset,
         rows_count: work.rows.count,
         tiles_offset: work.blur_tiles.offset,
         tiles_count: work.blur_tiles.count,
-        composite_offset: work.composite_tiles.offset,
-        composite_count: work.composite_tiles.count,
         row_spans_offset: work.row_spans.offset,
+        ..Default::default()
     }
 }
 
@@ -530,4 +744,115 @@ fn dispatch_list(
     pass.set_pipeline(pipeline);
     pass.dispatch_workgroups(x, y, 1);
     u64::from(x) * u64::from(y)
+}
+
+/// Dispatches one invocation per cell of a `width` x `height` grid, in tiles.
+fn dispatch_grid(
+    pass: &mut wgpu::ComputePass,
+    pipeline: &wgpu::ComputePipeline,
+    width: u32,
+    height: u32,
+) -> u64 {
+    let (x, y) = (width.div_ceil(TILE), height.div_ceil(TILE));
+    pass.set_pipeline(pipeline);
+    pass.dispatch_workgroups(x, y, 1);
+    u64::from(x) * u64::from(y)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schedule_moves_the_back_to_finer_levels_and_gathers_the_front() {
+        let grid = Levels::new(64, 32);
+        assert_eq!(grid.max(), 6);
+        // Levels of planes back to front around a focus at full resolution.
+        let schedule = Schedule::new(&[2, 1, 1, 0, 0, 1, 2, 2], &grid);
+        let back = |level| grid.accumulator(level, false);
+        let front = |level| grid.accumulator(level, true);
+        assert_eq!(schedule.clears, vec![back(2), front(1), front(2)]);
+        let expected = vec![
+            Step::Plane {
+                index: 0,
+                into: back(2),
+            },
+            Step::Resample {
+                from: back(2),
+                into: back(1),
+                over: false,
+            },
+            Step::Plane {
+                index: 1,
+                into: back(1),
+            },
+            Step::Plane {
+                index: 2,
+                into: back(1),
+            },
+            Step::Resample {
+                from: back(1),
+                into: back(0),
+                over: false,
+            },
+            Step::Plane {
+                index: 3,
+                into: back(0),
+            },
+            Step::Plane {
+                index: 4,
+                into: back(0),
+            },
+            Step::Plane {
+                index: 5,
+                into: front(1),
+            },
+            Step::Plane {
+                index: 6,
+                into: front(2),
+            },
+            Step::Plane {
+                index: 7,
+                into: front(2),
+            },
+            Step::Resample {
+                from: front(2),
+                into: front(1),
+                over: true,
+            },
+            Step::Normalize {
+                back: back(0),
+                front: Some(front(1)),
+            },
+        ];
+        assert_eq!(schedule.steps, expected);
+        // Distinct accumulators never overlap in `coarse`.
+        let cells = |a: AccumulatorUniform| a.offset..a.offset + a.width * a.height;
+        assert!(cells(back(2)).end <= cells(front(1)).start);
+    }
+
+    #[test]
+    fn schedule_without_planes_only_normalises() {
+        let grid = Levels::new(5, 3);
+        let schedule = Schedule::new(&[], &grid);
+        let back = grid.accumulator(0, false);
+        assert_eq!(schedule.clears, vec![back]);
+        assert_eq!(schedule.steps, vec![Step::Normalize { back, front: None }]);
+    }
+
+    #[test]
+    fn schedule_with_focus_outside_the_range_stays_coarse() {
+        let grid = Levels::new(100, 100);
+        // All planes in front of a far focus, none at full resolution.
+        let schedule = Schedule::new(&[1, 2, 3], &grid);
+        let back = |level| grid.accumulator(level, false);
+        let front = |level| grid.accumulator(level, true);
+        assert_eq!(
+            schedule.steps.last(),
+            Some(&Step::Normalize {
+                back: back(1),
+                front: Some(front(2))
+            })
+        );
+    }
 }

@@ -33,6 +33,8 @@ pub const DEFAULT_MAX_KERNEL: u32 = 11;
 pub const DEFAULT_SMOOTH_ALPHA: f32 = 1000.0;
 /// Largest disparity representable in GRAY16_LE at 1/256 pixel steps.
 pub const MAX_DISPARITY: f32 = 65535.0 / 256.0;
+/// Coarsest pyramid level: `gamma = 2^14` is beyond any frame a GPU accepts.
+pub const MAX_LEVEL: u32 = 14;
 
 /// How a pixel's membership in a plane is computed.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -124,30 +126,34 @@ impl Params {
                 let disparity = dmin + k as f64 / a;
                 let radius = a * (disparity - f64::from(self.focus_disparity)).abs();
                 let radius = radius as f32;
-                let kernel = Disc::new(radius);
-                let scale = self.downsampling(radius);
+                let level = self.level(radius);
+                let scale = (1u32 << level) as f32;
                 Plane {
                     disparity: disparity as f32,
                     radius,
-                    kernel: if scale > 1.0 {
-                        Disc::new(kernel.radius / scale)
-                    } else {
-                        kernel
-                    },
-                    scale,
+                    kernel: Disc::new(radius / scale),
+                    level,
                 }
             })
             .collect()
     }
 
-    /// Downsampling factor `gamma = (2r + 1) / kmax` where `2r + 1 > kmax` (paper 3.2), else 1.
-    fn downsampling(&self, radius: f32) -> f32 {
-        let size = 2.0 * radius + 1.0;
-        if self.max_kernel > 0 && radius >= 0.5 && size > self.max_kernel as f32 {
-            size / self.max_kernel as f32
-        } else {
-            1.0
+    /// Pyramid level `L` of a plane of blur radius `r`: the smallest `L` whose downsampling
+    /// `gamma = 2^L` brings the kernel within `kmax`, that is `2^L >= (2r + 1) / kmax`.
+    ///
+    /// The paper (3.2) downsamples by exactly `gamma = (2r + 1) / kmax`; rounding `gamma` up to
+    /// a power of two puts all planes of a level on one grid, so they are composited there
+    /// together and laid over the full-resolution result once (see [`gpu`]). The kernel on the
+    /// level's grid, `r / 2^L`, stays within `kmax` (and at least half of it).
+    fn level(&self, radius: f32) -> u32 {
+        if self.max_kernel == 0 || radius < 0.5 {
+            return 0;
         }
+        let ratio = (2.0 * f64::from(radius) + 1.0) / f64::from(self.max_kernel);
+        if ratio <= 1.0 {
+            return 0;
+        }
+        (ratio.log2().ceil() as u32).min(MAX_LEVEL)
     }
 
     /// Plane membership `M` of a pixel of disparity `d` (already clamped) in plane `plane`.
@@ -182,10 +188,29 @@ pub struct Plane {
     pub disparity: f32,
     /// `r_k = a |d_k - df|`, full-resolution pixels.
     pub radius: f32,
-    /// The blur kernel, in the plane's own (possibly downsampled) grid.
+    /// The blur kernel, on the plane's level grid.
     pub kernel: Disc,
-    /// Downsampling factor `gamma` (1 = full resolution).
-    pub scale: f32,
+    /// Pyramid level `L`: the plane is blurred on a grid downsampled by `gamma = 2^L`.
+    pub level: u32,
+}
+
+impl Plane {
+    /// Downsampling factor `gamma = 2^L` (1 = full resolution).
+    pub fn scale(&self) -> u32 {
+        1 << self.level
+    }
+
+    /// The same plane on level `max` if its own is coarser (a frame too small for it).
+    pub fn at_most(self, max: u32) -> Plane {
+        if self.level <= max {
+            return self;
+        }
+        Plane {
+            kernel: Disc::new(self.radius / (1u32 << max) as f32),
+            level: max,
+            ..self
+        }
+    }
 }
 
 /// The disc kernel `K(r)`: `{x^2 + y^2 <= r^2}` on the integer grid, normalised to sum 1.
@@ -301,15 +326,26 @@ mod tests {
         };
         let planes = params.planes();
         let last = planes.last().unwrap();
-        // r = 20, gamma = 41 / 11.
-        assert!((last.scale - 41.0 / 11.0).abs() < 1e-5);
-        assert!(2 * last.kernel.rows() < 11);
+        // r = 20: (2r + 1) / kmax = 41 / 11 = 3.7, so gamma = 4 and the kernel radius is 5.
+        assert_eq!(last.scale(), 4);
+        assert_eq!(last.kernel.radius, 5.0);
+        for plane in &planes {
+            let size = 2 * plane.kernel.rows() + 1;
+            assert!(size <= 11, "{plane:?}");
+            // Never coarser than needed: one level finer would exceed kmax.
+            if plane.level > 0 {
+                assert!(
+                    2.0 * plane.radius / (plane.scale() / 2) as f32 + 1.0 > 11.0,
+                    "{plane:?}"
+                );
+            }
+        }
         let exact = Params {
             max_kernel: 0,
             ..params
         }
         .planes();
-        assert!(exact.iter().all(|p| p.scale == 1.0));
+        assert!(exact.iter().all(|p| p.level == 0));
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //!
 //! A plane only changes the accumulators where its blurred mask `Mb` is non-zero, that is
 //! within the kernel's reach of a pixel whose disparity lies in the plane's band. The
-//! planner finds those places per 16x16 tile from each tile's disparity range and lists
+//! planner finds those places per 8x8 tile from each tile's disparity range and lists
 //! them, so each GPU pass is dispatched over exactly the tiles (or rows) it needs. Planes
 //! with an empty mask are dropped. Everything outside the lists is provably left unchanged,
 //! which is why culling costs no accuracy.
@@ -19,25 +19,22 @@ pub struct Slice {
     pub count: u32,
 }
 
-/// The GPU work of one plane.
+/// The GPU work of one plane, on its level's grid.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PlaneWork {
     pub plane: Plane,
-    /// Size of the grid the plane is blurred on (the frame divided by `plane.scale`).
+    /// Size of the level's grid: the frame divided by `2^L`, rounded up.
     pub grid_width: u32,
     pub grid_height: u32,
     /// Kernel row half-widths.
     pub spans: Slice,
     /// Grid rows whose prefix sums the blur reads (rows whose mask is empty are left out).
     pub rows: Slice,
-    /// Per grid row, `begin, end`: the columns outside which the row's mask is zero, so its
-    /// prefix sum is 0 before `begin` and constant from `end - 1` on (`begin == end`: empty).
+    /// Per grid row, `begin | end << 16`: the columns outside which the row's mask is zero,
+    /// so its prefix sum is 0 before `begin` and constant from `end` on (`begin == end`: empty).
     pub row_spans: Slice,
     /// Grid tiles to blur, packed `x | y << 16`.
     pub blur_tiles: Slice,
-    /// Full-resolution tiles to composite from the downsampled blur (empty when `scale == 1`,
-    /// where the blur pass composites directly).
-    pub composite_tiles: Slice,
 }
 
 /// Everything the GPU needs besides the images, rebuilt each frame into reused storage.
@@ -49,17 +46,24 @@ pub struct FramePlan {
     tile_min: Vec<f32>,
     tile_max: Vec<f32>,
     near: Vec<bool>,
-    reach: Vec<bool>,
-    scratch: Vec<bool>,
     grid_marks: Vec<bool>,
+    scratch: Vec<bool>,
     row_marks: Vec<bool>,
     /// Per tile row: the first and one-past-last tile column holding mask pixels.
     tile_row_spans: Vec<(u32, u32)>,
 }
 
 impl FramePlan {
-    /// Plans one frame. `disparity` must already be clamped into the sweep range.
-    pub fn build(&mut self, disparity: &[f32], width: u32, height: u32, params: &Params) {
+    /// Plans one frame. `disparity` must already be clamped into the sweep range; planes
+    /// are put on level `max_level` at most (the frame's coarsest grid).
+    pub fn build(
+        &mut self,
+        disparity: &[f32],
+        width: u32,
+        height: u32,
+        params: &Params,
+        max_level: u32,
+    ) {
         self.planes.clear();
         self.lists.clear();
         let tiles_x = width.div_ceil(TILE) as usize;
@@ -68,6 +72,7 @@ impl FramePlan {
         let reach = params.mask_reach();
 
         for plane in params.planes() {
+            let plane = plane.at_most(max_level);
             let d = plane.disparity;
             self.near.clear();
             self.near.extend(
@@ -79,59 +84,32 @@ impl FramePlan {
             if !self.near.contains(&true) {
                 continue;
             }
-            // Full-resolution reach of the blurred mask, pixels: the kernel, plus the
-            // downsampling footprint and bilinear support when the plane is downsampled.
-            let full_radius = plane.kernel.radius.max(0.0) * plane.scale;
-            let mut margin = full_radius.ceil() as u32;
-            if plane.scale > 1.0 {
-                margin += (2.0 * plane.scale).ceil() as u32 + 2;
-            }
-            let dilation = margin.div_ceil(TILE) as usize;
-            self.reach.clone_from(&self.near);
-            dilate(
-                &mut self.reach,
-                &mut self.scratch,
-                tiles_x,
-                tiles_y,
-                dilation,
-            );
-
-            let (grid_width, grid_height) = if plane.scale > 1.0 {
-                (
-                    ((width as f32 / plane.scale).ceil() as u32).max(1),
-                    ((height as f32 / plane.scale).ceil() as u32).max(1),
-                )
-            } else {
-                (width, height)
-            };
+            let level = plane.level;
+            let grid_width = width.div_ceil(plane.scale());
+            let grid_height = height.div_ceil(plane.scale());
             let grid_tiles_x = grid_width.div_ceil(TILE) as usize;
             let grid_tiles_y = grid_height.div_ceil(TILE) as usize;
-
+            let kernel_rows = plane.kernel.rows();
             let spans = self.push(plane.kernel.spans.iter().copied());
 
-            // Grid tiles to blur.
+            // Grid tiles to blur: those holding cells of near full-resolution tiles (tile
+            // (tx, ty) falls in grid tile (tx >> L, ty >> L)), widened by the kernel.
             self.grid_marks.clear();
             self.grid_marks.resize(grid_tiles_x * grid_tiles_y, false);
-            let mut composite = Vec::new();
             for ty in 0..tiles_y {
                 for tx in 0..tiles_x {
-                    if !self.reach[ty * tiles_x + tx] {
-                        continue;
-                    }
-                    if plane.scale > 1.0 {
-                        composite.push(tx as u32 | (ty as u32) << 16);
-                        let (gx0, gx1) = grid_span(tx as u32, width, grid_width, plane.scale);
-                        let (gy0, gy1) = grid_span(ty as u32, height, grid_height, plane.scale);
-                        for gy in gy0..=gy1 {
-                            for gx in gx0..=gx1 {
-                                self.grid_marks[gy as usize * grid_tiles_x + gx as usize] = true;
-                            }
-                        }
-                    } else {
-                        self.grid_marks[ty * grid_tiles_x + tx] = true;
+                    if self.near[ty * tiles_x + tx] {
+                        self.grid_marks[(ty >> level) * grid_tiles_x + (tx >> level)] = true;
                     }
                 }
             }
+            dilate(
+                &mut self.grid_marks,
+                &mut self.scratch,
+                grid_tiles_x,
+                grid_tiles_y,
+                kernel_rows.div_ceil(TILE) as usize,
+            );
 
             // Where each grid row's mask can be non-zero: the near tiles its footprint rows touch.
             self.tile_row_spans.clear();
@@ -144,16 +122,11 @@ impl FramePlan {
             }));
             let row_spans = Slice {
                 offset: self.lists.len() as u32,
-                count: 2 * grid_height,
+                count: grid_height,
             };
             for gy in 0..grid_height {
-                let (first_row, last_row) = if plane.scale > 1.0 {
-                    let y0 = (gy as f32 * plane.scale).floor() as u32;
-                    let y1 = ((gy + 1) as f32 * plane.scale).floor() as u32;
-                    (y0.min(height - 1), y1.max(y0 + 1).min(height) - 1)
-                } else {
-                    (gy, gy)
-                };
+                let first_row = gy << level;
+                let last_row = (((gy + 1) << level) - 1).min(height - 1);
                 let (mut begin, mut end) = (u32::MAX, 0);
                 for ty in first_row / TILE..=last_row / TILE {
                     let (first, last) = self.tile_row_spans[ty as usize];
@@ -162,51 +135,37 @@ impl FramePlan {
                         end = end.max((last * TILE).min(width));
                     }
                 }
-                let (begin, end) = if begin >= end {
-                    (0, 0)
-                } else if plane.scale > 1.0 {
-                    // Grid columns whose footprint can overlap [begin, end), with a column to spare.
-                    (
-                        ((begin as f32 / plane.scale).floor() as u32).saturating_sub(1),
-                        ((end as f32 / plane.scale).ceil() as u32 + 1).min(grid_width),
-                    )
+                let packed = if begin >= end {
+                    0
                 } else {
-                    (begin, end)
+                    (begin >> level) | (((end - 1) >> level) + 1) << 16
                 };
-                self.lists.extend([begin, end]);
+                self.lists.push(packed);
             }
 
             // Rows whose prefix sums those tiles read: tile rows widened by the kernel.
-            let rows_reach = plane.kernel.rows();
             self.row_marks.clear();
             self.row_marks.resize(grid_height as usize, false);
             for gy in 0..grid_tiles_y {
                 if !self.grid_marks[gy * grid_tiles_x..(gy + 1) * grid_tiles_x].contains(&true) {
                     continue;
                 }
-                let first = (gy as u32 * TILE).saturating_sub(rows_reach);
-                let last = ((gy as u32 + 1) * TILE - 1 + rows_reach).min(grid_height - 1);
+                let first = (gy as u32 * TILE).saturating_sub(kernel_rows);
+                let last = ((gy as u32 + 1) * TILE - 1 + kernel_rows).min(grid_height - 1);
                 self.row_marks[first as usize..=last as usize].fill(true);
             }
-
-            let rows = Slice {
-                offset: self.lists.len() as u32,
-                count: 0,
-            };
+            let rows_offset = self.lists.len() as u32;
             for y in 0..grid_height as usize {
-                let span = row_spans.offset as usize + 2 * y;
-                if self.row_marks[y] && self.lists[span] < self.lists[span + 1] {
+                let span = self.lists[row_spans.offset as usize + y];
+                if self.row_marks[y] && span != 0 {
                     self.lists.push(y as u32);
                 }
             }
             let rows = Slice {
-                count: self.lists.len() as u32 - rows.offset,
-                ..rows
+                offset: rows_offset,
+                count: self.lists.len() as u32 - rows_offset,
             };
-            let blur_tiles = Slice {
-                offset: self.lists.len() as u32,
-                count: 0,
-            };
+            let tiles_offset = self.lists.len() as u32;
             for (i, marked) in self.grid_marks.iter().enumerate() {
                 if *marked {
                     self.lists
@@ -214,10 +173,9 @@ impl FramePlan {
                 }
             }
             let blur_tiles = Slice {
-                count: self.lists.len() as u32 - blur_tiles.offset,
-                ..blur_tiles
+                offset: tiles_offset,
+                count: self.lists.len() as u32 - tiles_offset,
             };
-            let composite_tiles = self.push(composite.into_iter());
 
             self.planes.push(PlaneWork {
                 plane,
@@ -227,7 +185,6 @@ impl FramePlan {
                 rows,
                 row_spans,
                 blur_tiles,
-                composite_tiles,
             });
         }
     }
@@ -272,35 +229,42 @@ impl FramePlan {
     }
 }
 
-/// Grid tiles (inclusive range) that a full-resolution tile's bilinear upsampling reads.
-fn grid_span(tile: u32, full: u32, grid: u32, scale: f32) -> (u32, u32) {
-    let first_px = tile * TILE;
-    let last_px = (first_px + TILE - 1).min(full - 1);
-    let lo = ((first_px as f32 + 0.5) / scale - 0.5).floor().max(0.0) as u32;
-    let hi = (((last_px as f32 + 0.5) / scale - 0.5).ceil() as u32 + 1).min(grid - 1);
-    (lo.min(grid - 1) / TILE, hi / TILE)
-}
-
-/// Chebyshev dilation of a tile mask by `radius` tiles, separably.
+/// Chebyshev dilation of a tile mask by `radius` tiles, separably, with running counts so
+/// its cost does not grow with the radius.
 fn dilate(mask: &mut [bool], scratch: &mut Vec<bool>, width: usize, height: usize, radius: usize) {
     if radius == 0 {
         return;
     }
     scratch.clear();
     scratch.resize(mask.len(), false);
-    for y in 0..height {
-        let row = &mask[y * width..(y + 1) * width];
-        for x in 0..width {
-            let lo = x.saturating_sub(radius);
-            let hi = (x + radius).min(width - 1);
-            scratch[y * width + x] = row[lo..=hi].contains(&true);
-        }
-    }
-    for x in 0..width {
-        for y in 0..height {
-            let lo = y.saturating_sub(radius);
-            let hi = (y + radius).min(height - 1);
-            mask[y * width + x] = (lo..=hi).any(|yy| scratch[yy * width + x]);
+    dilate_lines(mask, scratch, height, width, 1, width, radius);
+    dilate_lines(scratch, mask, width, height, width, 1, radius);
+}
+
+/// Dilates `lines` lines of `length` items (item `i` of line `j` at `j * line_step + i * step`).
+fn dilate_lines(
+    from: &[bool],
+    to: &mut [bool],
+    lines: usize,
+    length: usize,
+    step: usize,
+    line_step: usize,
+    radius: usize,
+) {
+    for line in 0..lines {
+        let at = |i: usize| line * line_step + i * step;
+        // Marked items in the window [i - radius, i + radius].
+        let mut count = (0..=radius.min(length - 1))
+            .filter(|&i| from[at(i)])
+            .count();
+        for i in 0..length {
+            to[at(i)] = count > 0;
+            if i + radius + 1 < length && from[at(i + radius + 1)] {
+                count += 1;
+            }
+            if i >= radius && from[at(i - radius)] {
+                count -= 1;
+            }
         }
     }
 }
@@ -330,7 +294,7 @@ mod tests {
             ..Default::default()
         };
         let mut plan = FramePlan::default();
-        plan.build(&disparity, w, h, &params);
+        plan.build(&disparity, w, h, &params, crate::dof::MAX_LEVEL);
         // Planes 0 (far) and 40 (near) hold pixels; d = 4 also touches the far tiles, since
         // |0 - 4| < 1/a is false but the test is conservative at the band edge.
         let kept: Vec<f32> = plan.planes.iter().map(|p| p.plane.disparity).collect();
@@ -345,16 +309,15 @@ mod tests {
         // further right and down (the frame ends on the left and top).
         let side = (16 / TILE + 10u32.div_ceil(TILE)).min(h / TILE);
         assert_eq!(near.blur_tiles.count, side * side.min(h.div_ceil(TILE)));
-        assert_eq!(near.composite_tiles.count, 0);
         // Only the square's 16 rows hold mask pixels, each within columns 0..16.
         assert_eq!(near.rows.count, 16);
-        let spans = &plan.lists[near.row_spans.offset as usize..][..2 * h as usize];
-        assert_eq!(&spans[..2], &[0, 16]);
-        assert_eq!(&spans[2 * 16..2 * 17], &[0, 0]);
+        let spans = &plan.lists[near.row_spans.offset as usize..][..h as usize];
+        assert_eq!(spans[0], 16 << 16);
+        assert_eq!(spans[16], 0);
     }
 
     #[test]
-    fn downsampled_planes_list_grid_tiles_and_full_resolution_tiles() {
+    fn downsampled_planes_list_tiles_of_their_level_grid() {
         let (w, h) = (200u32, 120u32);
         let disparity = vec![60.0f32; (w * h) as usize];
         let params = Params {
@@ -365,17 +328,36 @@ mod tests {
             ..Default::default()
         };
         let mut plan = FramePlan::default();
-        plan.build(&disparity, w, h, &params);
+        plan.build(&disparity, w, h, &params, crate::dof::MAX_LEVEL);
         let last = plan.planes.last().unwrap();
-        assert!(last.plane.scale > 1.0);
-        assert_eq!(last.grid_width, (w as f32 / last.plane.scale).ceil() as u32);
-        assert_eq!(
-            last.composite_tiles.count,
-            w.div_ceil(TILE) * h.div_ceil(TILE)
-        );
+        // r = 30: (2r + 1) / 11 = 5.5, so level 3 (gamma 8): a 25x15 grid.
+        assert_eq!(last.plane.level, 3);
+        assert_eq!((last.grid_width, last.grid_height), (25, 15));
         assert_eq!(
             last.blur_tiles.count,
             last.grid_width.div_ceil(TILE) * last.grid_height.div_ceil(TILE)
         );
+        // Every grid row holds mask cells over the whole width.
+        let spans = &plan.lists[last.row_spans.offset as usize..][..15];
+        assert!(spans.iter().all(|s| *s == 25 << 16), "{spans:?}");
+    }
+
+    #[test]
+    fn dilation_matches_the_definition() {
+        let (w, h) = (13usize, 7usize);
+        let mask: Vec<bool> = (0..w * h).map(|i| i % 17 == 3 || i == 40).collect();
+        for radius in 0..5 {
+            let mut fast = mask.clone();
+            dilate(&mut fast, &mut Vec::new(), w, h, radius);
+            for y in 0..h {
+                for x in 0..w {
+                    let expected = (y.saturating_sub(radius)..=(y + radius).min(h - 1)).any(|yy| {
+                        (x.saturating_sub(radius)..=(x + radius).min(w - 1))
+                            .any(|xx| mask[yy * w + xx])
+                    });
+                    assert_eq!(fast[y * w + x], expected, "x={x} y={y} r={radius}");
+                }
+            }
+        }
     }
 }
