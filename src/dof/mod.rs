@@ -172,11 +172,20 @@ impl Params {
         }
     }
 
-    /// Distance from a plane beyond which the mask is zero (or below 1e-7 for the smooth one).
-    pub fn mask_reach(&self) -> f32 {
+    /// Whether some disparity in `[lo, hi]` has a non-zero mask in the plane at `plane`
+    /// (below 1e-7 counts as zero for the smooth mask). The distance is the f32 difference
+    /// the renderers compute, so the hard-mask answer is exact, band edges included.
+    pub fn band_meets(&self, lo: f32, hi: f32, plane: f32) -> bool {
+        let distance = if plane < lo {
+            lo - plane
+        } else if plane > hi {
+            plane - hi
+        } else {
+            0.0
+        };
         match self.mask {
-            Mask::Hard => self.half_band(),
-            Mask::Smooth { alpha } => self.half_band() + 8.0 / alpha,
+            Mask::Hard => distance < self.half_band(),
+            Mask::Smooth { alpha } => distance < self.half_band() + 8.0 / alpha,
         }
     }
 }

@@ -69,7 +69,6 @@ impl FramePlan {
         let tiles_x = width.div_ceil(TILE) as usize;
         let tiles_y = height.div_ceil(TILE) as usize;
         self.tile_ranges(disparity, width as usize, height as usize, tiles_x, tiles_y);
-        let reach = params.mask_reach();
 
         for plane in params.planes() {
             let plane = plane.at_most(max_level);
@@ -79,7 +78,7 @@ impl FramePlan {
                 self.tile_min
                     .iter()
                     .zip(&self.tile_max)
-                    .map(|(lo, hi)| *lo <= d + reach && *hi >= d - reach),
+                    .map(|(lo, hi)| params.band_meets(*lo, *hi, d)),
             );
             if !self.near.contains(&true) {
                 continue;
@@ -295,11 +294,10 @@ mod tests {
         };
         let mut plan = FramePlan::default();
         plan.build(&disparity, w, h, &params, crate::dof::MAX_LEVEL);
-        // Planes 0 (far) and 40 (near) hold pixels; d = 4 also touches the far tiles, since
-        // |0 - 4| < 1/a is false but the test is conservative at the band edge.
+        // Only planes 0 (far) and 40 (near) hold pixels: |0 - 4| < 1/a is false at the band
+        // edge.
         let kept: Vec<f32> = plan.planes.iter().map(|p| p.plane.disparity).collect();
-        assert!(kept.contains(&0.0) && kept.contains(&40.0), "{kept:?}");
-        assert!(!kept.contains(&20.0), "{kept:?}");
+        assert_eq!(kept, vec![0.0, 40.0]);
         let near = plan
             .planes
             .iter()
