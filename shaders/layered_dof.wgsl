@@ -34,12 +34,17 @@ struct Frame {
     height: u32,
     min_disparity: f32,
     max_disparity: f32,
-    // 1: prefix sums packed two 16-bit channels per u32 (every kernel row sum < 2^16);
-    // 0: one u32 per channel.
-    packed: u32,
     // Fixed-point scale of (M o I, M): a value v in [0, 1] is stored as round(v * quantum).
     quantum: f32,
 }
+
+// Pipeline constants: extract_prefix and blur are built once per combination, so that no
+// pipeline carries the code of another case (CPU Vulkan drivers pay for untaken branches).
+// Prefix sums packed two 16-bit channels per u32 (every kernel row sum < 2^16), else one u32
+// per channel.
+override PACKED: bool = true;
+// The plane is on level 0: its cells are pixels and its accumulator is `accum`.
+override FULL_RES: bool = true;
 
 // One step of the schedule. Plane steps use the first block, resample and normalize the
 // accumulator fields; a level's accumulator is at `offset` in `accum` (level 0) or `coarse`.
@@ -116,7 +121,7 @@ fn masked_pixel(p: u32) -> vec4<f32> {
 
 // (M o I, M) of grid cell (u, v): the mean over its footprint, sampled evenly.
 fn cell_value(u: u32, v: u32) -> vec4<f32> {
-    if task.level == 0u {
+    if FULL_RES {
         return masked_pixel(v * frame.width + u);
     }
     let size = 1u << task.level;
@@ -160,7 +165,7 @@ fn extract_prefix(
     let begin = span & 0xffffu;
     let end = span >> 16u;
     let row = v * (task.grid_width + 1u);
-    if frame.packed == 1u {
+    if PACKED {
         var sum = vec2<u32>(0u);
         prefix[2u * (row + begin)] = 0u;
         prefix[2u * (row + begin) + 1u] = 0u;
@@ -236,7 +241,7 @@ fn blur(
     }
     let rows = i32(task.kernel_rows);
     var sum = vec4<f32>(0.0);
-    if frame.packed == 1u {
+    if PACKED {
         for (var dy = -rows; dy <= rows; dy++) {
             let half = i32(lists[task.spans_offset + u32(abs(dy))]);
             let slots = row_slots(i32(u), i32(v) + dy, half);
@@ -259,8 +264,12 @@ fn blur(
     }
     let blurred = sum * task.inv_norm;
     let index = v * task.grid_width + u;
-    let acc = load_accumulator(task.dst, index);
-    store_accumulator(task.dst, index, acc * (1.0 - blurred.w) + blurred);
+    if FULL_RES {
+        accum[index] = accum[index] * (1.0 - blurred.w) + blurred;
+    } else {
+        let at = task.dst.offset + index;
+        coarse[at] = coarse[at] * (1.0 - blurred.w) + blurred;
+    }
 }
 
 fn unpack_halves(total: vec2<u32>) -> vec4<f32> {

@@ -30,9 +30,8 @@ struct FrameUniform {
     height: u32,
     min_disparity: f32,
     max_disparity: f32,
-    packed: u32,
     quantum: f32,
-    _pad: [u32; 2],
+    _pad: [u32; 3],
 }
 
 /// `Accumulator` in the shader: one level's (Is, Ms), at `offset` cells into its buffer.
@@ -88,9 +87,10 @@ pub struct RenderStats {
     pub workgroups: u64,
 }
 
+/// Plane passes are specialised by pipeline constants; indexed `[packed][full_res]`.
 struct Pipelines {
-    extract_prefix: wgpu::ComputePipeline,
-    blur: wgpu::ComputePipeline,
+    extract_prefix: [[wgpu::ComputePipeline; 2]; 2],
+    blur: [[wgpu::ComputePipeline; 2]; 2],
     resample: wgpu::ComputePipeline,
     normalize: wgpu::ComputePipeline,
 }
@@ -317,21 +317,31 @@ impl Renderer {
             bind_group_layouts: &[Some(&layout)],
             immediate_size: 0,
         });
-        let pipeline = |entry: &str| {
+        let specialised = |entry: &str, packed: bool, full_res: bool| {
+            let constants = [
+                ("PACKED", f64::from(u8::from(packed))),
+                ("FULL_RES", f64::from(u8::from(full_res))),
+            ];
             device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
                 label: Some(entry),
                 layout: Some(&pipeline_layout),
                 module: &module,
                 entry_point: Some(entry),
-                compilation_options: Default::default(),
+                compilation_options: wgpu::PipelineCompilationOptions {
+                    constants: &constants,
+                    ..Default::default()
+                },
                 cache: None,
             })
         };
+        let variants = |entry: &str| {
+            [false, true].map(|packed| [false, true].map(|full| specialised(entry, packed, full)))
+        };
         let pipelines = Pipelines {
-            extract_prefix: pipeline("extract_prefix"),
-            blur: pipeline("blur"),
-            resample: pipeline("resample"),
-            normalize: pipeline("normalize"),
+            extract_prefix: variants("extract_prefix"),
+            blur: variants("blur"),
+            resample: specialised("resample", true, true),
+            normalize: specialised("normalize", true, true),
         };
         let uniform_stride = (std::mem::size_of::<StepUniform>() as u64).next_multiple_of(
             u64::from(context.limits.min_uniform_buffer_offset_alignment),
@@ -425,6 +435,7 @@ impl Renderer {
                 );
             }
         }
+        let packed = usize::from(packs_prefix(params));
         let mut workgroups = 0u64;
         {
             let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
@@ -437,15 +448,16 @@ impl Renderer {
                 match step {
                     Step::Plane { index, .. } => {
                         let work = &self.plan.planes[*index];
+                        let full_res = usize::from(work.plane.level == 0);
+                        let extract_prefix = &self.pipelines.extract_prefix[packed][full_res];
+                        let blur = &self.pipelines.blur[packed][full_res];
                         // extract_prefix runs 64 rows per workgroup.
                         let row_groups = Slice {
                             offset: work.rows.offset,
                             count: work.rows.count.div_ceil(64),
                         };
-                        workgroups +=
-                            dispatch_list(&mut pass, &self.pipelines.extract_prefix, row_groups);
-                        workgroups +=
-                            dispatch_list(&mut pass, &self.pipelines.blur, work.blur_tiles);
+                        workgroups += dispatch_list(&mut pass, extract_prefix, row_groups);
+                        workgroups += dispatch_list(&mut pass, blur, work.blur_tiles);
                     }
                     Step::Resample { into, .. } => {
                         workgroups += dispatch_grid(
@@ -611,7 +623,7 @@ impl Renderer {
 
     /// Writes the frame's inputs, lists and step uniforms, growing buffers as needed.
     fn upload(&mut self, params: &Params, schedule: &Schedule) -> Result<()> {
-        let packed = (1..=PACKED_MAX_KERNEL).contains(&params.max_kernel);
+        let packed = packs_prefix(params);
         let quantum = 255.0 * if packed { PACKED_SCALE } else { WIDE_SCALE };
         let half_band = params.half_band();
         let smooth_alpha = match params.mask {
@@ -695,9 +707,8 @@ impl Renderer {
             height: frame.height,
             min_disparity: params.min_disparity,
             max_disparity: params.max_disparity,
-            packed: u32::from(packed),
             quantum,
-            _pad: [0; 2],
+            _pad: [0; 3],
         };
         queue.write_buffer(&frame.frame_uniform, 0, bytemuck::bytes_of(&frame_uniform));
         queue.write_buffer(&frame.disparity, 0, bytemuck::cast_slice(&self.clamped));
@@ -707,6 +718,11 @@ impl Renderer {
         queue.write_buffer(&frame.steps, 0, &self.step_uniforms);
         Ok(())
     }
+}
+
+/// Whether prefix sums are packed two channels per u32: every kernel row then sums below 2^16.
+fn packs_prefix(params: &Params) -> bool {
+    (1..=PACKED_MAX_KERNEL).contains(&params.max_kernel)
 }
 
 fn plane_uniform(work: &PlaneWork, half_band: f32, smooth_alpha: f32, quantum: f32) -> StepUniform {
