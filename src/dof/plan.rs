@@ -2,8 +2,8 @@
 //!
 //! A plane only changes the accumulators where its blurred mask `Mb` is non-zero, that is
 //! within the kernel's reach of a pixel whose disparity lies in the plane's band. The
-//! planner finds those places per 8x8 tile from each tile's disparity range and lists
-//! them, so each GPU pass is dispatched over exactly the tiles (or rows) it needs. Planes
+//! planner finds those places from the disparity range of each 4x4 sub-tile and lists the
+//! 8x8 tiles (and rows) that hold them, so each GPU pass is dispatched over exactly the tiles (or rows) it needs. Planes
 //! with an empty mask are dropped. Everything outside the lists is provably left unchanged,
 //! which is why culling costs no accuracy.
 
@@ -11,6 +11,9 @@ use super::{Params, Plane};
 
 /// Side of a square tile, pixels; also the GPU workgroup side.
 pub const TILE: u32 = 8;
+/// Side of the sub-tiles whose disparity ranges decide where a plane's mask can be non-zero.
+const SUB: u32 = 4;
+const PER_TILE: usize = (TILE / SUB) as usize;
 
 /// A range of `u32`s inside [`FramePlan::lists`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -43,14 +46,17 @@ pub struct FramePlan {
     pub planes: Vec<PlaneWork>,
     /// Spans, rows and tiles of all planes, one after the other.
     pub lists: Vec<u32>,
-    tile_min: Vec<f32>,
-    tile_max: Vec<f32>,
+    /// Disparity range of each sub-tile.
+    sub_min: Vec<f32>,
+    sub_max: Vec<f32>,
+    /// Sub-tiles holding pixels of the plane's band.
     near: Vec<bool>,
+    sub_marks: Vec<bool>,
     grid_marks: Vec<bool>,
     scratch: Vec<bool>,
     row_marks: Vec<bool>,
-    /// Per tile row: the first and one-past-last tile column holding mask pixels.
-    tile_row_spans: Vec<(u32, u32)>,
+    /// Per sub-tile row: the first and one-past-last sub-tile column holding mask pixels.
+    sub_row_spans: Vec<(u32, u32)>,
 }
 
 impl FramePlan {
@@ -66,18 +72,18 @@ impl FramePlan {
     ) {
         self.planes.clear();
         self.lists.clear();
-        let tiles_x = width.div_ceil(TILE) as usize;
-        let tiles_y = height.div_ceil(TILE) as usize;
-        self.tile_ranges(disparity, width as usize, height as usize, tiles_x, tiles_y);
+        let subs_x = width.div_ceil(SUB) as usize;
+        let subs_y = height.div_ceil(SUB) as usize;
+        self.sub_ranges(disparity, width as usize, height as usize, subs_x, subs_y);
 
         for plane in params.planes() {
             let plane = plane.at_most(max_level);
             let d = plane.disparity;
             self.near.clear();
             self.near.extend(
-                self.tile_min
+                self.sub_min
                     .iter()
-                    .zip(&self.tile_max)
+                    .zip(&self.sub_max)
                     .map(|(lo, hi)| params.band_meets(*lo, *hi, d)),
             );
             if !self.near.contains(&true) {
@@ -91,29 +97,49 @@ impl FramePlan {
             let kernel_rows = plane.kernel.rows();
             let spans = self.push(plane.kernel.spans.iter().copied());
 
-            // Grid tiles to blur: those holding cells of near full-resolution tiles (tile
-            // (tx, ty) falls in grid tile (tx >> L, ty >> L)), widened by the kernel.
+            // Grid tiles to blur: those within the kernel's reach of a near sub-tile.
             self.grid_marks.clear();
             self.grid_marks.resize(grid_tiles_x * grid_tiles_y, false);
-            for ty in 0..tiles_y {
-                for tx in 0..tiles_x {
-                    if self.near[ty * tiles_x + tx] {
-                        self.grid_marks[(ty >> level) * grid_tiles_x + (tx >> level)] = true;
+            if level == 0 {
+                // Widened at sub-tile precision, then pooled into tiles.
+                self.sub_marks.clone_from(&self.near);
+                dilate(
+                    &mut self.sub_marks,
+                    &mut self.scratch,
+                    subs_x,
+                    subs_y,
+                    kernel_rows.div_ceil(SUB) as usize,
+                );
+                for (i, marked) in self.sub_marks.iter().enumerate() {
+                    if *marked {
+                        let (sx, sy) = (i % subs_x, i / subs_x);
+                        self.grid_marks[sy / PER_TILE * grid_tiles_x + sx / PER_TILE] = true;
                     }
                 }
+            } else {
+                // Sub-tile (sx, sy) falls in grid tile (sx, sy) >> (L + 1) (a tile is 8 cells
+                // of 2^L pixels, a sub-tile 4 pixels); then widened in tiles.
+                for (i, near) in self.near.iter().enumerate() {
+                    if *near {
+                        let (sx, sy) = (i % subs_x, i / subs_x);
+                        self.grid_marks[(sy >> (level + 1)) * grid_tiles_x + (sx >> (level + 1))] =
+                            true;
+                    }
+                }
+                dilate(
+                    &mut self.grid_marks,
+                    &mut self.scratch,
+                    grid_tiles_x,
+                    grid_tiles_y,
+                    kernel_rows.div_ceil(TILE) as usize,
+                );
             }
-            dilate(
-                &mut self.grid_marks,
-                &mut self.scratch,
-                grid_tiles_x,
-                grid_tiles_y,
-                kernel_rows.div_ceil(TILE) as usize,
-            );
 
-            // Where each grid row's mask can be non-zero: the near tiles its footprint rows touch.
-            self.tile_row_spans.clear();
-            self.tile_row_spans.extend((0..tiles_y).map(|ty| {
-                let row = &self.near[ty * tiles_x..(ty + 1) * tiles_x];
+            // Where each grid row's mask can be non-zero: the near sub-tiles its footprint
+            // rows touch.
+            self.sub_row_spans.clear();
+            self.sub_row_spans.extend((0..subs_y).map(|sy| {
+                let row = &self.near[sy * subs_x..(sy + 1) * subs_x];
                 match (row.iter().position(|n| *n), row.iter().rposition(|n| *n)) {
                     (Some(first), Some(last)) => (first as u32, last as u32 + 1),
                     _ => (0, 0),
@@ -127,11 +153,11 @@ impl FramePlan {
                 let first_row = gy << level;
                 let last_row = (((gy + 1) << level) - 1).min(height - 1);
                 let (mut begin, mut end) = (u32::MAX, 0);
-                for ty in first_row / TILE..=last_row / TILE {
-                    let (first, last) = self.tile_row_spans[ty as usize];
+                for sy in first_row / SUB..=last_row / SUB {
+                    let (first, last) = self.sub_row_spans[sy as usize];
                     if first < last {
-                        begin = begin.min(first * TILE);
-                        end = end.max((last * TILE).min(width));
+                        begin = begin.min(first * SUB);
+                        end = end.max((last * SUB).min(width));
                     }
                 }
                 let packed = if begin >= end {
@@ -197,32 +223,32 @@ impl FramePlan {
         }
     }
 
-    /// Minimum and maximum disparity of each tile.
-    fn tile_ranges(
+    /// Minimum and maximum disparity of each sub-tile.
+    fn sub_ranges(
         &mut self,
         disparity: &[f32],
         width: usize,
         height: usize,
-        tiles_x: usize,
-        tiles_y: usize,
+        subs_x: usize,
+        subs_y: usize,
     ) {
-        let tile = TILE as usize;
-        self.tile_min.clear();
-        self.tile_min.resize(tiles_x * tiles_y, f32::INFINITY);
-        self.tile_max.clear();
-        self.tile_max.resize(tiles_x * tiles_y, f32::NEG_INFINITY);
+        let sub = SUB as usize;
+        self.sub_min.clear();
+        self.sub_min.resize(subs_x * subs_y, f32::INFINITY);
+        self.sub_max.clear();
+        self.sub_max.resize(subs_x * subs_y, f32::NEG_INFINITY);
         for y in 0..height {
             let row = &disparity[y * width..(y + 1) * width];
-            let tile_row = (y / tile) * tiles_x;
-            for (tx, chunk) in row.chunks(tile).enumerate() {
+            let sub_row = (y / sub) * subs_x;
+            for (sx, chunk) in row.chunks(sub).enumerate() {
                 let (lo, hi) = chunk
                     .iter()
                     .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), d| {
                         (lo.min(*d), hi.max(*d))
                     });
-                let t = tile_row + tx;
-                self.tile_min[t] = self.tile_min[t].min(lo);
-                self.tile_max[t] = self.tile_max[t].max(hi);
+                let t = sub_row + sx;
+                self.sub_min[t] = self.sub_min[t].min(lo);
+                self.sub_max[t] = self.sub_max[t].max(hi);
             }
         }
     }
