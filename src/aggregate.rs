@@ -1,8 +1,12 @@
 //! Aggregator glue shared by `refocus` and `sterefo`: taking the next pair of frames from two
 //! sink pads, by running time (the rule is in [`crate::pairing`]).
 
+use std::sync::Mutex;
+use std::time::Duration;
+
 use gst_base::prelude::*;
 
+use crate::latency::LatencyTracker;
 use crate::pairing::{Pairing, pair, tolerance_ns};
 
 /// Running time of a buffer's PTS in its pad's segment, nanoseconds.
@@ -141,4 +145,71 @@ pub fn output_buffer(size: usize, like: &gst::Buffer) -> Result<gst::Buffer, gst
         buffer.set_duration(like.duration());
     }
     Ok(buffer)
+}
+
+/// Reports the element's processing latency (the rule is in [`crate::latency`]) to the
+/// aggregator base class, which adds it to the upstream latency in LATENCY queries and posts
+/// a latency message when it changes.
+#[derive(Default)]
+pub struct LatencyReport {
+    tracker: Mutex<LatencyTracker>,
+}
+
+impl LatencyReport {
+    /// The read-only `processing-latency` property.
+    pub fn spec() -> glib::ParamSpec {
+        glib::ParamSpecUInt64::builder("processing-latency")
+            .nick("Processing latency")
+            .blurb("The latency reported for this element's own work, nanoseconds: 1.25 x the slowest frame since start (the first frame, a warm-up, excluded)")
+            .read_only()
+            .build()
+    }
+
+    /// A stream starts: nothing measured yet, the first frame is a warm-up.
+    pub fn reset(&self, aggregator: &gst_base::Aggregator) {
+        *self.tracker.lock().unwrap_or_else(|e| e.into_inner()) = LatencyTracker::new();
+        aggregator.set_latency(gst::ClockTime::ZERO, gst::ClockTime::ZERO);
+    }
+
+    /// The frame size changes: the next frame is a warm-up.
+    pub fn warm_up(&self) {
+        self.tracker
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .warm_up();
+    }
+
+    /// Records one frame's processing time; reports a latency that grew.
+    pub fn record(
+        &self,
+        aggregator: &gst_base::Aggregator,
+        elapsed: Duration,
+        category: gst::DebugCategory,
+    ) {
+        let elapsed_ns = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
+        let grown = self
+            .tracker
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .record(elapsed_ns);
+        if let Some(latency) = grown.map(gst::ClockTime::from_nseconds) {
+            gst::debug!(
+                category,
+                obj = aggregator,
+                "a frame took {} ms: reporting a processing latency of {latency}",
+                elapsed.as_millis()
+            );
+            aggregator.set_latency(latency, latency);
+        }
+    }
+
+    /// The processing latency reported so far.
+    pub fn reported(&self) -> gst::ClockTime {
+        gst::ClockTime::from_nseconds(
+            self.tracker
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .reported_ns(),
+        )
+    }
 }

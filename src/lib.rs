@@ -15,6 +15,7 @@ pub mod dof;
 pub mod focus;
 pub mod frames;
 pub mod gpu;
+pub mod latency;
 pub mod pairing;
 pub mod properties;
 pub mod refocus;

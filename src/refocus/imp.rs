@@ -44,6 +44,7 @@ pub struct Refocus {
     sink: gst_base::AggregatorPad,
     sink_disparity: gst_base::AggregatorPad,
     link_watch: aggregate::LinkWatch,
+    latency: aggregate::LatencyReport,
     settings: Mutex<RefocusSettings>,
     state: Mutex<Option<State>>,
 }
@@ -65,6 +66,7 @@ impl ObjectSubclass for Refocus {
             sink: pad("sink"),
             sink_disparity: pad("sink_disparity"),
             link_watch: aggregate::LinkWatch::default(),
+            latency: aggregate::LatencyReport::default(),
             settings: Mutex::new(RefocusSettings::default()),
             state: Mutex::new(None),
         }
@@ -73,7 +75,11 @@ impl ObjectSubclass for Refocus {
 
 impl ObjectImpl for Refocus {
     fn properties() -> &'static [glib::ParamSpec] {
-        static PROPERTIES: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(RefocusSettings::specs);
+        static PROPERTIES: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(|| {
+            let mut specs = RefocusSettings::specs();
+            specs.push(aggregate::LatencyReport::spec());
+            specs
+        });
         PROPERTIES.as_ref()
     }
 
@@ -84,6 +90,9 @@ impl ObjectImpl for Refocus {
     }
 
     fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
+        if pspec.name() == "processing-latency" {
+            return self.latency.reported().nseconds().to_value();
+        }
         let settings = self.settings.lock().unwrap_or_else(|e| e.into_inner());
         settings
             .get(pspec.name())
@@ -150,6 +159,7 @@ impl AggregatorImpl for Refocus {
             )
         })?;
         gst::info!(CAT, imp = self, "rendering on {}", renderer.device_name());
+        self.latency.reset(self.obj().upcast_ref());
         *self.state.lock().unwrap_or_else(|e| e.into_inner()) = Some(State {
             renderer,
             colour_info: None,
@@ -178,6 +188,7 @@ impl AggregatorImpl for Refocus {
                 return false;
             };
             gst::debug!(CAT, obj = pad, "caps {info:?}");
+            self.latency.warm_up();
             if let Some(state) = self
                 .state
                 .lock()
@@ -214,6 +225,7 @@ impl AggregatorImpl for Refocus {
 
     fn aggregate(&self, _timeout: bool) -> Result<gst::FlowSuccess, gst::FlowError> {
         let (colour, disparity) = aggregate::next_pair(&self.sink, &self.sink_disparity, *CAT)?;
+        let started = std::time::Instant::now();
 
         if let Some(time) = running_time(&self.sink, &colour) {
             let _ = self.obj().sync_values(gst::ClockTime::from_nseconds(time));
@@ -309,6 +321,8 @@ impl AggregatorImpl for Refocus {
             frames::write_packed4(&state.output, &mut frame).map_err(|_| gst::FlowError::Error)?;
         }
         drop(guard);
+        self.latency
+            .record(self.obj().upcast_ref(), started.elapsed(), *CAT);
         self.obj().finish_buffer(output)
     }
 }

@@ -84,6 +84,7 @@ pub struct Sterefo {
     sink_left: gst_base::AggregatorPad,
     sink_right: gst_base::AggregatorPad,
     link_watch: aggregate::LinkWatch,
+    latency: aggregate::LatencyReport,
     settings: Mutex<Settings>,
     state: Mutex<Option<State>>,
     /// Read-only properties, readable without the state lock.
@@ -108,6 +109,7 @@ impl ObjectSubclass for Sterefo {
             sink_left: pad("sink_left"),
             sink_right: pad("sink_right"),
             link_watch: aggregate::LinkWatch::default(),
+            latency: aggregate::LatencyReport::default(),
             settings: Mutex::new(Settings::default()),
             state: Mutex::new(None),
             focus_in_use: Mutex::new(-1.0),
@@ -174,6 +176,7 @@ impl ObjectImpl for Sterefo {
                     .default_value(-1.0)
                     .read_only()
                     .build(),
+                aggregate::LatencyReport::spec(),
                 glib::ParamSpecString::builder("model")
                     .nick("Model")
                     .blurb("ONNX stereo model (inputs left, right [1,3,H,W] RGB 0..1; output disparity [1,1,H,W] pixels)")
@@ -266,6 +269,7 @@ impl ObjectImpl for Sterefo {
             "roi-type" => settings.roi_type.to_value(),
             "focus-smoothing" => settings.focus_smoothing.to_value(),
             "focus-in-use" => lock(&self.focus_in_use).to_value(),
+            "processing-latency" => self.latency.reported().nseconds().to_value(),
             "model" => settings.model.to_string_lossy().to_value(),
             "provider" => settings.provider.to_value(),
             "provider-in-use" => lock(&self.provider_in_use).to_value(),
@@ -363,6 +367,7 @@ impl AggregatorImpl for Sterefo {
             renderer.device_name()
         );
         *lock(&self.provider_in_use) = depth.provider_description().to_string();
+        self.latency.reset(self.obj().upcast_ref());
         *lock(&self.state) = Some(State {
             renderer,
             depth,
@@ -408,6 +413,7 @@ impl AggregatorImpl for Sterefo {
                 info.height(),
                 info.format()
             );
+            self.latency.warm_up();
             if let Some(state) = lock(&self.state).as_mut() {
                 if pad == &self.sink_left {
                     state.left_info = Some(info);
@@ -483,6 +489,7 @@ impl AggregatorImpl for Sterefo {
 
     fn aggregate(&self, _timeout: bool) -> Result<gst::FlowSuccess, gst::FlowError> {
         let (left, right) = aggregate::next_pair(&self.sink_left, &self.sink_right, *CAT)?;
+        let started = std::time::Instant::now();
         let time = running_time(&self.sink_left, &left);
         if let Some(time) = time {
             let _ = self.obj().sync_values(gst::ClockTime::from_nseconds(time));
@@ -649,6 +656,8 @@ impl AggregatorImpl for Sterefo {
         drop(left_frame);
         drop(right_frame);
         drop(guard);
+        self.latency
+            .record(self.obj().upcast_ref(), started.elapsed(), *CAT);
         self.obj().finish_buffer(output)
     }
 }
