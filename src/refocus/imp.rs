@@ -299,7 +299,7 @@ impl AggregatorImpl for Refocus {
                 gst::element_imp_error!(
                     self,
                     gst::LibraryError::Failed,
-                    ["refocusing failed: {e:#}"]
+                    ("refocusing failed: {e:#}")
                 );
                 return Err(gst::FlowError::Error);
             }

@@ -9,6 +9,7 @@ use gst::prelude::*;
 use gst::subclass::prelude::*;
 use gst_base::prelude::*;
 use gst_base::subclass::prelude::*;
+use gst_video::prelude::*;
 
 use super::{FocusMode, Output, Provider};
 use crate::aggregate::{self, running_time};
@@ -355,7 +356,7 @@ impl AggregatorImpl for Sterefo {
         let depth = DepthEstimator::new(&settings.model, &options).map_err(|e| {
             gst::error_msg!(
                 gst::LibraryError::Init,
-                ["cannot load the disparity model: {e:#}"]
+                ("cannot load the disparity model: {e:#}")
             )
         })?;
         gst::info!(
@@ -535,22 +536,21 @@ impl AggregatorImpl for Sterefo {
             );
             return Err(gst::FlowError::Error);
         };
+        // The row stride is the mapped frame's: a buffer's GstVideoMeta may pad rows beyond
+        // what the caps imply.
         fn image<'a>(
             frame: &'a gst_video::VideoFrameRef<&gst::BufferRef>,
-            info: &gst_video::VideoInfo,
         ) -> Option<StereoImage<'a>> {
             frame.plane_data(0).ok().map(|data| StereoImage {
                 data,
-                width: info.width() as usize,
-                height: info.height() as usize,
-                stride: info.stride()[0] as usize,
-                order: channel_order(info.format()),
+                width: frame.width() as usize,
+                height: frame.height() as usize,
+                stride: frame.plane_stride()[0] as usize,
+                order: channel_order(frame.format()),
             })
         }
-        let (Some(left_image), Some(right_image)) = (
-            image(&left_frame, &left_info),
-            image(&right_frame, &right_info),
-        ) else {
+        let (Some(left_image), Some(right_image)) = (image(&left_frame), image(&right_frame))
+        else {
             gst::element_imp_error!(
                 self,
                 gst::StreamError::Decode,
@@ -569,7 +569,10 @@ impl AggregatorImpl for Sterefo {
             gst::element_imp_error!(
                 self,
                 gst::LibraryError::Failed,
-                ["disparity estimation failed: {e:#}"]
+                (
+                    "disparity estimation with {} failed: {e:#}",
+                    settings.model.display()
+                )
             );
             return Err(gst::FlowError::Error);
         }
@@ -629,7 +632,7 @@ impl AggregatorImpl for Sterefo {
                         gst::element_imp_error!(
                             self,
                             gst::LibraryError::Failed,
-                            ["refocusing failed: {e:#}"]
+                            ("refocusing failed: {e:#}")
                         );
                         return Err(gst::FlowError::Error);
                     }
