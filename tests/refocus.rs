@@ -310,3 +310,42 @@ fn an_unlinked_input_is_a_clear_error_not_a_hang() {
     let error = run(&pipeline, Duration::from_secs(30)).expect_err("must fail");
     assert!(error.contains("sink_disparity is not linked"), "{error}");
 }
+
+#[test]
+fn padded_colour_rows_match_the_oracle() {
+    init();
+    let (w, h, image, disparity) = scene();
+    let refocus = element(0.5, 24.0, 0);
+    let (mut colour, depth) = harnesses(&refocus, w, h);
+    let depth = feed(depth, vec![timed(disparity_bytes(&disparity), 0)]);
+    // Rows 40 bytes longer than the pixels, junk in the padding, described by a
+    // GstVideoMeta (as cameras and decoders send them).
+    let stride = w * 4 + 40;
+    let mut padded = vec![0x5Au8; stride * h];
+    for (y, row) in image.chunks_exact(w * 4).enumerate() {
+        padded[y * stride..y * stride + w * 4].copy_from_slice(row);
+    }
+    let mut buffer = timed(padded, 0);
+    gst_video::VideoMeta::add_full(
+        buffer.get_mut().unwrap(),
+        gst_video::VideoFrameFlags::empty(),
+        gst_video::VideoFormat::Rgba,
+        w as u32,
+        h as u32,
+        &[0],
+        &[stride as i32],
+    )
+    .expect("video meta");
+    colour.push(buffer).expect("push colour");
+    let output = colour.pull().expect("refocused frame");
+    let params = Params {
+        aperture: 0.5,
+        focus_disparity: 24.0,
+        max_disparity: 32.0,
+        max_kernel: 0,
+        ..Default::default()
+    };
+    assert_matches_oracle(&output, &image, &disparity, w, h, &params);
+    colour.push_event(gst::event::Eos::new());
+    depth.join().expect("feeder");
+}

@@ -2,7 +2,8 @@
 //! and feeding an aggregator's input from its own thread.
 #![allow(dead_code)]
 
-use std::sync::Once;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Once};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -19,6 +20,39 @@ pub fn init() {
 
 /// Runs a pipeline to EOS or error within `limit`; the error's text and debug on failure.
 pub fn run(pipeline: &gst::Element, limit: Duration) -> Result<(), String> {
+    run_until(pipeline, limit).map_err(|failure| match failure {
+        Failure::Error { message, debug } => format!("{message} ({debug:?})"),
+        Failure::Hung => "timed out: the pipeline hung".to_string(),
+    })
+}
+
+/// Why a pipeline run did not reach EOS.
+#[derive(Debug)]
+pub enum Failure {
+    /// An error message: its text (what an application shows a user) and its debug details.
+    Error {
+        message: String,
+        debug: Option<String>,
+    },
+    /// Neither EOS nor an error within the time limit.
+    Hung,
+}
+
+/// Runs a pipeline that must fail within `limit`; the message of its error (what an
+/// application shows a user), without the debug details.
+pub fn error_message(pipeline: &gst::Element, limit: Duration) -> String {
+    match run_until(pipeline, limit) {
+        Ok(()) => panic!("the pipeline ran to EOS but must fail"),
+        Err(Failure::Error { message, debug }) => {
+            println!("error: {message} ({debug:?})");
+            message
+        }
+        Err(Failure::Hung) => panic!("timed out: the pipeline hung instead of failing"),
+    }
+}
+
+/// Runs a pipeline to EOS or error within `limit`, then sets it to NULL.
+pub fn run_until(pipeline: &gst::Element, limit: Duration) -> Result<(), Failure> {
     // A failed state change still posts its error on the bus, read below.
     let _ = pipeline.set_state(gst::State::Playing);
     let bus = pipeline.bus().expect("bus");
@@ -26,7 +60,7 @@ pub fn run(pipeline: &gst::Element, limit: Duration) -> Result<(), String> {
     let result = loop {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
-            break Err("timed out: the pipeline hung".to_string());
+            break Err(Failure::Hung);
         }
         let Some(message) = bus.timed_pop(gst::ClockTime::from_mseconds(left.as_millis() as u64))
         else {
@@ -34,12 +68,35 @@ pub fn run(pipeline: &gst::Element, limit: Duration) -> Result<(), String> {
         };
         match message.view() {
             gst::MessageView::Eos(_) => break Ok(()),
-            gst::MessageView::Error(e) => break Err(format!("{} ({:?})", e.error(), e.debug())),
+            gst::MessageView::Error(e) => {
+                break Err(Failure::Error {
+                    message: e.error().message().to_string(),
+                    debug: e.debug().map(|d| d.to_string()),
+                });
+            }
             _ => {}
         }
     };
     pipeline.set_state(gst::State::Null).expect("to NULL");
     result
+}
+
+/// Counts the buffers that reach the sink pad of the element `name` (a probe on it).
+pub fn count_buffers(pipeline: &gst::Element, name: &str) -> Arc<AtomicUsize> {
+    let count = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&count);
+    pipeline
+        .downcast_ref::<gst::Bin>()
+        .expect("a bin")
+        .by_name(name)
+        .unwrap_or_else(|| panic!("no element {name}"))
+        .static_pad("sink")
+        .expect("sink pad")
+        .add_probe(gst::PadProbeType::BUFFER, move |_, _| {
+            counter.fetch_add(1, Ordering::SeqCst);
+            gst::PadProbeReturn::Ok
+        });
+    count
 }
 
 /// Pushes buffers then EOS into a harness from a thread (an aggregator's sink pad blocks in
