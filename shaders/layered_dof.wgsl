@@ -1,16 +1,26 @@
-// Layered depth of field (SteReFo, Busam et al. 2019, Algorithm 1) as four compute passes.
+// Layered depth of field (SteReFo, Busam et al. 2019, Algorithm 1) as compute passes.
 //
 // Each plane d_k is blurred on the grid of its pyramid level L (the frame downsampled by
 // 2^L; L = 0 is full resolution) and composited there, back to front, over an accumulator
-// (Is, Ms) of that level. The host dispatches, for each step of the frame's schedule, one of:
-//   extract_prefix  one invocation per listed grid row: the plane's mask M and masked image
-//                   M o I (the mean over a cell's 2^L x 2^L footprint, at most 4 x 4 samples
-//                   of it), as fixed-point integers, written as prefix sums along the row.
-//                   Integer sums wrap modulo 2^32 (or 2^16 per packed half), so any difference
-//                   of two of them over a kernel row is exact.
-//   blur            one workgroup per listed 8x8 grid tile: the disc convolution K(r) as a
-//                   sum of row spans read from the prefix sums (O(r) per pixel, zero padding),
-//                   giving (Ib, Mb), then Is = Is o (1 - Mb) + Ib and Ms = Ms o (1 - Mb) + Mb.
+// (Is, Ms) of that level. The host dispatches, for each step of the frame's schedule:
+//
+// a plane, fast path (kmax 1..15, every kernel smaller than 16 x 16):
+//   extract_cells   one invocation per cell of the listed 8x8 grid tiles: the plane's mask M
+//                   and masked image M o I (the mean over a cell's 2^L x 2^L footprint, at
+//                   most 4 x 4 samples of it), packed as four bytes.
+//   blur_runs       one invocation per row of a listed tile, sliding the disc K(r) along its
+//                   8 cells: the first cell sums the whole disc, each next one adds the
+//                   column entering each kernel row and takes off the one leaving, so a cell
+//                   costs two reads per kernel row. Gives (Ib, Mb), then
+//                   Is = Is o (1 - Mb) + Ib and Ms = Ms o (1 - Mb) + Mb.
+// a plane, exact path (kmax 0 or above 15: kernels of any size, values to 1/65280):
+//   extract_prefix  one invocation per listed grid row: (M o I, M) as fixed-point integers,
+//                   written as prefix sums along the row (they wrap modulo 2^32, so any
+//                   difference of two of them over a kernel row is exact).
+//   blur            one invocation per cell of the listed tiles: the disc as a sum of row
+//                   spans, each the difference of two prefix sums (O(r) per cell), then the
+//                   same compositing.
+// the accumulators:
 //   resample        one invocation per cell of a destination level: the bilinear upsampling
 //                   of a coarser accumulator, either replacing the destination (the back
 //                   planes, finished at a coarse level, continue at a finer one) or composited
@@ -19,12 +29,12 @@
 //                   one over it, output = Is / Ms, byte 3 of each pixel passed through.
 //
 // Bindings (group 0):
-//   0 frame     uniform  Frame: size, sweep range and prefix format
+//   0 frame     uniform  Frame: size, sweep range and fixed-point scale
 //   1 task      uniform  Step: this step's parameters (dynamic offset, one per step)
 //   2 image     storage  input pixels, 4 bytes each, bytes 0..2 colour
 //   3 disparity storage  pixels of disparity, f32, one per pixel (clamped by the host)
 //   4 lists     storage  kernel spans, row spans, row and tile lists of all planes (u32)
-//   5 prefix    storage  per-row prefix sums of (M o I, M) on the plane's grid
+//   5 values    storage  the plane's packed cells (fast path) or prefix sums (exact path)
 //   6 accum     storage  the full-resolution accumulator (Is, Ms)
 //   7 coarse    storage  the accumulators of levels 1 and up, back and front
 //   8 output    storage  output pixels, 4 bytes each
@@ -38,12 +48,9 @@ struct Frame {
     quantum: f32,
 }
 
-// Pipeline constants: extract_prefix and blur are built once per combination, so that no
-// pipeline carries the code of another case (CPU Vulkan drivers pay for untaken branches).
-// Prefix sums packed two 16-bit channels per u32 (every kernel row sum < 2^16), else one u32
-// per channel.
-override PACKED: bool = true;
-// The plane is on level 0: its cells are pixels and its accumulator is `accum`.
+// Pipeline constant: the plane passes are built once for level 0 and once for the others,
+// so that no pipeline carries the code of the other case (CPU Vulkan drivers pay for
+// untaken branches). On level 0 cells are pixels and the accumulator is `accum`.
 override FULL_RES: bool = true;
 
 // One step of the schedule. Plane steps use the first block, resample and normalize the
@@ -63,8 +70,8 @@ struct Step {
     tiles_offset: u32,
     tiles_count: u32,
     row_spans_offset: u32, // per grid row: begin | end << 16, where the mask can be non-zero
-    pad0: u32,
-    pad1: u32,
+    cell_tiles_offset: u32, // fast path: grid tiles whose cells the blur reads
+    cell_tiles_count: u32,
     // The accumulator written (plane steps, resample) or the back one read (normalize).
     dst: Accumulator,
     // The accumulator read (resample) or the front one read (normalize; width 0 = none).
@@ -85,7 +92,7 @@ struct Accumulator {
 @group(0) @binding(2) var<storage, read> image: array<u32>;
 @group(0) @binding(3) var<storage, read> disparity: array<f32>;
 @group(0) @binding(4) var<storage, read> lists: array<u32>;
-@group(0) @binding(5) var<storage, read_write> prefix: array<u32>;
+@group(0) @binding(5) var<storage, read_write> values: array<u32>;
 @group(0) @binding(6) var<storage, read_write> accum: array<vec4<f32>>;
 @group(0) @binding(7) var<storage, read_write> coarse: array<vec4<f32>>;
 @group(0) @binding(8) var<storage, read_write> output: array<u32>;
@@ -165,31 +172,19 @@ fn extract_prefix(
     let begin = span & 0xffffu;
     let end = span >> 16u;
     let row = v * (task.grid_width + 1u);
-    if PACKED {
-        var sum = vec2<u32>(0u);
-        prefix[2u * (row + begin)] = 0u;
-        prefix[2u * (row + begin) + 1u] = 0u;
-        for (var u = begin; u < end; u++) {
-            let q = quantize(cell_value(u, v));
-            sum += vec2<u32>(q.x | (q.y << 16u), q.z | (q.w << 16u));
-            prefix[2u * (row + u + 1u)] = sum.x;
-            prefix[2u * (row + u + 1u) + 1u] = sum.y;
-        }
-    } else {
-        var sum = vec4<u32>(0u);
-        let base = 4u * (row + begin);
-        prefix[base] = 0u;
-        prefix[base + 1u] = 0u;
-        prefix[base + 2u] = 0u;
-        prefix[base + 3u] = 0u;
-        for (var u = begin; u < end; u++) {
-            sum += quantize(cell_value(u, v));
-            let at = 4u * (row + u + 1u);
-            prefix[at] = sum.x;
-            prefix[at + 1u] = sum.y;
-            prefix[at + 2u] = sum.z;
-            prefix[at + 3u] = sum.w;
-        }
+    var sum = vec4<u32>(0u);
+    let base = 4u * (row + begin);
+    values[base] = 0u;
+    values[base + 1u] = 0u;
+    values[base + 2u] = 0u;
+    values[base + 3u] = 0u;
+    for (var u = begin; u < end; u++) {
+        sum += quantize(cell_value(u, v));
+        let at = 4u * (row + u + 1u);
+        values[at] = sum.x;
+        values[at + 1u] = sum.y;
+        values[at + 2u] = sum.z;
+        values[at + 3u] = sum.w;
     }
 }
 
@@ -241,28 +236,20 @@ fn blur(
     }
     let rows = i32(task.kernel_rows);
     var sum = vec4<f32>(0.0);
-    if PACKED {
-        for (var dy = -rows; dy <= rows; dy++) {
-            let half = i32(lists[task.spans_offset + u32(abs(dy))]);
-            let slots = row_slots(i32(u), i32(v) + dy, half);
-            let hi = vec2<u32>(prefix[2u * slots.y], prefix[2u * slots.y + 1u]);
-            let lo = vec2<u32>(prefix[2u * slots.x], prefix[2u * slots.x + 1u]);
-            // Each half of the difference is one channel's exact row sum (< 2^16), so the
-            // carries between halves that the wrapping sums made cancel out.
-            sum += unpack_halves(hi - lo);
-        }
-    } else {
-        for (var dy = -rows; dy <= rows; dy++) {
-            let half = i32(lists[task.spans_offset + u32(abs(dy))]);
-            let slots = row_slots(i32(u), i32(v) + dy, half);
-            let hi = 4u * slots.y;
-            let lo = 4u * slots.x;
-            let difference = vec4<u32>(prefix[hi], prefix[hi + 1u], prefix[hi + 2u], prefix[hi + 3u])
-                - vec4<u32>(prefix[lo], prefix[lo + 1u], prefix[lo + 2u], prefix[lo + 3u]);
-            sum += vec4<f32>(difference);
-        }
+    for (var dy = -rows; dy <= rows; dy++) {
+        let half = i32(lists[task.spans_offset + u32(abs(dy))]);
+        let slots = row_slots(i32(u), i32(v) + dy, half);
+        let hi = 4u * slots.y;
+        let lo = 4u * slots.x;
+        let difference = vec4<u32>(values[hi], values[hi + 1u], values[hi + 2u], values[hi + 3u])
+            - vec4<u32>(values[lo], values[lo + 1u], values[lo + 2u], values[lo + 3u]);
+        sum += vec4<f32>(difference);
     }
-    let blurred = sum * task.inv_norm;
+    composite(u, v, sum * task.inv_norm);
+}
+
+// Blends the blurred plane (Ib, Mb) at cell (u, v) over the plane's accumulator (Is, Ms).
+fn composite(u: u32, v: u32, blurred: vec4<f32>) {
     let index = v * task.grid_width + u;
     if FULL_RES {
         accum[index] = accum[index] * (1.0 - blurred.w) + blurred;
@@ -272,13 +259,81 @@ fn blur(
     }
 }
 
-fn unpack_halves(total: vec2<u32>) -> vec4<f32> {
-    return vec4<f32>(
-        f32(total.x & 0xffffu),
-        f32(total.x >> 16u),
-        f32(total.y & 0xffffu),
-        f32(total.y >> 16u),
-    );
+// Fast path: the plane's (M o I, M) of every cell of the listed tiles, four bytes.
+@compute @workgroup_size(8, 8)
+fn extract_cells(
+    @builtin(workgroup_id) wg: vec3<u32>,
+    @builtin(num_workgroups) groups: vec3<u32>,
+    @builtin(local_invocation_id) local: vec3<u32>,
+) {
+    let item = item_index(wg, groups);
+    if item >= task.cell_tiles_count {
+        return;
+    }
+    let tile = lists[task.cell_tiles_offset + item];
+    let u = (tile & 0xffffu) * TILE + local.x;
+    let v = (tile >> 16u) * TILE + local.y;
+    if u >= task.grid_width || v >= task.grid_height {
+        return;
+    }
+    values[v * task.grid_width + u] = pack4x8unorm(cell_value(u, v));
+}
+
+// Cell (u, v) of the plane, split into two u32s of two 16-bit fields (channels 0, 2 and
+// 1, 3), zero outside the grid. Sums of up to 257 cells fit the fields; a kmax <= 15 disc
+// has at most 197 taps.
+fn cell_pair(u: i32, v: i32) -> vec2<u32> {
+    let inside = u >= 0 && v >= 0 && u < i32(task.grid_width) && v < i32(task.grid_height);
+    let index = u32(clamp(v, 0, i32(task.grid_height) - 1)) * task.grid_width
+        + u32(clamp(u, 0, i32(task.grid_width) - 1));
+    let cell = select(0u, values[index], inside);
+    return vec2<u32>(cell & 0x00ff00ffu, (cell >> 8u) & 0x00ff00ffu);
+}
+
+// Fast path: one invocation per row of a listed tile; it slides the disc along the row's
+// 8 cells. The window sums wrap modulo 2^32 field by field; each field's true sum stays
+// below 2^16, so what the wrapping borrowed between fields cancels out.
+@compute @workgroup_size(8)
+fn blur_runs(
+    @builtin(workgroup_id) wg: vec3<u32>,
+    @builtin(num_workgroups) groups: vec3<u32>,
+    @builtin(local_invocation_index) row: u32,
+) {
+    let item = item_index(wg, groups);
+    if item >= task.tiles_count {
+        return;
+    }
+    let tile = lists[task.tiles_offset + item];
+    let u0 = i32((tile & 0xffffu) * TILE);
+    let v = i32((tile >> 16u) * TILE + row);
+    if v >= i32(task.grid_height) {
+        return;
+    }
+    let rows = i32(task.kernel_rows);
+    // The whole disc at the first cell.
+    var window = vec2<u32>(0u);
+    for (var dy = -rows; dy <= rows; dy++) {
+        let half = i32(lists[task.spans_offset + u32(abs(dy))]);
+        for (var dx = -half; dx <= half; dx++) {
+            window += cell_pair(u0 + dx, v + dy);
+        }
+    }
+    let last = min(u0 + i32(TILE), i32(task.grid_width));
+    for (var u = u0; u < last; u++) {
+        if u > u0 {
+            for (var dy = -rows; dy <= rows; dy++) {
+                let half = i32(lists[task.spans_offset + u32(abs(dy))]);
+                window += cell_pair(u + half, v + dy) - cell_pair(u - half - 1, v + dy);
+            }
+        }
+        let sum = vec4<f32>(
+            f32(window.x & 0xffffu),
+            f32(window.y & 0xffffu),
+            f32(window.x >> 16u),
+            f32(window.y >> 16u),
+        );
+        composite(u32(u), u32(v), sum * task.inv_norm);
+    }
 }
 
 // Bilinear sample of accumulator `source` at the centre of cell (x, y) of level `level`

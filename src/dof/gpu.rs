@@ -62,20 +62,19 @@ struct StepUniform {
     tiles_offset: u32,
     tiles_count: u32,
     row_spans_offset: u32,
-    _pad: [u32; 2],
+    cell_tiles_offset: u32,
+    cell_tiles_count: u32,
     dst: AccumulatorUniform,
     src: AccumulatorUniform,
     over: u32,
     _pad2: [u32; 3],
 }
 
-/// Largest `kmax` whose kernel rows sum to less than 2^16 in the packed prefix format:
-/// `kmax * 255 * PACKED_SCALE < 2^16`.
-const PACKED_MAX_KERNEL: u32 = 15;
-/// Fixed-point steps per 8-bit level in the packed format (downsampled means keep 4 bits).
-const PACKED_SCALE: f32 = 16.0;
-/// Fixed-point steps per 8-bit level with one u32 per channel.
-const WIDE_SCALE: f32 = 256.0;
+/// Largest `kmax` of the fast path: its disc (at most 197 taps) summed over byte-sized
+/// cells stays below 2^16 per channel.
+const FAST_MAX_KERNEL: u32 = 15;
+/// Fixed-point steps per 8-bit level of the exact path's prefix sums.
+const EXACT_SCALE: f32 = 256.0;
 
 /// What a frame cost, for logs and benchmarks.
 #[derive(Debug, Clone, Copy, Default)]
@@ -87,10 +86,12 @@ pub struct RenderStats {
     pub workgroups: u64,
 }
 
-/// Plane passes are specialised by pipeline constants; indexed `[packed][full_res]`.
+/// Plane passes, specialised by a pipeline constant; indexed `[full_res]`.
 struct Pipelines {
-    extract_prefix: [[wgpu::ComputePipeline; 2]; 2],
-    blur: [[wgpu::ComputePipeline; 2]; 2],
+    extract_cells: [wgpu::ComputePipeline; 2],
+    blur_runs: [wgpu::ComputePipeline; 2],
+    extract_prefix: [wgpu::ComputePipeline; 2],
+    blur: [wgpu::ComputePipeline; 2],
     resample: wgpu::ComputePipeline,
     normalize: wgpu::ComputePipeline,
 }
@@ -243,7 +244,8 @@ struct Frame {
     levels: Levels,
     image: wgpu::Buffer,
     disparity: wgpu::Buffer,
-    prefix: wgpu::Buffer,
+    /// The plane's cells (fast path) or prefix sums (exact path).
+    values: wgpu::Buffer,
     accum: wgpu::Buffer,
     coarse: wgpu::Buffer,
     output: wgpu::Buffer,
@@ -317,11 +319,8 @@ impl Renderer {
             bind_group_layouts: &[Some(&layout)],
             immediate_size: 0,
         });
-        let specialised = |entry: &str, packed: bool, full_res: bool| {
-            let constants = [
-                ("PACKED", f64::from(u8::from(packed))),
-                ("FULL_RES", f64::from(u8::from(full_res))),
-            ];
+        let specialised = |entry: &str, full_res: bool| {
+            let constants = [("FULL_RES", f64::from(u8::from(full_res)))];
             device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
                 label: Some(entry),
                 layout: Some(&pipeline_layout),
@@ -334,14 +333,14 @@ impl Renderer {
                 cache: None,
             })
         };
-        let variants = |entry: &str| {
-            [false, true].map(|packed| [false, true].map(|full| specialised(entry, packed, full)))
-        };
+        let variants = |entry: &str| [false, true].map(|full_res| specialised(entry, full_res));
         let pipelines = Pipelines {
+            extract_cells: variants("extract_cells"),
+            blur_runs: variants("blur_runs"),
             extract_prefix: variants("extract_prefix"),
             blur: variants("blur"),
-            resample: specialised("resample", true, true),
-            normalize: specialised("normalize", true, true),
+            resample: specialised("resample", true),
+            normalize: specialised("normalize", true),
         };
         let uniform_stride = (std::mem::size_of::<StepUniform>() as u64).next_multiple_of(
             u64::from(context.limits.min_uniform_buffer_offset_alignment),
@@ -435,7 +434,7 @@ impl Renderer {
                 );
             }
         }
-        let packed = usize::from(packs_prefix(params));
+        let fast = takes_fast_path(params);
         let mut workgroups = 0u64;
         {
             let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
@@ -449,15 +448,26 @@ impl Renderer {
                     Step::Plane { index, .. } => {
                         let work = &self.plan.planes[*index];
                         let full_res = usize::from(work.plane.level == 0);
-                        let extract_prefix = &self.pipelines.extract_prefix[packed][full_res];
-                        let blur = &self.pipelines.blur[packed][full_res];
-                        // extract_prefix runs 64 rows per workgroup.
-                        let row_groups = Slice {
-                            offset: work.rows.offset,
-                            count: work.rows.count.div_ceil(64),
-                        };
-                        workgroups += dispatch_list(&mut pass, extract_prefix, row_groups);
-                        workgroups += dispatch_list(&mut pass, blur, work.blur_tiles);
+                        let p = &self.pipelines;
+                        if fast {
+                            workgroups += dispatch_list(
+                                &mut pass,
+                                &p.extract_cells[full_res],
+                                work.cell_tiles,
+                            );
+                            workgroups +=
+                                dispatch_list(&mut pass, &p.blur_runs[full_res], work.blur_tiles);
+                        } else {
+                            // extract_prefix runs 64 rows per workgroup.
+                            let row_groups = Slice {
+                                offset: work.rows.offset,
+                                count: work.rows.count.div_ceil(64),
+                            };
+                            workgroups +=
+                                dispatch_list(&mut pass, &p.extract_prefix[full_res], row_groups);
+                            workgroups +=
+                                dispatch_list(&mut pass, &p.blur[full_res], work.blur_tiles);
+                        }
                     }
                     Step::Resample { into, .. } => {
                         workgroups += dispatch_grid(
@@ -551,7 +561,7 @@ impl Renderer {
         );
         let image = buffer("image", pixels * 4, U::STORAGE | U::COPY_DST);
         let disparity = buffer("disparity", pixels * 4, U::STORAGE | U::COPY_DST);
-        let prefix = buffer("prefix", prefix_size, U::STORAGE);
+        let values = buffer("values", prefix_size, U::STORAGE);
         let accum = buffer("accum", pixels * 16, U::STORAGE | U::COPY_DST);
         let coarse = buffer("coarse", coarse_size, U::STORAGE | U::COPY_DST);
         let output = buffer("output", pixels * 4, U::STORAGE | U::COPY_SRC);
@@ -561,7 +571,7 @@ impl Renderer {
         let bind_group = self.bind_group(
             [&frame_uniform, &steps],
             [
-                &image, &disparity, &lists, &prefix, &accum, &coarse, &output,
+                &image, &disparity, &lists, &values, &accum, &coarse, &output,
             ],
         );
         self.frame = Some(Frame {
@@ -570,7 +580,7 @@ impl Renderer {
             levels,
             image,
             disparity,
-            prefix,
+            values,
             accum,
             coarse,
             output,
@@ -623,8 +633,13 @@ impl Renderer {
 
     /// Writes the frame's inputs, lists and step uniforms, growing buffers as needed.
     fn upload(&mut self, params: &Params, schedule: &Schedule) -> Result<()> {
-        let packed = packs_prefix(params);
-        let quantum = 255.0 * if packed { PACKED_SCALE } else { WIDE_SCALE };
+        // Values per unit of (M o I, M): bytes on the fast path, finer on the exact one.
+        let quantum = 255.0
+            * if takes_fast_path(params) {
+                1.0
+            } else {
+                EXACT_SCALE
+            };
         let half_band = params.half_band();
         let smooth_alpha = match params.mask {
             Mask::Hard => 0.0,
@@ -688,7 +703,7 @@ impl Renderer {
                     &frame.image,
                     &frame.disparity,
                     &lists,
-                    &frame.prefix,
+                    &frame.values,
                     &frame.accum,
                     &frame.coarse,
                     &frame.output,
@@ -720,9 +735,10 @@ impl Renderer {
     }
 }
 
-/// Whether prefix sums are packed two channels per u32: every kernel row then sums below 2^16.
-fn packs_prefix(params: &Params) -> bool {
-    (1..=PACKED_MAX_KERNEL).contains(&params.max_kernel)
+/// Whether the planes take the fast path (byte cells, sliding disc): when kernels are capped
+/// small enough that a disc's sums fit 16 bits per channel.
+fn takes_fast_path(params: &Params) -> bool {
+    (1..=FAST_MAX_KERNEL).contains(&params.max_kernel)
 }
 
 fn plane_uniform(work: &PlaneWork, half_band: f32, smooth_alpha: f32, quantum: f32) -> StepUniform {
@@ -741,6 +757,8 @@ fn plane_uniform(work: &PlaneWork, half_band: f32, smooth_alpha: f32, quantum: f
         tiles_offset: work.blur_tiles.offset,
         tiles_count: work.blur_tiles.count,
         row_spans_offset: work.row_spans.offset,
+        cell_tiles_offset: work.cell_tiles.offset,
+        cell_tiles_count: work.cell_tiles.count,
         ..Default::default()
     }
 }

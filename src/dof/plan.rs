@@ -38,6 +38,8 @@ pub struct PlaneWork {
     pub row_spans: Slice,
     /// Grid tiles to blur, packed `x | y << 16`.
     pub blur_tiles: Slice,
+    /// Grid tiles whose cells the blur reads: the blur tiles widened by the kernel.
+    pub cell_tiles: Slice,
 }
 
 /// Everything the GPU needs besides the images, rebuilt each frame into reused storage.
@@ -201,6 +203,24 @@ impl FramePlan {
                 offset: tiles_offset,
                 count: self.lists.len() as u32 - tiles_offset,
             };
+            dilate(
+                &mut self.grid_marks,
+                &mut self.scratch,
+                grid_tiles_x,
+                grid_tiles_y,
+                kernel_rows.div_ceil(TILE) as usize,
+            );
+            let cells_offset = self.lists.len() as u32;
+            for (i, marked) in self.grid_marks.iter().enumerate() {
+                if *marked {
+                    self.lists
+                        .push((i % grid_tiles_x) as u32 | ((i / grid_tiles_x) as u32) << 16);
+                }
+            }
+            let cell_tiles = Slice {
+                offset: cells_offset,
+                count: self.lists.len() as u32 - cells_offset,
+            };
 
             self.planes.push(PlaneWork {
                 plane,
@@ -210,6 +230,7 @@ impl FramePlan {
                 rows,
                 row_spans,
                 blur_tiles,
+                cell_tiles,
             });
         }
     }
