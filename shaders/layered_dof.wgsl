@@ -38,6 +38,7 @@
 //   6 accum     storage  the full-resolution accumulator (Is, Ms)
 //   7 coarse    storage  the accumulators of levels 1 and up, back and front
 //   8 output    storage  output pixels, 4 bytes each
+//   9 ranges    storage  minimum and maximum disparity of each 4x4 sub-tile (the host's)
 
 struct Frame {
     width: u32,
@@ -46,6 +47,8 @@ struct Frame {
     max_disparity: f32,
     // Fixed-point scale of (M o I, M): a value v in [0, 1] is stored as round(v * quantum).
     quantum: f32,
+    // Sub-tiles (4x4 pixels) per row of `ranges`.
+    subs_x: u32,
 }
 
 // Pipeline constant: the plane passes are built once for level 0 and once for the others,
@@ -96,6 +99,7 @@ struct Accumulator {
 @group(0) @binding(6) var<storage, read_write> accum: array<vec4<f32>>;
 @group(0) @binding(7) var<storage, read_write> coarse: array<vec4<f32>>;
 @group(0) @binding(8) var<storage, read_write> output: array<u32>;
+@group(0) @binding(9) var<storage, read> ranges: array<vec2<f32>>;
 
 const TILE: u32 = 8u;
 // Samples per axis of a cell's footprint, at most (coarser levels sample it evenly).
@@ -131,6 +135,9 @@ fn cell_value(u: u32, v: u32) -> vec4<f32> {
     if FULL_RES {
         return masked_pixel(v * frame.width + u);
     }
+    if !footprint_meets_band(u, v) {
+        return vec4<f32>(0.0);
+    }
     let size = 1u << task.level;
     let samples = min(size, MAX_SAMPLES);
     let stride = size / samples;
@@ -148,6 +155,31 @@ fn cell_value(u: u32, v: u32) -> vec4<f32> {
         }
     }
     return sum / f32(max(count, 1u));
+}
+
+// Whether any pixel of the footprint of cell (u, v) can have a non-zero mask, from the
+// disparity ranges of the sub-tiles it covers (the same test as the host's planner). Cells
+// wider than 16 sub-tiles are not tested.
+fn footprint_meets_band(u: u32, v: u32) -> bool {
+    let size = 1u << task.level;
+    let first = vec2<u32>(u, v) * size / 4u;
+    let last = min((vec2<u32>(u, v) + 1u) * size - 1u, vec2<u32>(frame.width, frame.height) - 1u) / 4u;
+    if (last.x - first.x + 1u) * (last.y - first.y + 1u) > 16u {
+        return true;
+    }
+    var reach = task.half_band;
+    if task.smooth_alpha > 0.0 {
+        reach += 8.0 / task.smooth_alpha;
+    }
+    var meets = false;
+    for (var sy = first.y; sy <= last.y; sy++) {
+        for (var sx = first.x; sx <= last.x; sx++) {
+            let range = ranges[sy * frame.subs_x + sx];
+            let distance = max(max(range.x - task.disparity, task.disparity - range.y), 0.0);
+            meets = meets || distance < reach;
+        }
+    }
+    return meets;
 }
 
 fn quantize(value: vec4<f32>) -> vec4<u32> {

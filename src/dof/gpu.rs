@@ -18,7 +18,7 @@ use anyhow::{Result, bail, ensure};
 use bytemuck::{Pod, Zeroable};
 
 use super::Params;
-use super::plan::{FramePlan, PlaneWork, Slice, TILE};
+use super::plan::{FramePlan, PlaneWork, SUB, Slice, TILE};
 use crate::dof::Mask;
 use crate::gpu::GpuContext;
 
@@ -31,7 +31,8 @@ struct FrameUniform {
     min_disparity: f32,
     max_disparity: f32,
     quantum: f32,
-    _pad: [u32; 3],
+    subs_x: u32,
+    _pad: [u32; 2],
 }
 
 /// `Accumulator` in the shader: one level's (Is, Ms), at `offset` cells into its buffer.
@@ -249,6 +250,8 @@ struct Frame {
     accum: wgpu::Buffer,
     coarse: wgpu::Buffer,
     output: wgpu::Buffer,
+    /// Disparity range of each 4x4 sub-tile, from the planner.
+    ranges: wgpu::Buffer,
     readback: wgpu::Buffer,
     frame_uniform: wgpu::Buffer,
     /// Grown on demand, with the bind group that refers to them.
@@ -269,7 +272,7 @@ pub struct Renderer {
     step_uniforms: Vec<u8>,
 }
 
-const STORAGE_BINDINGS: [(u32, bool); 7] = [
+const STORAGE_BINDINGS: [(u32, bool); 8] = [
     (2, true),
     (3, true),
     (4, true),
@@ -277,6 +280,7 @@ const STORAGE_BINDINGS: [(u32, bool); 7] = [
     (6, false),
     (7, false),
     (8, false),
+    (9, true),
 ];
 
 impl Renderer {
@@ -565,13 +569,15 @@ impl Renderer {
         let accum = buffer("accum", pixels * 16, U::STORAGE | U::COPY_DST);
         let coarse = buffer("coarse", coarse_size, U::STORAGE | U::COPY_DST);
         let output = buffer("output", pixels * 4, U::STORAGE | U::COPY_SRC);
+        let sub_tiles = u64::from(width.div_ceil(SUB)) * u64::from(height.div_ceil(SUB));
+        let ranges = buffer("ranges", sub_tiles * 8, U::STORAGE | U::COPY_DST);
         let readback = buffer("readback", pixels * 4, U::MAP_READ | U::COPY_DST);
         let lists = buffer("lists", 1 << 16, U::STORAGE | U::COPY_DST);
         let steps = buffer("steps", 64 * self.uniform_stride, U::UNIFORM | U::COPY_DST);
         let bind_group = self.bind_group(
             [&frame_uniform, &steps],
             [
-                &image, &disparity, &lists, &values, &accum, &coarse, &output,
+                &image, &disparity, &lists, &values, &accum, &coarse, &output, &ranges,
             ],
         );
         self.frame = Some(Frame {
@@ -584,6 +590,7 @@ impl Renderer {
             accum,
             coarse,
             output,
+            ranges,
             readback,
             frame_uniform,
             lists,
@@ -597,7 +604,7 @@ impl Renderer {
     fn bind_group(
         &self,
         [frame, steps]: [&wgpu::Buffer; 2],
-        storage: [&wgpu::Buffer; 7],
+        storage: [&wgpu::Buffer; 8],
     ) -> wgpu::BindGroup {
         let mut entries = vec![
             wgpu::BindGroupEntry {
@@ -707,6 +714,7 @@ impl Renderer {
                     &frame.accum,
                     &frame.coarse,
                     &frame.output,
+                    &frame.ranges,
                 ],
             );
             let frame = self.frame.as_mut().expect("frame buffers exist");
@@ -723,10 +731,16 @@ impl Renderer {
             min_disparity: params.min_disparity,
             max_disparity: params.max_disparity,
             quantum,
-            _pad: [0; 3],
+            subs_x: frame.width.div_ceil(SUB),
+            _pad: [0; 2],
         };
         queue.write_buffer(&frame.frame_uniform, 0, bytemuck::bytes_of(&frame_uniform));
         queue.write_buffer(&frame.disparity, 0, bytemuck::cast_slice(&self.clamped));
+        queue.write_buffer(
+            &frame.ranges,
+            0,
+            bytemuck::cast_slice(self.plan.sub_ranges()),
+        );
         if !self.plan.lists.is_empty() {
             queue.write_buffer(&frame.lists, 0, bytemuck::cast_slice(&self.plan.lists));
         }

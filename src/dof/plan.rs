@@ -12,7 +12,7 @@ use super::{Params, Plane};
 /// Side of a square tile, pixels; also the GPU workgroup side.
 pub const TILE: u32 = 8;
 /// Side of the sub-tiles whose disparity ranges decide where a plane's mask can be non-zero.
-const SUB: u32 = 4;
+pub const SUB: u32 = 4;
 const PER_TILE: usize = (TILE / SUB) as usize;
 
 /// A range of `u32`s inside [`FramePlan::lists`].
@@ -49,8 +49,7 @@ pub struct FramePlan {
     /// Spans, rows and tiles of all planes, one after the other.
     pub lists: Vec<u32>,
     /// Disparity range of each sub-tile.
-    sub_min: Vec<f32>,
-    sub_max: Vec<f32>,
+    sub_ranges: Vec<[f32; 2]>,
     /// Sub-tiles holding pixels of the plane's band.
     near: Vec<bool>,
     sub_marks: Vec<bool>,
@@ -76,17 +75,16 @@ impl FramePlan {
         self.lists.clear();
         let subs_x = width.div_ceil(SUB) as usize;
         let subs_y = height.div_ceil(SUB) as usize;
-        self.sub_ranges(disparity, width as usize, height as usize, subs_x, subs_y);
+        self.measure_sub_ranges(disparity, width as usize, height as usize, subs_x, subs_y);
 
         for plane in params.planes() {
             let plane = plane.at_most(max_level);
             let d = plane.disparity;
             self.near.clear();
             self.near.extend(
-                self.sub_min
+                self.sub_ranges
                     .iter()
-                    .zip(&self.sub_max)
-                    .map(|(lo, hi)| params.band_meets(*lo, *hi, d)),
+                    .map(|[lo, hi]| params.band_meets(*lo, *hi, d)),
             );
             if !self.near.contains(&true) {
                 continue;
@@ -235,6 +233,11 @@ impl FramePlan {
         }
     }
 
+    /// Minimum and maximum disparity of each 4x4 sub-tile, row by row.
+    pub fn sub_ranges(&self) -> &[[f32; 2]] {
+        &self.sub_ranges
+    }
+
     fn push(&mut self, values: impl Iterator<Item = u32>) -> Slice {
         let offset = self.lists.len() as u32;
         self.lists.extend(values);
@@ -245,7 +248,7 @@ impl FramePlan {
     }
 
     /// Minimum and maximum disparity of each sub-tile.
-    fn sub_ranges(
+    fn measure_sub_ranges(
         &mut self,
         disparity: &[f32],
         width: usize,
@@ -254,10 +257,9 @@ impl FramePlan {
         subs_y: usize,
     ) {
         let sub = SUB as usize;
-        self.sub_min.clear();
-        self.sub_min.resize(subs_x * subs_y, f32::INFINITY);
-        self.sub_max.clear();
-        self.sub_max.resize(subs_x * subs_y, f32::NEG_INFINITY);
+        self.sub_ranges.clear();
+        self.sub_ranges
+            .resize(subs_x * subs_y, [f32::INFINITY, f32::NEG_INFINITY]);
         for y in 0..height {
             let row = &disparity[y * width..(y + 1) * width];
             let sub_row = (y / sub) * subs_x;
@@ -268,8 +270,8 @@ impl FramePlan {
                         (lo.min(*d), hi.max(*d))
                     });
                 let t = sub_row + sx;
-                self.sub_min[t] = self.sub_min[t].min(lo);
-                self.sub_max[t] = self.sub_max[t].max(hi);
+                let range = &mut self.sub_ranges[t];
+                *range = [range[0].min(lo), range[1].max(hi)];
             }
         }
     }
