@@ -276,7 +276,7 @@ fn a_frame_too_large_for_the_gpu_is_a_clear_error() {
         .max_storage_buffer_binding_size
         .min(limits.max_buffer_size);
     let must_refuse = u64::from(width) * u64::from(height) * 4 > limit;
-    // sterefo runs the network first (at a tenth of the size, to keep this test cheap).
+    // sterefo checks the size before running the network (working-scale keeps it cheap if not).
     for (element, properties) in [("refocus", ""), ("sterefo", "working-scale=0.1")] {
         let pipeline = two_input_pipeline(element, properties, width, height, 1);
         match pipeline::run_until(&pipeline, Duration::from_secs(120)) {

@@ -378,12 +378,8 @@ impl Renderer {
         output: &mut [u8],
     ) -> Result<RenderStats> {
         params.validate()?;
+        self.check_size(width, height)?;
         let pixels = width as usize * height as usize;
-        ensure!(width > 0 && height > 0, "empty frame {width}x{height}");
-        ensure!(
-            width < 1 << 16 && height < 1 << 16,
-            "a {width}x{height} frame is too large; scale the video below 65536 pixels a side"
-        );
         ensure!(
             image.len() == pixels * 4,
             "image has {} bytes, expected {}",
@@ -520,22 +516,18 @@ impl Renderer {
         })
     }
 
-    /// (Re)creates the per-size buffers when the frame size changes.
-    fn ensure_frame(&mut self, width: u32, height: u32) -> Result<()> {
-        if self
-            .frame
-            .as_ref()
-            .is_some_and(|f| f.width == width && f.height == height)
-        {
-            return Ok(());
-        }
-        self.frame = None;
+    /// Whether this GPU can refocus frames of this size (its largest buffer within the
+    /// device's limits); the error says what to do. Elements call it before costlier work.
+    pub fn check_size(&self, width: u32, height: u32) -> Result<()> {
+        ensure!(width > 0 && height > 0, "empty frame {width}x{height}");
+        ensure!(
+            width < 1 << 16 && height < 1 << 16,
+            "a {width}x{height} frame is too large; scale the video below 65536 pixels a side"
+        );
         let pixels = u64::from(width) * u64::from(height);
-        let levels = Levels::new(width, height);
-        // Prefix sums: up to (width + 1) x height slots of four u32.
-        let prefix_size = (u64::from(width) + 1) * u64::from(height) * 16;
-        let coarse_size = levels.coarse_cells * 16;
-        let largest = prefix_size.max(coarse_size).max(pixels * 16);
+        let largest = prefix_bytes(width, height)
+            .max(Levels::new(width, height).coarse_cells * 16)
+            .max(pixels * 16);
         let limit = self
             .context
             .limits
@@ -548,6 +540,24 @@ impl Renderer {
             self.context.adapter.name,
             limit >> 20
         );
+        Ok(())
+    }
+
+    /// (Re)creates the per-size buffers when the frame size changes.
+    fn ensure_frame(&mut self, width: u32, height: u32) -> Result<()> {
+        if self
+            .frame
+            .as_ref()
+            .is_some_and(|f| f.width == width && f.height == height)
+        {
+            return Ok(());
+        }
+        self.frame = None;
+        self.check_size(width, height)?;
+        let pixels = u64::from(width) * u64::from(height);
+        let levels = Levels::new(width, height);
+        let prefix_size = prefix_bytes(width, height);
+        let coarse_size = levels.coarse_cells * 16;
         let device = &self.context.device;
         let buffer = |label: &str, size: u64, usage: wgpu::BufferUsages| {
             device.create_buffer(&wgpu::BufferDescriptor {
@@ -747,6 +757,11 @@ impl Renderer {
         queue.write_buffer(&frame.steps, 0, &self.step_uniforms);
         Ok(())
     }
+}
+
+/// Bytes of the exact path's prefix sums: up to (width + 1) x height slots of four u32.
+fn prefix_bytes(width: u32, height: u32) -> u64 {
+    (u64::from(width) + 1) * u64::from(height) * 16
 }
 
 /// Whether the planes take the fast path (byte cells, sliding disc): when kernels are capped

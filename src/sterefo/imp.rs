@@ -523,6 +523,15 @@ impl AggregatorImpl for Sterefo {
             return Err(gst::FlowError::NotNegotiated);
         }
         let (width, height) = (left_info.width() as usize, left_info.height() as usize);
+        if settings.output == Output::Refocused
+            && let Err(e) = state
+                .renderer
+                .check_size(left_info.width(), left_info.height())
+        {
+            // Before the network runs: a frame the GPU cannot refocus fails at once.
+            gst::element_imp_error!(self, gst::StreamError::Failed, ["{e}"]);
+            return Err(gst::FlowError::Error);
+        }
 
         let left_frame =
             gst_video::VideoFrameRef::from_buffer_ref_readable(left.as_ref(), &left_info);
