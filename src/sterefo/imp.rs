@@ -529,7 +529,7 @@ impl AggregatorImpl for Sterefo {
                 .check_size(left_info.width(), left_info.height())
         {
             // Before the network runs: a frame the GPU cannot refocus fails at once.
-            gst::element_imp_error!(self, gst::StreamError::Failed, ["{e}"]);
+            gst::element_imp_error!(self, gst::StreamError::Failed, ("{e:#}"));
             return Err(gst::FlowError::Error);
         }
 
