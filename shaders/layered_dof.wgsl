@@ -79,8 +79,6 @@ struct Step {
     dst: Accumulator,
     // The accumulator read (resample) or the front one read (normalize; width 0 = none).
     src: Accumulator,
-    // resample: 1 = composite the source over the target, 0 = replace the target.
-    over: u32,
 }
 
 struct Accumulator {
@@ -234,22 +232,6 @@ fn row_slots(u: i32, y: i32, half: i32) -> vec3<u32> {
     return vec3<u32>(base + u32(lo), base + u32(hi), 0u);
 }
 
-// Reads an accumulator cell.
-fn load_accumulator(acc: Accumulator, index: u32) -> vec4<f32> {
-    if acc.level == 0u {
-        return accum[index];
-    }
-    return coarse[acc.offset + index];
-}
-
-fn store_accumulator(acc: Accumulator, index: u32, value: vec4<f32>) {
-    if acc.level == 0u {
-        accum[index] = value;
-    } else {
-        coarse[acc.offset + index] = value;
-    }
-}
-
 @compute @workgroup_size(8, 8)
 fn blur(
     @builtin(workgroup_id) wg: vec3<u32>,
@@ -368,12 +350,9 @@ fn blur_runs(
     }
 }
 
-// Bilinear sample of accumulator `source` at the centre of cell (x, y) of level `level`
-// (finer than or equal to the source's), edges clamped.
-fn sample_accumulator(source: Accumulator, level: u32, x: u32, y: u32) -> vec4<f32> {
-    if source.level == level {
-        return load_accumulator(source, y * source.width + x);
-    }
+// Bilinear sample of coarse accumulator `source` at the centre of cell (x, y) of the finer
+// level `level`, edges clamped.
+fn upsample(source: Accumulator, level: u32, x: u32, y: u32) -> vec4<f32> {
     let scale = 1.0 / f32(1u << (source.level - level));
     let g = clamp(
         (vec2<f32>(f32(x), f32(y)) + 0.5) * scale - 0.5,
@@ -383,11 +362,18 @@ fn sample_accumulator(source: Accumulator, level: u32, x: u32, y: u32) -> vec4<f
     let p0 = vec2<u32>(g);
     let p1 = min(p0 + 1u, vec2<u32>(source.width - 1u, source.height - 1u));
     let f = g - vec2<f32>(p0);
-    let w = source.width;
-    let top = mix(load_accumulator(source, p0.y * w + p0.x), load_accumulator(source, p0.y * w + p1.x), f.x);
-    let bottom = mix(load_accumulator(source, p1.y * w + p0.x), load_accumulator(source, p1.y * w + p1.x), f.x);
+    let row0 = source.offset + p0.y * source.width;
+    let row1 = source.offset + p1.y * source.width;
+    let top = mix(coarse[row0 + p0.x], coarse[row0 + p1.x], f.x);
+    let bottom = mix(coarse[row1 + p0.x], coarse[row1 + p1.x], f.x);
     return mix(top, bottom, f.y);
 }
+
+// Pipeline constant of resample and normalize: the source upsampled is composited over the
+// destination (resample), or a front accumulator lies over the back one (normalize).
+// FULL_RES there means the destination (resample) or the back accumulator (normalize) is
+// level 0's `accum`.
+override OVER: bool = false;
 
 @compute @workgroup_size(8, 8)
 fn resample(@builtin(global_invocation_id) id: vec3<u32>) {
@@ -396,11 +382,19 @@ fn resample(@builtin(global_invocation_id) id: vec3<u32>) {
         return;
     }
     let index = id.y * dst.width + id.x;
-    var value = sample_accumulator(task.src, dst.level, id.x, id.y);
-    if task.over == 1u {
-        value += load_accumulator(dst, index) * (1.0 - value.w);
+    var value = upsample(task.src, dst.level, id.x, id.y);
+    if FULL_RES {
+        if OVER {
+            value += accum[index] * (1.0 - value.w);
+        }
+        accum[index] = value;
+    } else {
+        let at = dst.offset + index;
+        if OVER {
+            value += coarse[at] * (1.0 - value.w);
+        }
+        coarse[at] = value;
     }
-    store_accumulator(dst, index, value);
 }
 
 @compute @workgroup_size(8, 8)
@@ -409,9 +403,14 @@ fn normalize(@builtin(global_invocation_id) id: vec3<u32>) {
         return;
     }
     let p = id.y * frame.width + id.x;
-    var acc = sample_accumulator(task.dst, 0u, id.x, id.y);
-    if task.src.width > 0u {
-        let front = sample_accumulator(task.src, 0u, id.x, id.y);
+    var acc: vec4<f32>;
+    if FULL_RES {
+        acc = accum[p];
+    } else {
+        acc = upsample(task.dst, 0u, id.x, id.y);
+    }
+    if OVER {
+        let front = upsample(task.src, 0u, id.x, id.y);
         acc = acc * (1.0 - front.w) + front;
     }
     let source = unpack4x8unorm(image[p]);

@@ -67,8 +67,6 @@ struct StepUniform {
     cell_tiles_count: u32,
     dst: AccumulatorUniform,
     src: AccumulatorUniform,
-    over: u32,
-    _pad2: [u32; 3],
 }
 
 /// Largest `kmax` of the fast path: its disc (at most 197 taps) summed over byte-sized
@@ -93,8 +91,11 @@ struct Pipelines {
     blur_runs: [wgpu::ComputePipeline; 2],
     extract_prefix: [wgpu::ComputePipeline; 2],
     blur: [wgpu::ComputePipeline; 2],
-    resample: wgpu::ComputePipeline,
-    normalize: wgpu::ComputePipeline,
+    /// Indexed `[full_res][over]`: into `accum` or `coarse`, over it or replacing it.
+    resample: [[wgpu::ComputePipeline; 2]; 2],
+    /// Indexed `[full_res][over]`: the back accumulator in `accum` or upsampled from
+    /// `coarse`, with or without a front one over it.
+    normalize: [[wgpu::ComputePipeline; 2]; 2],
 }
 
 /// Where each level's accumulators live: level 0 in `accum`, the others in `coarse`.
@@ -323,8 +324,11 @@ impl Renderer {
             bind_group_layouts: &[Some(&layout)],
             immediate_size: 0,
         });
-        let specialised = |entry: &str, full_res: bool| {
-            let constants = [("FULL_RES", f64::from(u8::from(full_res)))];
+        let specialised = |entry: &str, full_res: bool, over: bool| {
+            let constants = [
+                ("FULL_RES", f64::from(u8::from(full_res))),
+                ("OVER", f64::from(u8::from(over))),
+            ];
             device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
                 label: Some(entry),
                 layout: Some(&pipeline_layout),
@@ -337,14 +341,19 @@ impl Renderer {
                 cache: None,
             })
         };
-        let variants = |entry: &str| [false, true].map(|full_res| specialised(entry, full_res));
+        let variants =
+            |entry: &str| [false, true].map(|full_res| specialised(entry, full_res, false));
+        let accumulator_variants = |entry: &str| {
+            [false, true]
+                .map(|full_res| [false, true].map(|over| specialised(entry, full_res, over)))
+        };
         let pipelines = Pipelines {
             extract_cells: variants("extract_cells"),
             blur_runs: variants("blur_runs"),
             extract_prefix: variants("extract_prefix"),
             blur: variants("blur"),
-            resample: specialised("resample", true),
-            normalize: specialised("normalize", true),
+            resample: accumulator_variants("resample"),
+            normalize: accumulator_variants("normalize"),
         };
         let uniform_stride = (std::mem::size_of::<StepUniform>() as u64).next_multiple_of(
             u64::from(context.limits.min_uniform_buffer_offset_alignment),
@@ -469,17 +478,15 @@ impl Renderer {
                                 dispatch_list(&mut pass, &p.blur[full_res], work.blur_tiles);
                         }
                     }
-                    Step::Resample { into, .. } => {
-                        workgroups += dispatch_grid(
-                            &mut pass,
-                            &self.pipelines.resample,
-                            into.width,
-                            into.height,
-                        );
+                    Step::Resample { into, over, .. } => {
+                        let pipeline = &self.pipelines.resample[usize::from(into.level == 0)]
+                            [usize::from(*over)];
+                        workgroups += dispatch_grid(&mut pass, pipeline, into.width, into.height);
                     }
-                    Step::Normalize { .. } => {
-                        workgroups +=
-                            dispatch_grid(&mut pass, &self.pipelines.normalize, width, height);
+                    Step::Normalize { back, front } => {
+                        let pipeline = &self.pipelines.normalize[usize::from(back.level == 0)]
+                            [usize::from(front.is_some())];
+                        workgroups += dispatch_grid(&mut pass, pipeline, width, height);
                     }
                 }
             }
@@ -674,10 +681,9 @@ impl Renderer {
                         ..plane_uniform(work, half_band, smooth_alpha, quantum)
                     }
                 }
-                Step::Resample { from, into, over } => StepUniform {
+                Step::Resample { from, into, .. } => StepUniform {
                     dst: *into,
                     src: *from,
-                    over: u32::from(*over),
                     ..Default::default()
                 },
                 Step::Normalize { back, front } => StepUniform {
