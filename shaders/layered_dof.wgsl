@@ -263,7 +263,11 @@ fn blur(
 }
 
 // Blends the blurred plane (Ib, Mb) at cell (u, v) over the plane's accumulator (Is, Ms).
+// Where Mb = 0 (so Ib = 0 too) compositing changes nothing, and is skipped.
 fn composite(u: u32, v: u32, blurred: vec4<f32>) {
+    if blurred.w == 0.0 {
+        return;
+    }
     let index = v * task.grid_width + u;
     if FULL_RES {
         accum[index] = accum[index] * (1.0 - blurred.w) + blurred;
