@@ -24,7 +24,7 @@ fn main() -> Result<()> {
     let sizes: &[(u32, u32, u32)] = if quick {
         &[(1242, 375, 6)]
     } else {
-        &[(1242, 375, 8), (1920, 1080, 4)]
+        &[(1242, 375, 24), (1920, 1080, 8)]
     };
     for &(width, height, frames) in sizes {
         let stem = format!("data/bench/{width}x{height}");
