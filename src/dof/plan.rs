@@ -126,13 +126,7 @@ impl FramePlan {
                             true;
                     }
                 }
-                dilate(
-                    &mut self.grid_marks,
-                    &mut self.scratch,
-                    grid_tiles_x,
-                    grid_tiles_y,
-                    kernel_rows.div_ceil(TILE) as usize,
-                );
+                self.widen_marks(grid_tiles_x, grid_tiles_y, kernel_rows);
             }
 
             // Where each grid row's mask can be non-zero: the near sub-tiles its footprint
@@ -190,35 +184,9 @@ impl FramePlan {
                 offset: rows_offset,
                 count: self.lists.len() as u32 - rows_offset,
             };
-            let tiles_offset = self.lists.len() as u32;
-            for (i, marked) in self.grid_marks.iter().enumerate() {
-                if *marked {
-                    self.lists
-                        .push((i % grid_tiles_x) as u32 | ((i / grid_tiles_x) as u32) << 16);
-                }
-            }
-            let blur_tiles = Slice {
-                offset: tiles_offset,
-                count: self.lists.len() as u32 - tiles_offset,
-            };
-            dilate(
-                &mut self.grid_marks,
-                &mut self.scratch,
-                grid_tiles_x,
-                grid_tiles_y,
-                kernel_rows.div_ceil(TILE) as usize,
-            );
-            let cells_offset = self.lists.len() as u32;
-            for (i, marked) in self.grid_marks.iter().enumerate() {
-                if *marked {
-                    self.lists
-                        .push((i % grid_tiles_x) as u32 | ((i / grid_tiles_x) as u32) << 16);
-                }
-            }
-            let cell_tiles = Slice {
-                offset: cells_offset,
-                count: self.lists.len() as u32 - cells_offset,
-            };
+            let blur_tiles = self.push_marked(grid_tiles_x);
+            self.widen_marks(grid_tiles_x, grid_tiles_y, kernel_rows);
+            let cell_tiles = self.push_marked(grid_tiles_x);
 
             self.planes.push(PlaneWork {
                 plane,
@@ -236,6 +204,32 @@ impl FramePlan {
     /// Minimum and maximum disparity of each 4x4 sub-tile, row by row.
     pub fn sub_ranges(&self) -> &[[f32; 2]] {
         &self.sub_ranges
+    }
+
+    /// Lists the marked grid tiles, packed `x | y << 16`.
+    fn push_marked(&mut self, grid_tiles_x: usize) -> Slice {
+        let offset = self.lists.len() as u32;
+        for (i, marked) in self.grid_marks.iter().enumerate() {
+            if *marked {
+                self.lists
+                    .push((i % grid_tiles_x) as u32 | ((i / grid_tiles_x) as u32) << 16);
+            }
+        }
+        Slice {
+            offset,
+            count: self.lists.len() as u32 - offset,
+        }
+    }
+
+    /// Widens the marked grid tiles by the reach of a kernel of `kernel_rows` rows.
+    fn widen_marks(&mut self, grid_tiles_x: usize, grid_tiles_y: usize, kernel_rows: u32) {
+        dilate(
+            &mut self.grid_marks,
+            &mut self.scratch,
+            grid_tiles_x,
+            grid_tiles_y,
+            kernel_rows.div_ceil(TILE) as usize,
+        );
     }
 
     fn push(&mut self, values: impl Iterator<Item = u32>) -> Slice {
