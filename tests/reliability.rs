@@ -196,29 +196,22 @@ fn different_framerates_pair_by_time_and_end() {
 fn frames_at(pipeline: &gst::Element, name: &str) -> Arc<Mutex<Vec<Vec<u8>>>> {
     let frames = Arc::new(Mutex::new(Vec::new()));
     let seen = Arc::clone(&frames);
-    pipeline
-        .downcast_ref::<gst::Bin>()
-        .expect("a bin")
-        .by_name(name)
-        .unwrap_or_else(|| panic!("no element {name}"))
-        .static_pad("sink")
-        .expect("sink pad")
-        .add_probe(gst::PadProbeType::BUFFER, move |pad, probe| {
-            let caps = pad.current_caps().expect("caps before buffers");
-            let info = gst_video::VideoInfo::from_caps(&caps).expect("video caps");
-            let buffer = probe.buffer().expect("a buffer");
-            let frame = gst_video::VideoFrameRef::from_buffer_ref_readable(buffer, &info)
-                .expect("map the frame");
-            let row = info.width() as usize * info.comp_pstride(0) as usize;
-            let stride = frame.plane_stride()[0] as usize;
-            let data = frame.plane_data(0).expect("plane 0");
-            let tight = (0..info.height() as usize)
-                .flat_map(|y| &data[y * stride..y * stride + row])
-                .copied()
-                .collect();
-            seen.lock().unwrap().push(tight);
-            gst::PadProbeReturn::Ok
-        });
+    pipeline::sink_pad(pipeline, name).add_probe(gst::PadProbeType::BUFFER, move |pad, probe| {
+        let caps = pad.current_caps().expect("caps before buffers");
+        let info = gst_video::VideoInfo::from_caps(&caps).expect("video caps");
+        let buffer = probe.buffer().expect("a buffer");
+        let frame = gst_video::VideoFrameRef::from_buffer_ref_readable(buffer, &info)
+            .expect("map the frame");
+        let row = info.width() as usize * info.comp_pstride(0) as usize;
+        let stride = frame.plane_stride()[0] as usize;
+        let data = frame.plane_data(0).expect("plane 0");
+        let tight = (0..info.height() as usize)
+            .flat_map(|y| &data[y * stride..y * stride + row])
+            .copied()
+            .collect();
+        seen.lock().unwrap().push(tight);
+        gst::PadProbeReturn::Ok
+    });
     frames
 }
 

@@ -81,10 +81,8 @@ pub fn run_until(pipeline: &gst::Element, limit: Duration) -> Result<(), Failure
     result
 }
 
-/// Counts the buffers that reach the sink pad of the element `name` (a probe on it).
-pub fn count_buffers(pipeline: &gst::Element, name: &str) -> Arc<AtomicUsize> {
-    let count = Arc::new(AtomicUsize::new(0));
-    let counter = Arc::clone(&count);
+/// The sink pad of the element `name` in `pipeline`.
+pub fn sink_pad(pipeline: &gst::Element, name: &str) -> gst::Pad {
     pipeline
         .downcast_ref::<gst::Bin>()
         .expect("a bin")
@@ -92,10 +90,16 @@ pub fn count_buffers(pipeline: &gst::Element, name: &str) -> Arc<AtomicUsize> {
         .unwrap_or_else(|| panic!("no element {name}"))
         .static_pad("sink")
         .expect("sink pad")
-        .add_probe(gst::PadProbeType::BUFFER, move |_, _| {
-            counter.fetch_add(1, Ordering::SeqCst);
-            gst::PadProbeReturn::Ok
-        });
+}
+
+/// Counts the buffers that reach the sink pad of the element `name` (a probe on it).
+pub fn count_buffers(pipeline: &gst::Element, name: &str) -> Arc<AtomicUsize> {
+    let count = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&count);
+    sink_pad(pipeline, name).add_probe(gst::PadProbeType::BUFFER, move |_, _| {
+        counter.fetch_add(1, Ordering::SeqCst);
+        gst::PadProbeReturn::Ok
+    });
     count
 }
 
