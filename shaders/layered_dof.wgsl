@@ -220,7 +220,7 @@ fn extract_prefix(
 
 // Slots of row y that bound the kernel row of half-width `half` centred on column u, clamped
 // into the row's span (equal slots, a zero sum, above and below the grid).
-fn row_slots(u: i32, y: i32, half: i32) -> vec3<u32> {
+fn row_slots(u: i32, y: i32, half: i32) -> vec2<u32> {
     let inside = y >= 0 && y < i32(task.grid_height);
     let row = u32(clamp(y, 0, i32(task.grid_height) - 1));
     let span = lists[task.row_spans_offset + row];
@@ -229,7 +229,7 @@ fn row_slots(u: i32, y: i32, half: i32) -> vec3<u32> {
     let lo = clamp(u - half, begin, end);
     let hi = select(lo, clamp(u + half + 1, begin, end), inside);
     let base = row * (task.grid_width + 1u);
-    return vec3<u32>(base + u32(lo), base + u32(hi), 0u);
+    return vec2<u32>(base + u32(lo), base + u32(hi));
 }
 
 @compute @workgroup_size(8, 8)

@@ -81,8 +81,6 @@ pub struct RenderStats {
     /// Planes with pixels in them (of all planes of the sweep).
     pub planes_drawn: usize,
     pub planes_total: usize,
-    /// Workgroups dispatched for the frame.
-    pub workgroups: u64,
 }
 
 /// Plane passes, specialised by a pipeline constant; indexed `[full_res]`.
@@ -444,7 +442,6 @@ impl Renderer {
             }
         }
         let fast = takes_fast_path(params);
-        let mut workgroups = 0u64;
         {
             let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
                 label: Some("planes"),
@@ -459,34 +456,27 @@ impl Renderer {
                         let full_res = usize::from(work.plane.level == 0);
                         let p = &self.pipelines;
                         if fast {
-                            workgroups += dispatch_list(
-                                &mut pass,
-                                &p.extract_cells[full_res],
-                                work.cell_tiles,
-                            );
-                            workgroups +=
-                                dispatch_list(&mut pass, &p.blur_runs[full_res], work.blur_tiles);
+                            dispatch_list(&mut pass, &p.extract_cells[full_res], work.cell_tiles);
+                            dispatch_list(&mut pass, &p.blur_runs[full_res], work.blur_tiles);
                         } else {
                             // extract_prefix runs 64 rows per workgroup.
                             let row_groups = Slice {
                                 offset: work.rows.offset,
                                 count: work.rows.count.div_ceil(64),
                             };
-                            workgroups +=
-                                dispatch_list(&mut pass, &p.extract_prefix[full_res], row_groups);
-                            workgroups +=
-                                dispatch_list(&mut pass, &p.blur[full_res], work.blur_tiles);
+                            dispatch_list(&mut pass, &p.extract_prefix[full_res], row_groups);
+                            dispatch_list(&mut pass, &p.blur[full_res], work.blur_tiles);
                         }
                     }
                     Step::Resample { into, over, .. } => {
                         let pipeline = &self.pipelines.resample[usize::from(into.level == 0)]
                             [usize::from(*over)];
-                        workgroups += dispatch_grid(&mut pass, pipeline, into.width, into.height);
+                        dispatch_grid(&mut pass, pipeline, into.width, into.height);
                     }
                     Step::Normalize { back, front } => {
                         let pipeline = &self.pipelines.normalize[usize::from(back.level == 0)]
                             [usize::from(front.is_some())];
-                        workgroups += dispatch_grid(&mut pass, pipeline, width, height);
+                        dispatch_grid(&mut pass, pipeline, width, height);
                     }
                 }
             }
@@ -519,7 +509,6 @@ impl Renderer {
         Ok(RenderStats {
             planes_drawn: self.plan.planes.len(),
             planes_total: params.planes().len(),
-            workgroups,
         })
     }
 
@@ -799,20 +788,15 @@ fn plane_uniform(work: &PlaneWork, half_band: f32, smooth_alpha: f32, quantum: f
 }
 
 /// Dispatches one workgroup per list item, as a 2D grid when the list exceeds 65535.
-fn dispatch_list(
-    pass: &mut wgpu::ComputePass,
-    pipeline: &wgpu::ComputePipeline,
-    list: Slice,
-) -> u64 {
+fn dispatch_list(pass: &mut wgpu::ComputePass, pipeline: &wgpu::ComputePipeline, list: Slice) {
     if list.count == 0 {
-        return 0;
+        return;
     }
     const MAX: u32 = 65535;
     let x = list.count.min(MAX);
     let y = list.count.div_ceil(MAX);
     pass.set_pipeline(pipeline);
     pass.dispatch_workgroups(x, y, 1);
-    u64::from(x) * u64::from(y)
 }
 
 /// Dispatches one invocation per cell of a `width` x `height` grid, in tiles.
@@ -821,11 +805,10 @@ fn dispatch_grid(
     pipeline: &wgpu::ComputePipeline,
     width: u32,
     height: u32,
-) -> u64 {
+) {
     let (x, y) = (width.div_ceil(TILE), height.div_ceil(TILE));
     pass.set_pipeline(pipeline);
     pass.dispatch_workgroups(x, y, 1);
-    u64::from(x) * u64::from(y)
 }
 
 #[cfg(test)]
