@@ -416,8 +416,14 @@ impl Renderer {
         }));
         self.ensure_frame(width, height)?;
         let frame = self.frame.as_ref().expect("ensure_frame made it");
-        self.plan
-            .build(&self.clamped, width, height, params, frame.levels.max());
+        self.plan.build(
+            &self.clamped,
+            width,
+            height,
+            params,
+            frame.levels.max(),
+            !takes_fast_path(params),
+        );
         let levels: Vec<u32> = self.plan.planes.iter().map(|w| w.plane.level).collect();
         let schedule = Schedule::new(&levels, &frame.levels);
         self.upload(params, &schedule)?;

@@ -35,6 +35,7 @@ pub struct PlaneWork {
     pub rows: Slice,
     /// Per grid row, `begin | end << 16`: the columns outside which the row's mask is zero,
     /// so its prefix sum is 0 before `begin` and constant from `end` on (`begin == end`: empty).
+    /// This and `rows` are listed for the exact path only.
     pub row_spans: Slice,
     /// Grid tiles to blur, packed `x | y << 16`.
     pub blur_tiles: Slice,
@@ -62,7 +63,8 @@ pub struct FramePlan {
 
 impl FramePlan {
     /// Plans one frame. `disparity` must already be clamped into the sweep range; planes
-    /// are put on level `max_level` at most (the frame's coarsest grid).
+    /// are put on level `max_level` at most (the frame's coarsest grid). `prefix_rows`: also
+    /// list the rows and row spans the exact path's prefix sums need.
     pub fn build(
         &mut self,
         disparity: &[f32],
@@ -70,6 +72,7 @@ impl FramePlan {
         height: u32,
         params: &Params,
         max_level: u32,
+        prefix_rows: bool,
     ) {
         self.planes.clear();
         self.lists.clear();
@@ -129,60 +132,10 @@ impl FramePlan {
                 self.widen_marks(grid_tiles_x, grid_tiles_y, kernel_rows);
             }
 
-            // Where each grid row's mask can be non-zero: the near sub-tiles its footprint
-            // rows touch.
-            self.sub_row_spans.clear();
-            self.sub_row_spans.extend((0..subs_y).map(|sy| {
-                let row = &self.near[sy * subs_x..(sy + 1) * subs_x];
-                match (row.iter().position(|n| *n), row.iter().rposition(|n| *n)) {
-                    (Some(first), Some(last)) => (first as u32, last as u32 + 1),
-                    _ => (0, 0),
-                }
-            }));
-            let row_spans = Slice {
-                offset: self.lists.len() as u32,
-                count: grid_height,
-            };
-            for gy in 0..grid_height {
-                let first_row = gy << level;
-                let last_row = (((gy + 1) << level) - 1).min(height - 1);
-                let (mut begin, mut end) = (u32::MAX, 0);
-                for sy in first_row / SUB..=last_row / SUB {
-                    let (first, last) = self.sub_row_spans[sy as usize];
-                    if first < last {
-                        begin = begin.min(first * SUB);
-                        end = end.max((last * SUB).min(width));
-                    }
-                }
-                let packed = if begin >= end {
-                    0
-                } else {
-                    (begin >> level) | (((end - 1) >> level) + 1) << 16
-                };
-                self.lists.push(packed);
-            }
-
-            // Rows whose prefix sums those tiles read: tile rows widened by the kernel.
-            self.row_marks.clear();
-            self.row_marks.resize(grid_height as usize, false);
-            for gy in 0..grid_tiles_y {
-                if !self.grid_marks[gy * grid_tiles_x..(gy + 1) * grid_tiles_x].contains(&true) {
-                    continue;
-                }
-                let first = (gy as u32 * TILE).saturating_sub(kernel_rows);
-                let last = ((gy as u32 + 1) * TILE - 1 + kernel_rows).min(grid_height - 1);
-                self.row_marks[first as usize..=last as usize].fill(true);
-            }
-            let rows_offset = self.lists.len() as u32;
-            for y in 0..grid_height as usize {
-                let span = self.lists[row_spans.offset as usize + y];
-                if self.row_marks[y] && span != 0 {
-                    self.lists.push(y as u32);
-                }
-            }
-            let rows = Slice {
-                offset: rows_offset,
-                count: self.lists.len() as u32 - rows_offset,
+            let (row_spans, rows) = if prefix_rows {
+                self.push_rows(level, width, height, grid_height, grid_tiles_x, kernel_rows)
+            } else {
+                (Slice::default(), Slice::default())
             };
             let blur_tiles = self.push_marked(grid_tiles_x);
             self.widen_marks(grid_tiles_x, grid_tiles_y, kernel_rows);
@@ -204,6 +157,78 @@ impl FramePlan {
     /// Minimum and maximum disparity of each 4x4 sub-tile, row by row.
     pub fn sub_ranges(&self) -> &[[f32; 2]] {
         &self.sub_ranges
+    }
+
+    /// Per grid row, where the plane's mask can be non-zero (`row_spans`), and the rows the
+    /// exact path's blur reads (`rows`): those near the marked tiles, widened by the kernel.
+    fn push_rows(
+        &mut self,
+        level: u32,
+        width: u32,
+        height: u32,
+        grid_height: u32,
+        grid_tiles_x: usize,
+        kernel_rows: u32,
+    ) -> (Slice, Slice) {
+        let subs_x = width.div_ceil(SUB) as usize;
+        let subs_y = height.div_ceil(SUB) as usize;
+        let grid_tiles_y = grid_height.div_ceil(TILE) as usize;
+        // Where each grid row's mask can be non-zero: the near sub-tiles its footprint
+        // rows touch.
+        self.sub_row_spans.clear();
+        self.sub_row_spans.extend((0..subs_y).map(|sy| {
+            let row = &self.near[sy * subs_x..(sy + 1) * subs_x];
+            match (row.iter().position(|n| *n), row.iter().rposition(|n| *n)) {
+                (Some(first), Some(last)) => (first as u32, last as u32 + 1),
+                _ => (0, 0),
+            }
+        }));
+        let row_spans = Slice {
+            offset: self.lists.len() as u32,
+            count: grid_height,
+        };
+        for gy in 0..grid_height {
+            let first_row = gy << level;
+            let last_row = (((gy + 1) << level) - 1).min(height - 1);
+            let (mut begin, mut end) = (u32::MAX, 0);
+            for sy in first_row / SUB..=last_row / SUB {
+                let (first, last) = self.sub_row_spans[sy as usize];
+                if first < last {
+                    begin = begin.min(first * SUB);
+                    end = end.max((last * SUB).min(width));
+                }
+            }
+            let packed = if begin >= end {
+                0
+            } else {
+                (begin >> level) | (((end - 1) >> level) + 1) << 16
+            };
+            self.lists.push(packed);
+        }
+
+        // Rows whose prefix sums those tiles read: tile rows widened by the kernel.
+        self.row_marks.clear();
+        self.row_marks.resize(grid_height as usize, false);
+        for gy in 0..grid_tiles_y {
+            if !self.grid_marks[gy * grid_tiles_x..(gy + 1) * grid_tiles_x].contains(&true) {
+                continue;
+            }
+            let first = (gy as u32 * TILE).saturating_sub(kernel_rows);
+            let last = ((gy as u32 + 1) * TILE - 1 + kernel_rows).min(grid_height - 1);
+            self.row_marks[first as usize..=last as usize].fill(true);
+        }
+        let rows_offset = self.lists.len() as u32;
+        for y in 0..grid_height as usize {
+            let span = self.lists[row_spans.offset as usize + y];
+            if self.row_marks[y] && span != 0 {
+                self.lists.push(y as u32);
+            }
+        }
+        let rows = Slice {
+            offset: rows_offset,
+            count: self.lists.len() as u32 - rows_offset,
+        };
+        (row_spans, rows)
     }
 
     /// Lists the marked grid tiles, packed `x | y << 16`.
@@ -336,7 +361,7 @@ mod tests {
             ..Default::default()
         };
         let mut plan = FramePlan::default();
-        plan.build(&disparity, w, h, &params, crate::dof::MAX_LEVEL);
+        plan.build(&disparity, w, h, &params, crate::dof::MAX_LEVEL, true);
         // Only planes 0 (far) and 40 (near) hold pixels: |0 - 4| < 1/a is false at the band
         // edge.
         let kept: Vec<f32> = plan.planes.iter().map(|p| p.plane.disparity).collect();
@@ -369,7 +394,7 @@ mod tests {
             ..Default::default()
         };
         let mut plan = FramePlan::default();
-        plan.build(&disparity, w, h, &params, crate::dof::MAX_LEVEL);
+        plan.build(&disparity, w, h, &params, crate::dof::MAX_LEVEL, true);
         let last = plan.planes.last().unwrap();
         // r = 30: (2r + 1) / 11 = 5.5, so level 3 (gamma 8): a 25x15 grid.
         assert_eq!(last.plane.level, 3);
