@@ -84,6 +84,17 @@ fn scene() -> (usize, usize, Vec<u8>, Vec<f32>) {
     (w, h, image, disparity)
 }
 
+/// The renderer's parameters of `element(0.5, focus, 0)`.
+fn exact(focus: f32) -> Params {
+    Params {
+        aperture: 0.5,
+        focus_disparity: focus,
+        max_disparity: 32.0,
+        max_kernel: 0,
+        ..Default::default()
+    }
+}
+
 fn element(aperture: f32, focus: f32, max_kernel: u32) -> gst::Element {
     gst::ElementFactory::make("refocus")
         .property("aperture", aperture)
@@ -156,14 +167,7 @@ fn harness_output_matches_the_oracle_frame_by_frame() {
             output.pts(),
             Some(gst::ClockTime::from_mseconds(40 * frame))
         );
-        let params = Params {
-            aperture: 0.5,
-            focus_disparity: focus,
-            max_disparity: 32.0,
-            max_kernel: 0,
-            ..Default::default()
-        };
-        assert_matches_oracle(&output, &image, &disparity, w, h, &params);
+        assert_matches_oracle(&output, &image, &disparity, w, h, &exact(focus));
     }
     colour.push_event(gst::event::Eos::new());
     depth.join().expect("feeder");
@@ -318,34 +322,11 @@ fn padded_colour_rows_match_the_oracle() {
     let refocus = element(0.5, 24.0, 0);
     let (mut colour, depth) = harnesses(&refocus, w, h);
     let depth = feed(depth, vec![timed(disparity_bytes(&disparity), 0)]);
-    // Rows 40 bytes longer than the pixels, junk in the padding, described by a
-    // GstVideoMeta (as cameras and decoders send them).
-    let stride = w * 4 + 40;
-    let mut padded = vec![0x5Au8; stride * h];
-    for (y, row) in image.chunks_exact(w * 4).enumerate() {
-        padded[y * stride..y * stride + w * 4].copy_from_slice(row);
-    }
-    let mut buffer = timed(padded, 0);
-    gst_video::VideoMeta::add_full(
-        buffer.get_mut().unwrap(),
-        gst_video::VideoFrameFlags::empty(),
-        gst_video::VideoFormat::Rgba,
-        w as u32,
-        h as u32,
-        &[0],
-        &[stride as i32],
-    )
-    .expect("video meta");
+    // Rows 40 bytes longer than the pixels, described by a GstVideoMeta.
+    let buffer = pipeline::padded_rgba(&image, w, h, 40, |bytes| timed(bytes, 0));
     colour.push(buffer).expect("push colour");
     let output = colour.pull().expect("refocused frame");
-    let params = Params {
-        aperture: 0.5,
-        focus_disparity: 24.0,
-        max_disparity: 32.0,
-        max_kernel: 0,
-        ..Default::default()
-    };
-    assert_matches_oracle(&output, &image, &disparity, w, h, &params);
+    assert_matches_oracle(&output, &image, &disparity, w, h, &exact(24.0));
     colour.push_event(gst::event::Eos::new());
     depth.join().expect("feeder");
 }

@@ -276,8 +276,7 @@ fn an_unlinked_input_is_a_clear_error_not_a_hang() {
     assert!(error.contains("sink_right is not linked"), "{error}");
 }
 
-/// `data` (tightly packed RGBA) in a buffer whose rows are `padding` bytes longer (junk in
-/// the padding), described by a `GstVideoMeta` as a camera or decoder would send it.
+/// `data` in a buffer whose rows are `padding` bytes longer, described by a `GstVideoMeta`.
 fn padded_frame(
     data: &[u8],
     width: usize,
@@ -285,23 +284,9 @@ fn padded_frame(
     padding: usize,
     index: u64,
 ) -> gst::Buffer {
-    let stride = width * 4 + padding;
-    let mut bytes = vec![0xA5u8; stride * height];
-    for (y, row) in data.chunks_exact(width * 4).enumerate() {
-        bytes[y * stride..y * stride + width * 4].copy_from_slice(row);
-    }
-    let mut buffer = frame(&bytes, index, 0);
-    gst_video::VideoMeta::add_full(
-        buffer.get_mut().expect("new buffer"),
-        gst_video::VideoFrameFlags::empty(),
-        gst_video::VideoFormat::Rgba,
-        width as u32,
-        height as u32,
-        &[0],
-        &[stride as i32],
-    )
-    .expect("video meta");
-    buffer
+    pipeline::padded_rgba(data, width, height, padding, |bytes| {
+        frame(&bytes, index, 0)
+    })
 }
 
 #[test]

@@ -119,3 +119,32 @@ pub fn feed(
         harness
     })
 }
+
+/// `data` (tightly packed RGBA, `width` x `height`) with each row `padding` bytes longer
+/// (junk in the padding), put in a buffer by `buffer_of` and described by a `GstVideoMeta`,
+/// as a camera or decoder would send it.
+pub fn padded_rgba(
+    data: &[u8],
+    width: usize,
+    height: usize,
+    padding: usize,
+    buffer_of: impl FnOnce(Vec<u8>) -> gst::Buffer,
+) -> gst::Buffer {
+    let stride = width * 4 + padding;
+    let mut bytes = vec![0xA5u8; stride * height];
+    for (y, row) in data.chunks_exact(width * 4).enumerate() {
+        bytes[y * stride..y * stride + width * 4].copy_from_slice(row);
+    }
+    let mut buffer = buffer_of(bytes);
+    gst_video::VideoMeta::add_full(
+        buffer.get_mut().expect("new buffer"),
+        gst_video::VideoFrameFlags::empty(),
+        gst_video::VideoFormat::Rgba,
+        width as u32,
+        height as u32,
+        &[0],
+        &[stride as i32],
+    )
+    .expect("video meta");
+    buffer
+}
