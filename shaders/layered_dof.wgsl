@@ -20,6 +20,13 @@
 //   blur            one invocation per cell of the listed tiles: the disc as a sum of row
 //                   spans, each the difference of two prefix sums (O(r) per cell), then the
 //                   same compositing.
+// a plane of level 0, fast path with hard masks (kmax 1..15):
+//   tag             once per frame, one invocation per pixel: the pixel's colour and, in its
+//                   fourth byte, which planes of level 0 it belongs to (`tagged`).
+//   blur_disc       one invocation per listed 8x8 tile, from a module written for the
+//                   plane's disc (src/dof/disc_blur.rs): it reads the tile's tagged pixels
+//                   and the kernel's margin once, (8 + 2r)^2 loads for the 64 window sums,
+//                   computes them in registers, and composites as above.
 // the accumulators:
 //   resample        one invocation per cell of a destination level: the bilinear upsampling
 //                   of a coarser accumulator, either replacing the destination (the back
@@ -39,6 +46,7 @@
 //   7 coarse    storage  the accumulators of levels 1 and up, back and front
 //   8 output    storage  output pixels, 4 bytes each
 //   9 ranges    storage  minimum and maximum disparity of each 4x4 sub-tile (the host's)
+//  10 tagged    storage  pixels tagged with their planes of level 0, zero margins (see `tag`)
 
 struct Frame {
     width: u32,
@@ -49,6 +57,8 @@ struct Frame {
     quantum: f32,
     // Sub-tiles (4x4 pixels) per row of `ranges`.
     subs_x: u32,
+    // Row pitch of `tagged`.
+    tagged_pitch: u32,
 }
 
 // Pipeline constant: the plane passes are built once for level 0 and once for the others,
@@ -79,6 +89,10 @@ struct Step {
     dst: Accumulator,
     // The accumulator read (resample) or the front one read (normalize; width 0 = none).
     src: Accumulator,
+    // blur_disc: the plane's number among the tagged planes.
+    tag_index: u32,
+    // tag: d_k of each plane of level 0; unused ones are far out of any band.
+    tagged_planes: array<vec4<f32>, 4>,
 }
 
 struct Accumulator {
@@ -98,6 +112,7 @@ struct Accumulator {
 @group(0) @binding(7) var<storage, read_write> coarse: array<vec4<f32>>;
 @group(0) @binding(8) var<storage, read_write> output: array<u32>;
 @group(0) @binding(9) var<storage, read> ranges: array<vec2<f32>>;
+@group(0) @binding(10) var<storage, read_write> tagged: array<u32>;
 
 const TILE: u32 = 8u;
 // Samples per axis of a cell's footprint, at most (coarser levels sample it evenly).
@@ -344,14 +359,54 @@ fn blur_runs(
                 window += cell_pair(u + half, v + dy) - cell_pair(u - half - 1, v + dy);
             }
         }
-        let sum = vec4<f32>(
-            f32(window.x & 0xffffu),
-            f32(window.y & 0xffffu),
-            f32(window.x >> 16u),
-            f32(window.y >> 16u),
-        );
-        composite(u32(u), u32(v), sum * task.inv_norm);
+        composite(u32(u), u32(v), window_value(window, task.inv_norm));
     }
+}
+
+// Margin of zero pixels around the frame in `tagged`, on the left and top (the right and
+// bottom ones are wider: the frame is padded to whole tiles first). It covers the reach of
+// any fast-path kernel (at most 7 rows), so blur_disc reads without bounds checks.
+const BORDER: u32 = 8u;
+
+// Tag pass: pixel p's colour bytes and, in byte 3, the planes of level 0 whose hard mask
+// holds it, numbered from the first: `first | members << 4`, where bit i of `members` is plane first + i. A band is
+// two plane spacings wide, so a pixel belongs to two consecutive planes at most (three
+// bits leave room for rounding); `members` = 0: none.
+@compute @workgroup_size(8, 8)
+fn tag(@builtin(global_invocation_id) id: vec3<u32>) {
+    if id.x >= frame.width || id.y >= frame.height {
+        return;
+    }
+    let p = id.y * frame.width + id.x;
+    let d = disparity[p];
+    var members = 0u;
+    for (var i = 0u; i < 16u; i++) {
+        let plane = task.tagged_planes[i / 4u][i % 4u];
+        members |= select(0u, 1u << i, abs(d - plane) < task.half_band);
+    }
+    let first = select(firstTrailingBit(members), 0u, members == 0u);
+    let tag = first | ((members >> first) & 7u) << 4u;
+    tagged[(id.y + BORDER) * frame.tagged_pitch + id.x + BORDER] = (image[p] & 0xffffffu) | tag << 24u;
+}
+
+// (M o I, M) of a tagged pixel in plane p of level 0, as `cell_pair` splits a cell: the pixel's
+// colour with M = 1 (byte 255) if it belongs to the plane, else zero.
+fn tap(pixel: u32, p: u32) -> vec2<u32> {
+    let tag = pixel >> 24u;
+    let offset = p - (tag & 15u);
+    let member = offset < 3u && ((tag >> (4u + offset)) & 1u) != 0u;
+    let cell = select(0u, pixel | 0xff000000u, member);
+    return vec2<u32>(cell & 0x00ff00ffu, (cell >> 8u) & 0x00ff00ffu);
+}
+
+// A disc's window sums (two u32s of two 16-bit fields) as (Ib, Mb).
+fn window_value(window: vec2<u32>, inv_norm: f32) -> vec4<f32> {
+    return vec4<f32>(
+        f32(window.x & 0xffffu),
+        f32(window.y & 0xffffu),
+        f32(window.x >> 16u),
+        f32(window.y >> 16u),
+    ) * inv_norm;
 }
 
 // Bilinear sample of coarse accumulator `source` at the centre of cell (x, y) of the finer
@@ -417,10 +472,16 @@ fn normalize(@builtin(global_invocation_id) id: vec3<u32>) {
         let front = upsample(task.src, 0u, id.x, id.y);
         acc = acc * (1.0 - front.w) + front;
     }
-    let source = unpack4x8unorm(image[p]);
+    output[p] = normalized(acc, image[p]);
+}
+
+// Output pixel from the accumulator: Is / Ms (the source colour where no plane covers it),
+// byte 3 passed through from the source pixel.
+fn normalized(acc: vec4<f32>, source_pixel: u32) -> u32 {
+    let source = unpack4x8unorm(source_pixel);
     var colour = source.xyz;
     if acc.w > 1e-6 {
         colour = acc.xyz / acc.w;
     }
-    output[p] = pack4x8unorm(vec4<f32>(colour, source.w));
+    return pack4x8unorm(vec4<f32>(colour, source.w));
 }

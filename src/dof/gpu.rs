@@ -17,8 +17,8 @@ use std::sync::Arc;
 use anyhow::{Result, bail, ensure};
 use bytemuck::{Pod, Zeroable};
 
-use super::Params;
 use super::plan::{FramePlan, PlaneWork, SUB, Slice, TILE};
+use super::{Disc, Params, disc_blur};
 use crate::dof::Mask;
 use crate::gpu::GpuContext;
 
@@ -32,7 +32,8 @@ struct FrameUniform {
     max_disparity: f32,
     quantum: f32,
     subs_x: u32,
-    _pad: [u32; 2],
+    tagged_pitch: u32,
+    _pad: u32,
 }
 
 /// `Accumulator` in the shader: one level's (Is, Ms), at `offset` cells into its buffer.
@@ -67,7 +68,17 @@ struct StepUniform {
     cell_tiles_count: u32,
     dst: AccumulatorUniform,
     src: AccumulatorUniform,
+    tag_index: u32,
+    _pad: [u32; 3],
+    tagged_planes: [f32; TAGGED_PLANES],
 }
+
+/// Most planes of level 0 that read tagged pixels: a tag numbers them in four bits. The fast
+/// path's kmax <= 15 gives at most 15.
+const TAGGED_PLANES: usize = 16;
+/// Zero pixels around the frame in `tagged` (`BORDER` in the shader), left and top; the right
+/// and bottom margins are this wide beyond the frame padded to whole tiles.
+const TAGGED_BORDER: u32 = 8;
 
 /// Largest `kmax` of the fast path: its disc (at most 197 taps) summed over byte-sized
 /// cells stays below 2^16 per channel.
@@ -94,6 +105,7 @@ struct Pipelines {
     /// Indexed `[full_res][over]`: the back accumulator in `accum` or upsampled from
     /// `coarse`, with or without a front one over it.
     normalize: [[wgpu::ComputePipeline; 2]; 2],
+    tag: wgpu::ComputePipeline,
 }
 
 /// Where each level's accumulators live: level 0 in `accum`, the others in `coarse`.
@@ -170,6 +182,8 @@ enum Step {
         back: AccumulatorUniform,
         front: Option<AccumulatorUniform>,
     },
+    /// Tag each pixel with the planes of level 0 it belongs to.
+    Tag,
 }
 
 /// The order of a frame's GPU work, and the accumulators it needs cleared first.
@@ -186,8 +200,13 @@ impl Schedule {
     /// lowest level (the back) are composited in one accumulator that moves to a finer level
     /// whenever the planes do; the rest (the front) go into one accumulator per level, which
     /// are merged from the coarsest down and laid over the back when normalising.
-    fn new(levels: &[u32], grid: &Levels) -> Schedule {
+    ///
+    /// `tag`: the planes of level 0 read tagged pixels, made by a first step.
+    fn new(levels: &[u32], grid: &Levels, tag: bool) -> Schedule {
         let mut schedule = Schedule::default();
+        if tag {
+            schedule.steps.push(Step::Tag);
+        }
         let lowest = levels.iter().copied().min().unwrap_or(0);
         let split = levels
             .iter()
@@ -251,6 +270,9 @@ struct Frame {
     output: wgpu::Buffer,
     /// Disparity range of each 4x4 sub-tile, from the planner.
     ranges: wgpu::Buffer,
+    /// Pixels tagged with their planes of level 0, with zero margins; row pitch `tagged_pitch`.
+    tagged: wgpu::Buffer,
+    tagged_pitch: u32,
     readback: wgpu::Buffer,
     frame_uniform: wgpu::Buffer,
     /// Grown on demand, with the bind group that refers to them.
@@ -262,8 +284,9 @@ struct Frame {
 /// Renders refocused frames on the GPU. Create once, call [`Renderer::render`] per frame.
 pub struct Renderer {
     context: Arc<GpuContext>,
-    layout: wgpu::BindGroupLayout,
-    pipelines: Pipelines,
+    shaders: Arc<Shaders>,
+    /// This frame's disc blur of each plane that reads tagged pixels, in plane order.
+    disc_blurs: Vec<wgpu::ComputePipeline>,
     uniform_stride: u64,
     frame: Option<Frame>,
     plan: FramePlan,
@@ -271,7 +294,7 @@ pub struct Renderer {
     step_uniforms: Vec<u8>,
 }
 
-const STORAGE_BINDINGS: [(u32, bool); 8] = [
+const STORAGE_BINDINGS: [(u32, bool); 9] = [
     (2, true),
     (3, true),
     (4, true),
@@ -280,10 +303,39 @@ const STORAGE_BINDINGS: [(u32, bool); 8] = [
     (7, false),
     (8, false),
     (9, true),
+    (10, false),
 ];
 
-impl Renderer {
-    pub fn new(context: Arc<GpuContext>) -> Result<Self> {
+/// The bind group layout and pipelines, made once per GPU context and shared by its
+/// renderers (compiling them is most of what a renderer costs to start).
+struct Shaders {
+    layout: wgpu::BindGroupLayout,
+    pipeline_layout: wgpu::PipelineLayout,
+    pipelines: Pipelines,
+    /// Disc blurs of full-resolution planes made so far, by the disc's row half-widths.
+    disc_blurs: std::sync::Mutex<Vec<(Vec<u32>, wgpu::ComputePipeline)>>,
+}
+
+/// The shaders of each live GPU context.
+static SHADERS: std::sync::Mutex<Vec<(std::sync::Weak<GpuContext>, Arc<Shaders>)>> =
+    std::sync::Mutex::new(Vec::new());
+
+impl Shaders {
+    fn shared(context: &Arc<GpuContext>) -> Result<Arc<Shaders>> {
+        let mut all = SHADERS.lock().unwrap_or_else(|e| e.into_inner());
+        all.retain(|(owner, _)| owner.strong_count() > 0);
+        if let Some((_, shaders)) = all
+            .iter()
+            .find(|(owner, _)| std::ptr::eq(owner.as_ptr(), Arc::as_ptr(context)))
+        {
+            return Ok(Arc::clone(shaders));
+        }
+        let shaders = Arc::new(Shaders::new(context)?);
+        all.push((Arc::downgrade(context), Arc::clone(&shaders)));
+        Ok(shaders)
+    }
+
+    fn new(context: &GpuContext) -> Result<Shaders> {
         let device = &context.device;
         let descriptor = wgpu::ShaderModuleDescriptor {
             label: Some("layered_dof"),
@@ -352,14 +404,65 @@ impl Renderer {
             blur: variants("blur"),
             resample: accumulator_variants("resample"),
             normalize: accumulator_variants("normalize"),
+            tag: specialised("tag", true, false),
         };
+        if let Some(error) = context.take_error() {
+            bail!("the GPU could not build the refocusing shaders: {error}");
+        }
+        Ok(Shaders {
+            layout,
+            pipeline_layout,
+            pipelines,
+            disc_blurs: Default::default(),
+        })
+    }
+
+    /// The disc blur for `kernel`, made on first use (a module written for it, see
+    /// [`disc_blur`]).
+    fn disc_blur(&self, context: &GpuContext, kernel: &Disc) -> Result<wgpu::ComputePipeline> {
+        let mut made = self.disc_blurs.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, pipeline)) = made.iter().find(|(spans, _)| *spans == kernel.spans) {
+            return Ok(pipeline.clone());
+        }
+        let source = format!(
+            "{}\n{}",
+            include_str!("../../shaders/layered_dof.wgsl"),
+            disc_blur::source(kernel)
+        );
+        let device = &context.device;
+        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some("blur_disc"),
+            source: wgpu::ShaderSource::Wgsl(source.into()),
+        });
+        let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+            label: Some("blur_disc"),
+            layout: Some(&self.pipeline_layout),
+            module: &module,
+            entry_point: Some("blur_disc"),
+            compilation_options: Default::default(),
+            cache: None,
+        });
+        if let Some(error) = context.take_error() {
+            bail!(
+                "the GPU could not build the blur of disc {:?}: {error}",
+                kernel.spans
+            );
+        }
+        made.push((kernel.spans.clone(), pipeline.clone()));
+        Ok(pipeline)
+    }
+}
+
+impl Renderer {
+    pub fn new(context: Arc<GpuContext>) -> Result<Self> {
+        let shaders = Shaders::shared(&context)?;
         let uniform_stride = (std::mem::size_of::<StepUniform>() as u64).next_multiple_of(
             u64::from(context.limits.min_uniform_buffer_offset_alignment),
         );
         Ok(Renderer {
             context,
-            layout,
-            pipelines,
+            shaders,
+            disc_blurs: Vec::new(),
             uniform_stride,
             frame: None,
             plan: FramePlan::default(),
@@ -425,8 +528,10 @@ impl Renderer {
             !takes_fast_path(params),
         );
         let levels: Vec<u32> = self.plan.planes.iter().map(|w| w.plane.level).collect();
-        let schedule = Schedule::new(&levels, &frame.levels);
-        self.upload(params, &schedule)?;
+        let tagged = self.tagged_planes(params)?;
+        let frame = self.frame.as_ref().expect("ensure_frame made it");
+        let schedule = Schedule::new(&levels, &frame.levels, tagged.is_some());
+        self.upload(params, &schedule, tagged.clone())?;
         let frame = self.frame.as_ref().expect("ensure_frame made it");
         self.context.queue.write_buffer(&frame.image, 0, image);
 
@@ -460,8 +565,19 @@ impl Renderer {
                     Step::Plane { index, .. } => {
                         let work = &self.plan.planes[*index];
                         let full_res = usize::from(work.plane.level == 0);
-                        let p = &self.pipelines;
-                        if fast {
+                        let p = &self.shaders.pipelines;
+                        if let Some(disc_blur) = tagged
+                            .as_ref()
+                            .filter(|planes| planes.contains(index))
+                            .map(|planes| &self.disc_blurs[index - planes.start])
+                        {
+                            // Eight tiles per workgroup.
+                            let groups = Slice {
+                                offset: 0,
+                                count: work.blur_tiles.count.div_ceil(8),
+                            };
+                            dispatch_list(&mut pass, disc_blur, groups);
+                        } else if fast {
                             dispatch_list(&mut pass, &p.extract_cells[full_res], work.cell_tiles);
                             dispatch_list(&mut pass, &p.blur_runs[full_res], work.blur_tiles);
                         } else {
@@ -475,14 +591,17 @@ impl Renderer {
                         }
                     }
                     Step::Resample { into, over, .. } => {
-                        let pipeline = &self.pipelines.resample[usize::from(into.level == 0)]
-                            [usize::from(*over)];
+                        let pipeline = &self.shaders.pipelines.resample
+                            [usize::from(into.level == 0)][usize::from(*over)];
                         dispatch_grid(&mut pass, pipeline, into.width, into.height);
                     }
                     Step::Normalize { back, front } => {
-                        let pipeline = &self.pipelines.normalize[usize::from(back.level == 0)]
-                            [usize::from(front.is_some())];
+                        let pipeline = &self.shaders.pipelines.normalize
+                            [usize::from(back.level == 0)][usize::from(front.is_some())];
                         dispatch_grid(&mut pass, pipeline, width, height);
+                    }
+                    Step::Tag => {
+                        dispatch_grid(&mut pass, &self.shaders.pipelines.tag, width, height)
                     }
                 }
             }
@@ -516,6 +635,28 @@ impl Renderer {
             planes_drawn: self.plan.planes.len(),
             planes_total: params.planes().len(),
         })
+    }
+
+    /// The planes of level 0 (in `plan.planes`) if they read tagged pixels, on the fast path
+    /// with hard masks; makes their disc blurs first.
+    fn tagged_planes(&mut self, params: &Params) -> Result<Option<std::ops::Range<usize>>> {
+        let planes = &self.plan.planes;
+        let Some(first) = planes.iter().position(|w| w.plane.level == 0) else {
+            return Ok(None);
+        };
+        let count = planes[first..]
+            .iter()
+            .take_while(|w| w.plane.level == 0)
+            .count();
+        if !takes_fast_path(params) || params.mask != Mask::Hard || count > TAGGED_PLANES {
+            return Ok(None);
+        }
+        self.disc_blurs.clear();
+        for work in &self.plan.planes[first..first + count] {
+            let pipeline = self.shaders.disc_blur(&self.context, &work.plane.kernel)?;
+            self.disc_blurs.push(pipeline);
+        }
+        Ok(Some(first..first + count))
     }
 
     /// Whether this GPU can refocus frames of this size (its largest buffer within the
@@ -584,12 +725,19 @@ impl Renderer {
         let sub_tiles = u64::from(width.div_ceil(SUB)) * u64::from(height.div_ceil(SUB));
         let ranges = buffer("ranges", sub_tiles * 8, U::STORAGE | U::COPY_DST);
         let readback = buffer("readback", pixels * 4, U::MAP_READ | U::COPY_DST);
+        // Created zeroed; the tag pass only writes the frame's pixels, so the margins stay 0.
+        let (tagged_pitch, tagged_rows) = tagged_size(width, height);
+        let tagged = buffer(
+            "tagged",
+            u64::from(tagged_pitch) * u64::from(tagged_rows) * 4,
+            U::STORAGE,
+        );
         let lists = buffer("lists", 1 << 16, U::STORAGE | U::COPY_DST);
         let steps = buffer("steps", 64 * self.uniform_stride, U::UNIFORM | U::COPY_DST);
         let bind_group = self.bind_group(
             [&frame_uniform, &steps],
             [
-                &image, &disparity, &lists, &values, &accum, &coarse, &output, &ranges,
+                &image, &disparity, &lists, &values, &accum, &coarse, &output, &ranges, &tagged,
             ],
         );
         self.frame = Some(Frame {
@@ -603,6 +751,8 @@ impl Renderer {
             coarse,
             output,
             ranges,
+            tagged,
+            tagged_pitch,
             readback,
             frame_uniform,
             lists,
@@ -616,7 +766,7 @@ impl Renderer {
     fn bind_group(
         &self,
         [frame, steps]: [&wgpu::Buffer; 2],
-        storage: [&wgpu::Buffer; 8],
+        storage: [&wgpu::Buffer; 9],
     ) -> wgpu::BindGroup {
         let mut entries = vec![
             wgpu::BindGroupEntry {
@@ -645,13 +795,18 @@ impl Renderer {
             .device
             .create_bind_group(&wgpu::BindGroupDescriptor {
                 label: Some("layered_dof"),
-                layout: &self.layout,
+                layout: &self.shaders.layout,
                 entries: &entries,
             })
     }
 
     /// Writes the frame's inputs, lists and step uniforms, growing buffers as needed.
-    fn upload(&mut self, params: &Params, schedule: &Schedule) -> Result<()> {
+    fn upload(
+        &mut self,
+        params: &Params,
+        schedule: &Schedule,
+        tagged: Option<std::ops::Range<usize>>,
+    ) -> Result<()> {
         // Values per unit of (M o I, M): bytes on the fast path, finer on the exact one.
         let quantum = 255.0
             * if takes_fast_path(params) {
@@ -673,6 +828,9 @@ impl Renderer {
                     let work = &self.plan.planes[*index];
                     StepUniform {
                         dst: *into,
+                        tag_index: tagged
+                            .as_ref()
+                            .map_or(0, |planes| index.saturating_sub(planes.start) as u32),
                         ..plane_uniform(work, half_band, smooth_alpha, quantum)
                     }
                 }
@@ -686,6 +844,18 @@ impl Renderer {
                     src: front.unwrap_or_default(),
                     ..Default::default()
                 },
+                Step::Tag => {
+                    let planes = tagged.clone().expect("a tag step comes with tagged planes");
+                    let mut tagged_planes = [f32::MAX; TAGGED_PLANES];
+                    for (slot, work) in tagged_planes.iter_mut().zip(&self.plan.planes[planes]) {
+                        *slot = work.plane.disparity;
+                    }
+                    StepUniform {
+                        half_band,
+                        tagged_planes,
+                        ..Default::default()
+                    }
+                }
             };
             self.step_uniforms[index * stride..index * stride + std::mem::size_of::<StepUniform>()]
                 .copy_from_slice(bytemuck::bytes_of(&uniform));
@@ -726,6 +896,7 @@ impl Renderer {
                     &frame.coarse,
                     &frame.output,
                     &frame.ranges,
+                    &frame.tagged,
                 ],
             );
             let frame = self.frame.as_mut().expect("frame buffers exist");
@@ -743,7 +914,8 @@ impl Renderer {
             max_disparity: params.max_disparity,
             quantum,
             subs_x: frame.width.div_ceil(SUB),
-            _pad: [0; 2],
+            tagged_pitch: frame.tagged_pitch,
+            _pad: 0,
         };
         queue.write_buffer(&frame.frame_uniform, 0, bytemuck::bytes_of(&frame_uniform));
         queue.write_buffer(&frame.disparity, 0, bytemuck::cast_slice(&self.clamped));
@@ -758,6 +930,14 @@ impl Renderer {
         queue.write_buffer(&frame.steps, 0, &self.step_uniforms);
         Ok(())
     }
+}
+
+/// Row pitch and rows of `tagged`: the frame padded to whole tiles, with a margin of
+/// `TAGGED_BORDER` zero pixels on the left and top and twice that on the right and bottom, so
+/// that a tile's pixels plus the reach of a 15-wide kernel are always inside.
+fn tagged_size(width: u32, height: u32) -> (u32, u32) {
+    let pad = |n: u32| n.div_ceil(TILE) * TILE + 3 * TAGGED_BORDER;
+    (pad(width), pad(height))
 }
 
 /// Bytes of the exact path's prefix sums: up to (width + 1) x height slots of four u32.
@@ -826,7 +1006,7 @@ mod tests {
         let grid = Levels::new(64, 32);
         assert_eq!(grid.max(), 6);
         // Levels of planes back to front around a focus at full resolution.
-        let schedule = Schedule::new(&[2, 1, 1, 0, 0, 1, 2, 2], &grid);
+        let schedule = Schedule::new(&[2, 1, 1, 0, 0, 1, 2, 2], &grid, false);
         let back = |level| grid.accumulator(level, false);
         let front = |level| grid.accumulator(level, true);
         assert_eq!(schedule.clears, vec![back(2), front(1), front(2)]);
@@ -884,6 +1064,10 @@ mod tests {
             },
         ];
         assert_eq!(schedule.steps, expected);
+        // Planes of level 0 that read tagged pixels: the same, after tagging them.
+        let tagged = Schedule::new(&[2, 1, 1, 0, 0, 1, 2, 2], &grid, true);
+        assert_eq!(tagged.steps[0], Step::Tag);
+        assert_eq!(tagged.steps[1..], expected);
         // Distinct accumulators never overlap in `coarse`.
         let cells = |a: AccumulatorUniform| a.offset..a.offset + a.width * a.height;
         assert!(cells(back(2)).end <= cells(front(1)).start);
@@ -892,7 +1076,7 @@ mod tests {
     #[test]
     fn schedule_without_planes_only_normalises() {
         let grid = Levels::new(5, 3);
-        let schedule = Schedule::new(&[], &grid);
+        let schedule = Schedule::new(&[], &grid, false);
         let back = grid.accumulator(0, false);
         assert_eq!(schedule.clears, vec![back]);
         assert_eq!(schedule.steps, vec![Step::Normalize { back, front: None }]);
@@ -902,7 +1086,7 @@ mod tests {
     fn schedule_with_focus_outside_the_range_stays_coarse() {
         let grid = Levels::new(100, 100);
         // All planes in front of a far focus, none at full resolution.
-        let schedule = Schedule::new(&[1, 2, 3], &grid);
+        let schedule = Schedule::new(&[1, 2, 3], &grid, false);
         let back = |level| grid.accumulator(level, false);
         let front = |level| grid.accumulator(level, true);
         assert_eq!(

@@ -15,6 +15,7 @@
 //! schedule, the disc kernel and the mask. [`plan`] decides which parts of the frame each
 //! plane can touch, so the GPU skips the rest.
 
+pub mod disc_blur;
 pub mod gpu;
 pub mod plan;
 pub mod reference;
