@@ -11,6 +11,10 @@
 //! level falls; the planes in front, whose levels rise, are gathered in accumulators of their
 //! own levels, merged coarse to fine, and laid over the rest once when normalising. Only the
 //! planes near focus touch full resolution, so the cost stays nearly flat as the aperture grows.
+//!
+//! On the fast path with hard masks those full-resolution planes read pixels tagged once per
+//! frame with the planes they belong to, through a disc blur written for each disc
+//! ([`disc_blur`]); pipelines are made once per GPU context (`Shaders`) and shared.
 
 use std::sync::Arc;
 
