@@ -5,13 +5,16 @@
 // (Is, Ms) of that level. The host dispatches, for each step of the frame's schedule:
 //
 // a plane, fast path (kmax 1..15, every kernel smaller than 16 x 16):
-//   extract_cells   one invocation per cell of the listed 8x8 grid tiles: the plane's mask M
-//                   and masked image M o I (the mean over a cell's 2^L x 2^L footprint, at
-//                   most 4 x 4 samples of it), packed as four bytes.
-//   blur_runs       one invocation per row of a listed tile, sliding the disc K(r) along its
-//                   8 cells: the first cell sums the whole disc, each next one adds the
-//                   column entering each kernel row and takes off the one leaving, so a cell
-//                   costs two reads per kernel row. Gives (Ib, Mb), then
+//   tag             once per frame, if the planes of level 0 have hard masks: one invocation
+//                   per pixel, the pixel's colour and, in its fourth byte, which planes of
+//                   level 0 it belongs to (`tagged`). Those planes then read `tagged`.
+//   extract_cells   for the other planes, one invocation per cell of the listed 8x8 grid
+//                   tiles: the plane's mask M and masked image M o I (the mean over a cell's
+//                   2^L x 2^L footprint, at most 4 x 4 samples of it), packed as four bytes.
+//   blur_disc       one invocation per listed 8x8 tile, from a module written for the
+//                   plane's disc (src/dof/disc_blur.rs): it reads the tile's tagged pixels or
+//                   cells and the kernel's margin once, (8 + 2r)^2 loads for the 64 window
+//                   sums, computes them in registers, and composites:
 //                   Is = Is o (1 - Mb) + Ib and Ms = Ms o (1 - Mb) + Mb.
 // a plane, exact path (kmax 0 or above 15: kernels of any size, values to 1/65280):
 //   extract_prefix  one invocation per listed grid row: (M o I, M) as fixed-point integers,
@@ -20,13 +23,6 @@
 //   blur            one invocation per cell of the listed tiles: the disc as a sum of row
 //                   spans, each the difference of two prefix sums (O(r) per cell), then the
 //                   same compositing.
-// a plane of level 0, fast path with hard masks (kmax 1..15):
-//   tag             once per frame, one invocation per pixel: the pixel's colour and, in its
-//                   fourth byte, which planes of level 0 it belongs to (`tagged`).
-//   blur_disc       one invocation per listed 8x8 tile, from a module written for the
-//                   plane's disc (src/dof/disc_blur.rs): it reads the tile's tagged pixels
-//                   and the kernel's margin once, (8 + 2r)^2 loads for the 64 window sums,
-//                   computes them in registers, and composites as above.
 // the accumulators:
 //   resample        one invocation per cell of a destination level: the bilinear upsampling
 //                   of a coarser accumulator, either replacing the destination (the back
@@ -321,46 +317,6 @@ fn cell_pair(u: i32, v: i32) -> vec2<u32> {
         + u32(clamp(u, 0, i32(task.grid_width) - 1));
     let cell = select(0u, values[index], inside);
     return vec2<u32>(cell & 0x00ff00ffu, (cell >> 8u) & 0x00ff00ffu);
-}
-
-// Fast path: one invocation per row of a listed tile; it slides the disc along the row's
-// 8 cells. The window sums wrap modulo 2^32 field by field; each field's true sum stays
-// below 2^16, so what the wrapping borrowed between fields cancels out.
-@compute @workgroup_size(8)
-fn blur_runs(
-    @builtin(workgroup_id) wg: vec3<u32>,
-    @builtin(num_workgroups) groups: vec3<u32>,
-    @builtin(local_invocation_index) row: u32,
-) {
-    let item = item_index(wg, groups);
-    if item >= task.tiles_count {
-        return;
-    }
-    let tile = lists[task.tiles_offset + item];
-    let u0 = i32((tile & 0xffffu) * TILE);
-    let v = i32((tile >> 16u) * TILE + row);
-    if v >= i32(task.grid_height) {
-        return;
-    }
-    let rows = i32(task.kernel_rows);
-    // The whole disc at the first cell.
-    var window = vec2<u32>(0u);
-    for (var dy = -rows; dy <= rows; dy++) {
-        let half = i32(lists[task.spans_offset + u32(abs(dy))]);
-        for (var dx = -half; dx <= half; dx++) {
-            window += cell_pair(u0 + dx, v + dy);
-        }
-    }
-    let last = min(u0 + i32(TILE), i32(task.grid_width));
-    for (var u = u0; u < last; u++) {
-        if u > u0 {
-            for (var dy = -rows; dy <= rows; dy++) {
-                let half = i32(lists[task.spans_offset + u32(abs(dy))]);
-                window += cell_pair(u + half, v + dy) - cell_pair(u - half - 1, v + dy);
-            }
-        }
-        composite(u32(u), u32(v), window_value(window, task.inv_norm));
-    }
 }
 
 // Margin of zero pixels around the frame in `tagged`, on the left and top (the right and

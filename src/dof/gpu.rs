@@ -22,7 +22,7 @@ use anyhow::{Result, bail, ensure};
 use bytemuck::{Pod, Zeroable};
 
 use super::plan::{FramePlan, PlaneWork, SUB, Slice, TILE};
-use super::{Disc, Params, disc_blur};
+use super::{Params, disc_blur, tile_upsample};
 use crate::dof::Mask;
 use crate::gpu::GpuContext;
 
@@ -87,6 +87,9 @@ const TAGGED_BORDER: u32 = 8;
 /// Largest `kmax` of the fast path: its disc (at most 197 taps) summed over byte-sized
 /// cells stays below 2^16 per channel.
 const FAST_MAX_KERNEL: u32 = 15;
+/// Rows above the centre of the widest fast-path disc (`2r + 1 <= 15`); also the reach the
+/// zero margins of `tagged` cover.
+const FAST_MAX_ROWS: u32 = 7;
 /// Fixed-point steps per 8-bit level of the exact path's prefix sums.
 const EXACT_SCALE: f32 = 256.0;
 
@@ -101,7 +104,6 @@ pub struct RenderStats {
 /// Plane passes, specialised by a pipeline constant; indexed `[full_res]`.
 struct Pipelines {
     extract_cells: [wgpu::ComputePipeline; 2],
-    blur_runs: [wgpu::ComputePipeline; 2],
     extract_prefix: [wgpu::ComputePipeline; 2],
     blur: [wgpu::ComputePipeline; 2],
     /// Indexed `[full_res][over]`: into `accum` or `coarse`, over it or replacing it.
@@ -110,6 +112,11 @@ struct Pipelines {
     /// `coarse`, with or without a front one over it.
     normalize: [[wgpu::ComputePipeline; 2]; 2],
     tag: wgpu::ComputePipeline,
+    /// `resample` from level 1 into level 0, replacing it, a tile per invocation.
+    resample_tiles: wgpu::ComputePipeline,
+    /// `normalize` with the back accumulator at level 0 or 1 and the front one (if any) at
+    /// level 1, a tile per invocation; indexed like `normalize` (`[true][false]` unused).
+    normalize_tiles: [[wgpu::ComputePipeline; 2]; 2],
 }
 
 /// Where each level's accumulators live: level 0 in `accum`, the others in `coarse`.
@@ -289,7 +296,7 @@ struct Frame {
 pub struct Renderer {
     context: Arc<GpuContext>,
     shaders: Arc<Shaders>,
-    /// This frame's disc blur of each plane that reads tagged pixels, in plane order.
+    /// On the fast path, this frame's disc blur of each plane, in plane order.
     disc_blurs: Vec<wgpu::ComputePipeline>,
     uniform_stride: u64,
     frame: Option<Frame>,
@@ -316,8 +323,17 @@ struct Shaders {
     layout: wgpu::BindGroupLayout,
     pipeline_layout: wgpu::PipelineLayout,
     pipelines: Pipelines,
-    /// Disc blurs of full-resolution planes made so far, by the disc's row half-widths.
-    disc_blurs: std::sync::Mutex<Vec<(Vec<u32>, wgpu::ComputePipeline)>>,
+    /// Disc blurs made so far, by what they are for.
+    disc_blurs: std::sync::Mutex<Vec<(DiscBlurKey, wgpu::ComputePipeline)>>,
+}
+
+/// What a disc blur pipeline is made for: a disc (row half-widths), what it reads, and
+/// whether its plane is at full resolution.
+#[derive(Debug, Clone, PartialEq)]
+struct DiscBlurKey {
+    spans: Vec<u32>,
+    input: disc_blur::Input,
+    full_res: bool,
 }
 
 /// The shaders of each live GPU context.
@@ -378,22 +394,37 @@ impl Shaders {
             bind_group_layouts: &[Some(&layout)],
             immediate_size: 0,
         });
+        let tiles_module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some("tile_upsample"),
+            source: wgpu::ShaderSource::Wgsl(
+                format!(
+                    "{}\n{}",
+                    include_str!("../../shaders/layered_dof.wgsl"),
+                    tile_upsample::source()
+                )
+                .into(),
+            ),
+        });
+        let specialised_in =
+            |module: &wgpu::ShaderModule, entry: &str, full_res: bool, over: bool| {
+                let constants = [
+                    ("FULL_RES", f64::from(u8::from(full_res))),
+                    ("OVER", f64::from(u8::from(over))),
+                ];
+                device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                    label: Some(entry),
+                    layout: Some(&pipeline_layout),
+                    module,
+                    entry_point: Some(entry),
+                    compilation_options: wgpu::PipelineCompilationOptions {
+                        constants: &constants,
+                        ..Default::default()
+                    },
+                    cache: None,
+                })
+            };
         let specialised = |entry: &str, full_res: bool, over: bool| {
-            let constants = [
-                ("FULL_RES", f64::from(u8::from(full_res))),
-                ("OVER", f64::from(u8::from(over))),
-            ];
-            device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                label: Some(entry),
-                layout: Some(&pipeline_layout),
-                module: &module,
-                entry_point: Some(entry),
-                compilation_options: wgpu::PipelineCompilationOptions {
-                    constants: &constants,
-                    ..Default::default()
-                },
-                cache: None,
-            })
+            specialised_in(&module, entry, full_res, over)
         };
         let variants =
             |entry: &str| [false, true].map(|full_res| specialised(entry, full_res, false));
@@ -403,12 +434,16 @@ impl Shaders {
         };
         let pipelines = Pipelines {
             extract_cells: variants("extract_cells"),
-            blur_runs: variants("blur_runs"),
             extract_prefix: variants("extract_prefix"),
             blur: variants("blur"),
             resample: accumulator_variants("resample"),
             normalize: accumulator_variants("normalize"),
             tag: specialised("tag", true, false),
+            resample_tiles: specialised_in(&tiles_module, "resample_tiles", true, false),
+            normalize_tiles: [false, true].map(|full_res| {
+                [false, true]
+                    .map(|over| specialised_in(&tiles_module, "normalize_tiles", full_res, over))
+            }),
         };
         if let Some(error) = context.take_error() {
             bail!("the GPU could not build the refocusing shaders: {error}");
@@ -421,38 +456,42 @@ impl Shaders {
         })
     }
 
-    /// The disc blur for `kernel`, made on first use (a module written for it, see
+    /// The disc blur for `key`, made on first use (a module written for its disc, see
     /// [`disc_blur`]).
-    fn disc_blur(&self, context: &GpuContext, kernel: &Disc) -> Result<wgpu::ComputePipeline> {
+    fn disc_blur(&self, context: &GpuContext, key: DiscBlurKey) -> Result<wgpu::ComputePipeline> {
         let mut made = self.disc_blurs.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((_, pipeline)) = made.iter().find(|(spans, _)| *spans == kernel.spans) {
+        if let Some((_, pipeline)) = made.iter().find(|(k, _)| *k == key) {
             return Ok(pipeline.clone());
         }
         let source = format!(
             "{}\n{}",
             include_str!("../../shaders/layered_dof.wgsl"),
-            disc_blur::source(kernel)
+            disc_blur::source(&key.spans, key.input)
         );
         let device = &context.device;
         let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
             label: Some("blur_disc"),
             source: wgpu::ShaderSource::Wgsl(source.into()),
         });
+        let constants = [("FULL_RES", f64::from(u8::from(key.full_res)))];
         let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
             label: Some("blur_disc"),
             layout: Some(&self.pipeline_layout),
             module: &module,
             entry_point: Some("blur_disc"),
-            compilation_options: Default::default(),
+            compilation_options: wgpu::PipelineCompilationOptions {
+                constants: &constants,
+                ..Default::default()
+            },
             cache: None,
         });
         if let Some(error) = context.take_error() {
             bail!(
                 "the GPU could not build the blur of disc {:?}: {error}",
-                kernel.spans
+                key.spans
             );
         }
-        made.push((kernel.spans.clone(), pipeline.clone()));
+        made.push((key, pipeline.clone()));
         Ok(pipeline)
     }
 }
@@ -522,20 +561,34 @@ impl Renderer {
             }
         }));
         self.ensure_frame(width, height)?;
-        let frame = self.frame.as_ref().expect("ensure_frame made it");
-        self.plan.build(
-            &self.clamped,
-            width,
-            height,
-            params,
-            frame.levels.max(),
-            !takes_fast_path(params),
-        );
+        let max_level = self
+            .frame
+            .as_ref()
+            .expect("ensure_frame made it")
+            .levels
+            .max();
+        let mut fast = takes_fast_path(params);
+        self.plan
+            .build(&self.clamped, width, height, params, max_level, !fast);
+        // A frame too small for a plane's level keeps it on a finer one with a wider kernel
+        // (`Plane::at_most`), beyond what the fast path holds: such frames take the exact one.
+        if fast
+            && self
+                .plan
+                .planes
+                .iter()
+                .any(|w| w.plane.kernel.rows() > FAST_MAX_ROWS)
+        {
+            fast = false;
+            self.plan
+                .build(&self.clamped, width, height, params, max_level, true);
+        }
         let levels: Vec<u32> = self.plan.planes.iter().map(|w| w.plane.level).collect();
-        let tagged = self.tagged_planes(params)?;
+        let tagged = self.tagged_planes(params, fast);
+        self.make_disc_blurs(fast, tagged.as_ref())?;
         let frame = self.frame.as_ref().expect("ensure_frame made it");
         let schedule = Schedule::new(&levels, &frame.levels, tagged.is_some());
-        self.upload(params, &schedule, tagged.clone())?;
+        self.upload(params, fast, &schedule, tagged.clone())?;
         let frame = self.frame.as_ref().expect("ensure_frame made it");
         self.context.queue.write_buffer(&frame.image, 0, image);
 
@@ -556,7 +609,6 @@ impl Renderer {
                 );
             }
         }
-        let fast = takes_fast_path(params);
         {
             let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
                 label: Some("planes"),
@@ -570,20 +622,20 @@ impl Renderer {
                         let work = &self.plan.planes[*index];
                         let full_res = usize::from(work.plane.level == 0);
                         let p = &self.shaders.pipelines;
-                        if let Some(disc_blur) = tagged
-                            .as_ref()
-                            .filter(|planes| planes.contains(index))
-                            .map(|planes| &self.disc_blurs[index - planes.start])
-                        {
+                        if fast {
+                            if !tagged.as_ref().is_some_and(|planes| planes.contains(index)) {
+                                dispatch_list(
+                                    &mut pass,
+                                    &p.extract_cells[full_res],
+                                    work.cell_tiles,
+                                );
+                            }
                             // Eight tiles per workgroup.
                             let groups = Slice {
                                 offset: 0,
                                 count: work.blur_tiles.count.div_ceil(8),
                             };
-                            dispatch_list(&mut pass, disc_blur, groups);
-                        } else if fast {
-                            dispatch_list(&mut pass, &p.extract_cells[full_res], work.cell_tiles);
-                            dispatch_list(&mut pass, &p.blur_runs[full_res], work.blur_tiles);
+                            dispatch_list(&mut pass, &self.disc_blurs[*index], groups);
                         } else {
                             // extract_prefix runs 64 rows per workgroup.
                             let row_groups = Slice {
@@ -594,15 +646,33 @@ impl Renderer {
                             dispatch_list(&mut pass, &p.blur[full_res], work.blur_tiles);
                         }
                     }
-                    Step::Resample { into, over, .. } => {
-                        let pipeline = &self.shaders.pipelines.resample
-                            [usize::from(into.level == 0)][usize::from(*over)];
-                        dispatch_grid(&mut pass, pipeline, into.width, into.height);
+                    Step::Resample { from, into, over } => {
+                        let p = &self.shaders.pipelines;
+                        if from.level == 1 && into.level == 0 && !over {
+                            dispatch_tiles(&mut pass, &p.resample_tiles, width, height);
+                        } else {
+                            let pipeline =
+                                &p.resample[usize::from(into.level == 0)][usize::from(*over)];
+                            dispatch_grid(&mut pass, pipeline, into.width, into.height);
+                        }
                     }
                     Step::Normalize { back, front } => {
-                        let pipeline = &self.shaders.pipelines.normalize
-                            [usize::from(back.level == 0)][usize::from(front.is_some())];
-                        dispatch_grid(&mut pass, pipeline, width, height);
+                        let p = &self.shaders.pipelines;
+                        let variant = [usize::from(back.level == 0), usize::from(front.is_some())];
+                        // Tiles pay off where they upsample (a level-0 back alone reads
+                        // one cell per pixel either way).
+                        let upsamples = back.level == 1 || front.is_some();
+                        if upsamples && back.level <= 1 && front.is_none_or(|f| f.level == 1) {
+                            let pipeline = &p.normalize_tiles[variant[0]][variant[1]];
+                            dispatch_tiles(&mut pass, pipeline, width, height);
+                        } else {
+                            dispatch_grid(
+                                &mut pass,
+                                &p.normalize[variant[0]][variant[1]],
+                                width,
+                                height,
+                            );
+                        }
                     }
                     Step::Tag => {
                         dispatch_grid(&mut pass, &self.shaders.pipelines.tag, width, height)
@@ -641,26 +711,44 @@ impl Renderer {
         })
     }
 
-    /// The planes of level 0 (in `plan.planes`) if they read tagged pixels, on the fast path
-    /// with hard masks; makes their disc blurs first.
-    fn tagged_planes(&mut self, params: &Params) -> Result<Option<std::ops::Range<usize>>> {
+    /// The planes of level 0 (in `plan.planes`) if they read tagged pixels: on the fast path
+    /// with hard masks.
+    fn tagged_planes(&self, params: &Params, fast: bool) -> Option<std::ops::Range<usize>> {
         let planes = &self.plan.planes;
-        let Some(first) = planes.iter().position(|w| w.plane.level == 0) else {
-            return Ok(None);
-        };
+        let first = planes.iter().position(|w| w.plane.level == 0)?;
         let count = planes[first..]
             .iter()
             .take_while(|w| w.plane.level == 0)
             .count();
-        if !takes_fast_path(params) || params.mask != Mask::Hard || count > TAGGED_PLANES {
-            return Ok(None);
-        }
+        let tags = fast && params.mask == Mask::Hard && count <= TAGGED_PLANES;
+        tags.then_some(first..first + count)
+    }
+
+    /// On the fast path, the disc blur of each plane of the frame, into `disc_blurs`.
+    fn make_disc_blurs(
+        &mut self,
+        fast: bool,
+        tagged: Option<&std::ops::Range<usize>>,
+    ) -> Result<()> {
         self.disc_blurs.clear();
-        for work in &self.plan.planes[first..first + count] {
-            let pipeline = self.shaders.disc_blur(&self.context, &work.plane.kernel)?;
-            self.disc_blurs.push(pipeline);
+        if !fast {
+            return Ok(());
         }
-        Ok(Some(first..first + count))
+        for (index, work) in self.plan.planes.iter().enumerate() {
+            let input = if tagged.is_some_and(|planes| planes.contains(&index)) {
+                disc_blur::Input::Tagged
+            } else {
+                disc_blur::Input::Cells
+            };
+            let key = DiscBlurKey {
+                spans: work.plane.kernel.spans.clone(),
+                input,
+                full_res: work.plane.level == 0,
+            };
+            self.disc_blurs
+                .push(self.shaders.disc_blur(&self.context, key)?);
+        }
+        Ok(())
     }
 
     /// Whether this GPU can refocus frames of this size (its largest buffer within the
@@ -808,16 +896,12 @@ impl Renderer {
     fn upload(
         &mut self,
         params: &Params,
+        fast: bool,
         schedule: &Schedule,
         tagged: Option<std::ops::Range<usize>>,
     ) -> Result<()> {
         // Values per unit of (M o I, M): bytes on the fast path, finer on the exact one.
-        let quantum = 255.0
-            * if takes_fast_path(params) {
-                1.0
-            } else {
-                EXACT_SCALE
-            };
+        let quantum = 255.0 * if fast { 1.0 } else { EXACT_SCALE };
         let half_band = params.half_band();
         let smooth_alpha = match params.mask {
             Mask::Hard => 0.0,
@@ -949,8 +1033,9 @@ fn prefix_bytes(width: u32, height: u32) -> u64 {
     (u64::from(width) + 1) * u64::from(height) * 16
 }
 
-/// Whether the planes take the fast path (byte cells, sliding disc): when kernels are capped
-/// small enough that a disc's sums fit 16 bits per channel.
+/// Whether the planes take the fast path (byte cells, discs written out per kernel): when
+/// kernels are capped small enough that a disc's sums fit 16 bits per channel (unless a frame
+/// too small for a plane's level widens its kernel, see `render`).
 fn takes_fast_path(params: &Params) -> bool {
     (1..=FAST_MAX_KERNEL).contains(&params.max_kernel)
 }
@@ -987,6 +1072,18 @@ fn dispatch_list(pass: &mut wgpu::ComputePass, pipeline: &wgpu::ComputePipeline,
     let y = list.count.div_ceil(MAX);
     pass.set_pipeline(pipeline);
     pass.dispatch_workgroups(x, y, 1);
+}
+
+/// Dispatches one invocation per 8x8 tile of a `width` x `height` frame, eight tiles of a
+/// row per workgroup.
+fn dispatch_tiles(
+    pass: &mut wgpu::ComputePass,
+    pipeline: &wgpu::ComputePipeline,
+    width: u32,
+    height: u32,
+) {
+    pass.set_pipeline(pipeline);
+    pass.dispatch_workgroups(width.div_ceil(TILE).div_ceil(8), height.div_ceil(TILE), 1);
 }
 
 /// Dispatches one invocation per cell of a `width` x `height` grid, in tiles.

@@ -19,6 +19,7 @@ pub mod disc_blur;
 pub mod gpu;
 pub mod plan;
 pub mod reference;
+pub mod tile_upsample;
 
 use anyhow::{Result, ensure};
 
