@@ -308,14 +308,18 @@ fn extract_cells(
     values[v * task.grid_width + u] = pack4x8unorm(cell_value(u, v));
 }
 
-// Cell (u, v) of the plane, split into two u32s of two 16-bit fields (channels 0, 2 and
-// 1, 3), zero outside the grid. Sums of up to 257 cells fit the fields; a kmax <= 15 disc
-// has at most 197 taps.
+// Cell (u, v) of the plane as `fields`, zero outside the grid. Sums of up to 257 cells fit
+// the fields; a kmax <= 15 disc has at most 197 taps.
 fn cell_pair(u: i32, v: i32) -> vec2<u32> {
     let inside = u >= 0 && v >= 0 && u < i32(task.grid_width) && v < i32(task.grid_height);
     let index = u32(clamp(v, 0, i32(task.grid_height) - 1)) * task.grid_width
         + u32(clamp(u, 0, i32(task.grid_width) - 1));
-    let cell = select(0u, values[index], inside);
+    return fields(select(0u, values[index], inside));
+}
+
+// A cell's four bytes as two u32s of two 16-bit fields (channels 0, 2 and 1, 3), so that
+// sums of cells stay per channel.
+fn fields(cell: u32) -> vec2<u32> {
     return vec2<u32>(cell & 0x00ff00ffu, (cell >> 8u) & 0x00ff00ffu);
 }
 
@@ -325,9 +329,9 @@ fn cell_pair(u: i32, v: i32) -> vec2<u32> {
 const BORDER: u32 = 8u;
 
 // Tag pass: pixel p's colour bytes and, in byte 3, the planes of level 0 whose hard mask
-// holds it, numbered from the first: `first | members << 4`, where bit i of `members` is plane first + i. A band is
-// two plane spacings wide, so a pixel belongs to two consecutive planes at most (three
-// bits leave room for rounding); `members` = 0: none.
+// holds it, numbered from the first: `first | members << 4`, where bit i of `members` is
+// plane first + i. A band is two plane spacings wide, so a pixel belongs to two consecutive
+// planes at most (three bits leave room for rounding); `members` = 0: none.
 @compute @workgroup_size(8, 8)
 fn tag(@builtin(global_invocation_id) id: vec3<u32>) {
     if id.x >= frame.width || id.y >= frame.height {
@@ -345,14 +349,13 @@ fn tag(@builtin(global_invocation_id) id: vec3<u32>) {
     tagged[(id.y + BORDER) * frame.tagged_pitch + id.x + BORDER] = (image[p] & 0xffffffu) | tag << 24u;
 }
 
-// (M o I, M) of a tagged pixel in plane p of level 0, as `cell_pair` splits a cell: the pixel's
-// colour with M = 1 (byte 255) if it belongs to the plane, else zero.
+// (M o I, M) of a tagged pixel in plane p of level 0, split as `cell_pair` splits a cell:
+// the pixel's colour with M = 1 (byte 255) if it belongs to the plane, else zero.
 fn tap(pixel: u32, p: u32) -> vec2<u32> {
     let tag = pixel >> 24u;
     let offset = p - (tag & 15u);
     let member = offset < 3u && ((tag >> (4u + offset)) & 1u) != 0u;
-    let cell = select(0u, pixel | 0xff000000u, member);
-    return vec2<u32>(cell & 0x00ff00ffu, (cell >> 8u) & 0x00ff00ffu);
+    return fields(select(0u, pixel | 0xff000000u, member));
 }
 
 // A disc's window sums (two u32s of two 16-bit fields) as (Ib, Mb).

@@ -1,4 +1,4 @@
-//! The disc blur of full-resolution planes, as WGSL written for each disc.
+//! The fast path's disc blur, as WGSL written for each disc.
 //!
 //! The planes near the focus (`2r + 1 <= kmax`, pyramid level 0) cost the most: they are
 //! blurred at full resolution. On CPU Vulkan drivers each memory access of an invocation is a
@@ -32,8 +32,7 @@ pub enum Input {
 }
 
 /// WGSL source of entry point `blur_disc` for the disc of row half-widths `spans`
-/// (`Disc::spans`) reading `input`, to follow
-/// `shaders/layered_dof.wgsl`.
+/// (`Disc::spans`) reading `input`, to follow `shaders/layered_dof.wgsl`.
 pub fn source(spans: &[u32], input: Input) -> String {
     let mut out = String::new();
     write_source(&mut out, spans, input).expect("writing to a String cannot fail");

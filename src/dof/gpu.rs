@@ -115,8 +115,8 @@ struct Pipelines {
     /// `resample` from level 1 into level 0, replacing it, a tile per invocation.
     resample_tiles: wgpu::ComputePipeline,
     /// `normalize` with the back accumulator at level 0 or 1 and the front one (if any) at
-    /// level 1, a tile per invocation; indexed like `normalize` (`[true][false]` unused).
-    normalize_tiles: [[wgpu::ComputePipeline; 2]; 2],
+    /// level 1, a tile per invocation; indexed like `normalize`, where it upsamples.
+    normalize_tiles: [[Option<wgpu::ComputePipeline>; 2]; 2],
 }
 
 /// Where each level's accumulators live: level 0 in `accum`, the others in `coarse`.
@@ -394,37 +394,9 @@ impl Shaders {
             bind_group_layouts: &[Some(&layout)],
             immediate_size: 0,
         });
-        let tiles_module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-            label: Some("tile_upsample"),
-            source: wgpu::ShaderSource::Wgsl(
-                format!(
-                    "{}\n{}",
-                    include_str!("../../shaders/layered_dof.wgsl"),
-                    tile_upsample::source()
-                )
-                .into(),
-            ),
-        });
-        let specialised_in =
-            |module: &wgpu::ShaderModule, entry: &str, full_res: bool, over: bool| {
-                let constants = [
-                    ("FULL_RES", f64::from(u8::from(full_res))),
-                    ("OVER", f64::from(u8::from(over))),
-                ];
-                device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                    label: Some(entry),
-                    layout: Some(&pipeline_layout),
-                    module,
-                    entry_point: Some(entry),
-                    compilation_options: wgpu::PipelineCompilationOptions {
-                        constants: &constants,
-                        ..Default::default()
-                    },
-                    cache: None,
-                })
-            };
+        let tiles_module = extended_module(device, "tile_upsample", &tile_upsample::source());
         let specialised = |entry: &str, full_res: bool, over: bool| {
-            specialised_in(&module, entry, full_res, over)
+            pipeline(device, &pipeline_layout, &module, entry, full_res, over)
         };
         let variants =
             |entry: &str| [false, true].map(|full_res| specialised(entry, full_res, false));
@@ -439,10 +411,28 @@ impl Shaders {
             resample: accumulator_variants("resample"),
             normalize: accumulator_variants("normalize"),
             tag: specialised("tag", true, false),
-            resample_tiles: specialised_in(&tiles_module, "resample_tiles", true, false),
+            resample_tiles: pipeline(
+                device,
+                &pipeline_layout,
+                &tiles_module,
+                "resample_tiles",
+                true,
+                false,
+            ),
+            // A level-0 back alone reads one cell per pixel either way: no tiled variant.
             normalize_tiles: [false, true].map(|full_res| {
-                [false, true]
-                    .map(|over| specialised_in(&tiles_module, "normalize_tiles", full_res, over))
+                [false, true].map(|over| {
+                    (!full_res || over).then(|| {
+                        pipeline(
+                            device,
+                            &pipeline_layout,
+                            &tiles_module,
+                            "normalize_tiles",
+                            full_res,
+                            over,
+                        )
+                    })
+                })
             }),
         };
         if let Some(error) = context.take_error() {
@@ -456,44 +446,83 @@ impl Shaders {
         })
     }
 
-    /// The disc blur for `key`, made on first use (a module written for its disc, see
+    /// The disc blur of the disc of row half-widths `spans`, reading `input`, for a plane at
+    /// full resolution or not; made on first use (a module written for its disc, see
     /// [`disc_blur`]).
-    fn disc_blur(&self, context: &GpuContext, key: DiscBlurKey) -> Result<wgpu::ComputePipeline> {
+    fn disc_blur(
+        &self,
+        context: &GpuContext,
+        spans: &[u32],
+        input: disc_blur::Input,
+        full_res: bool,
+    ) -> Result<wgpu::ComputePipeline> {
         let mut made = self.disc_blurs.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((_, pipeline)) = made.iter().find(|(k, _)| *k == key) {
+        let made_for = |key: &DiscBlurKey| {
+            key.spans == spans && key.input == input && key.full_res == full_res
+        };
+        if let Some((_, pipeline)) = made.iter().find(|(key, _)| made_for(key)) {
             return Ok(pipeline.clone());
         }
-        let source = format!(
-            "{}\n{}",
-            include_str!("../../shaders/layered_dof.wgsl"),
-            disc_blur::source(&key.spans, key.input)
-        );
         let device = &context.device;
-        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-            label: Some("blur_disc"),
-            source: wgpu::ShaderSource::Wgsl(source.into()),
-        });
-        let constants = [("FULL_RES", f64::from(u8::from(key.full_res)))];
-        let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-            label: Some("blur_disc"),
-            layout: Some(&self.pipeline_layout),
-            module: &module,
-            entry_point: Some("blur_disc"),
-            compilation_options: wgpu::PipelineCompilationOptions {
-                constants: &constants,
-                ..Default::default()
-            },
-            cache: None,
-        });
+        let module = extended_module(device, "blur_disc", &disc_blur::source(spans, input));
+        let pipeline = pipeline(
+            device,
+            &self.pipeline_layout,
+            &module,
+            "blur_disc",
+            full_res,
+            false,
+        );
         if let Some(error) = context.take_error() {
-            bail!(
-                "the GPU could not build the blur of disc {:?}: {error}",
-                key.spans
-            );
+            bail!("the GPU could not build the blur of disc {spans:?}: {error}");
         }
+        let key = DiscBlurKey {
+            spans: spans.to_vec(),
+            input,
+            full_res,
+        };
         made.push((key, pipeline.clone()));
         Ok(pipeline)
     }
+}
+
+/// `shaders/layered_dof.wgsl` followed by generated WGSL (`generated`).
+fn extended_module(device: &wgpu::Device, label: &str, generated: &str) -> wgpu::ShaderModule {
+    let source = format!(
+        "{}\n{generated}",
+        include_str!("../../shaders/layered_dof.wgsl")
+    );
+    device.create_shader_module(wgpu::ShaderModuleDescriptor {
+        label: Some(label),
+        source: wgpu::ShaderSource::Wgsl(source.into()),
+    })
+}
+
+/// Entry point `entry` of `module`, specialised by the pipeline constants `FULL_RES` and
+/// `OVER` (which every module declares).
+fn pipeline(
+    device: &wgpu::Device,
+    layout: &wgpu::PipelineLayout,
+    module: &wgpu::ShaderModule,
+    entry: &str,
+    full_res: bool,
+    over: bool,
+) -> wgpu::ComputePipeline {
+    let constants = [
+        ("FULL_RES", f64::from(u8::from(full_res))),
+        ("OVER", f64::from(u8::from(over))),
+    ];
+    device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+        label: Some(entry),
+        layout: Some(layout),
+        module,
+        entry_point: Some(entry),
+        compilation_options: wgpu::PipelineCompilationOptions {
+            constants: &constants,
+            ..Default::default()
+        },
+        cache: None,
+    })
 }
 
 impl Renderer {
@@ -659,11 +688,11 @@ impl Renderer {
                     Step::Normalize { back, front } => {
                         let p = &self.shaders.pipelines;
                         let variant = [usize::from(back.level == 0), usize::from(front.is_some())];
-                        // Tiles pay off where they upsample (a level-0 back alone reads
-                        // one cell per pixel either way).
-                        let upsamples = back.level == 1 || front.is_some();
-                        if upsamples && back.level <= 1 && front.is_none_or(|f| f.level == 1) {
-                            let pipeline = &p.normalize_tiles[variant[0]][variant[1]];
+                        let tiled = &p.normalize_tiles[variant[0]][variant[1]];
+                        if let Some(pipeline) = tiled
+                            .as_ref()
+                            .filter(|_| back.level <= 1 && front.is_none_or(|f| f.level == 1))
+                        {
                             dispatch_tiles(&mut pass, pipeline, width, height);
                         } else {
                             dispatch_grid(
@@ -740,13 +769,12 @@ impl Renderer {
             } else {
                 disc_blur::Input::Cells
             };
-            let key = DiscBlurKey {
-                spans: work.plane.kernel.spans.clone(),
-                input,
-                full_res: work.plane.level == 0,
-            };
-            self.disc_blurs
-                .push(self.shaders.disc_blur(&self.context, key)?);
+            let full_res = work.plane.level == 0;
+            let spans = &work.plane.kernel.spans;
+            self.disc_blurs.push(
+                self.shaders
+                    .disc_blur(&self.context, spans, input, full_res)?,
+            );
         }
         Ok(())
     }
