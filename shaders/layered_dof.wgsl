@@ -8,9 +8,11 @@
 //   tag             once per frame, if the planes of level 0 have hard masks: one invocation
 //                   per pixel, the pixel's colour and, in its fourth byte, which planes of
 //                   level 0 it belongs to (`tagged`). Those planes then read `tagged`.
-//   extract_cells   for the other planes, one invocation per cell of the listed 8x8 grid
-//                   tiles: the plane's mask M and masked image M o I (the mean over a cell's
-//                   2^L x 2^L footprint, at most 4 x 4 samples of it), packed as four bytes.
+//   extract_cells   for the other planes, one invocation per cell of the grid tiles that
+//                   hold the plane's pixels: the plane's mask M and masked image M o I (the
+//                   mean over a cell's 2^L x 2^L footprint, at most 4 x 4 samples of it),
+//                   packed as four bytes. All other cells hold zero: `values` is zeroed
+//                   before the first plane, and clear_cells zeroes these tiles after the blur.
 //   blur_disc       one invocation per listed 8x8 tile, from a module written for the
 //                   plane's disc (src/dof/disc_blur.rs): it reads the tile's tagged pixels or
 //                   cells and the kernel's margin once, (8 + 2r)^2 loads for the 64 window
@@ -288,7 +290,7 @@ fn composite(u: u32, v: u32, blurred: vec4<f32>) {
     }
 }
 
-// Fast path: the plane's (M o I, M) of every cell of the listed tiles, four bytes.
+// Fast path: the plane's (M o I, M) of the cells of the listed tiles, four bytes.
 @compute @workgroup_size(8, 8)
 fn extract_cells(
     @builtin(workgroup_id) wg: vec3<u32>,
@@ -305,7 +307,32 @@ fn extract_cells(
     if u >= task.grid_width || v >= task.grid_height {
         return;
     }
-    values[v * task.grid_width + u] = pack4x8unorm(cell_value(u, v));
+    // Every cell outside the listed tiles holds zero, and so do these before: only the
+    // plane's non-zero cells need writing.
+    let cell = pack4x8unorm(cell_value(u, v));
+    if cell != 0u {
+        values[v * task.grid_width + u] = cell;
+    }
+}
+
+// Fast path, after the blur: zeroes the cells of the listed tiles again.
+@compute @workgroup_size(8, 8)
+fn clear_cells(
+    @builtin(workgroup_id) wg: vec3<u32>,
+    @builtin(num_workgroups) groups: vec3<u32>,
+    @builtin(local_invocation_id) local: vec3<u32>,
+) {
+    let item = item_index(wg, groups);
+    if item >= task.cell_tiles_count {
+        return;
+    }
+    let tile = lists[task.cell_tiles_offset + item];
+    let u = (tile & 0xffffu) * TILE + local.x;
+    let v = (tile >> 16u) * TILE + local.y;
+    if u >= task.grid_width || v >= task.grid_height {
+        return;
+    }
+    values[v * task.grid_width + u] = 0u;
 }
 
 // Cell (u, v) of the plane as `fields`, zero outside the grid. Sums of up to 257 cells fit

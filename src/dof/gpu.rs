@@ -104,6 +104,7 @@ pub struct RenderStats {
 /// Plane passes, specialised by a pipeline constant; indexed `[full_res]`.
 struct Pipelines {
     extract_cells: [wgpu::ComputePipeline; 2],
+    clear_cells: wgpu::ComputePipeline,
     extract_prefix: [wgpu::ComputePipeline; 2],
     blur: [wgpu::ComputePipeline; 2],
     /// Indexed `[full_res][over]`: into `accum` or `coarse`, over it or replacing it.
@@ -276,6 +277,9 @@ struct Frame {
     disparity: wgpu::Buffer,
     /// The plane's cells (fast path) or prefix sums (exact path).
     values: wgpu::Buffer,
+    /// Whether `values` is all zero, as the fast path needs it between planes (the exact
+    /// path leaves prefix sums in it).
+    values_zero: bool,
     accum: wgpu::Buffer,
     coarse: wgpu::Buffer,
     output: wgpu::Buffer,
@@ -406,6 +410,7 @@ impl Shaders {
         };
         let pipelines = Pipelines {
             extract_cells: variants("extract_cells"),
+            clear_cells: specialised("clear_cells", false, false),
             extract_prefix: variants("extract_prefix"),
             blur: variants("blur"),
             resample: accumulator_variants("resample"),
@@ -625,6 +630,12 @@ impl Renderer {
         let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
             label: Some("refocus"),
         });
+        let frame = self.frame.as_mut().expect("ensure_frame made it");
+        if fast && !frame.values_zero {
+            encoder.clear_buffer(&frame.values, 0, None);
+        }
+        frame.values_zero = fast;
+        let frame = self.frame.as_ref().expect("ensure_frame made it");
         const CELL: u64 = 16;
         for clear in &schedule.clears {
             if clear.level == 0 {
@@ -652,7 +663,9 @@ impl Renderer {
                         let full_res = usize::from(work.plane.level == 0);
                         let p = &self.shaders.pipelines;
                         if fast {
-                            if !tagged.as_ref().is_some_and(|planes| planes.contains(index)) {
+                            let reads_cells =
+                                !tagged.as_ref().is_some_and(|planes| planes.contains(index));
+                            if reads_cells {
                                 dispatch_list(
                                     &mut pass,
                                     &p.extract_cells[full_res],
@@ -665,6 +678,9 @@ impl Renderer {
                                 count: work.blur_tiles.count.div_ceil(8),
                             };
                             dispatch_list(&mut pass, &self.disc_blurs[*index], groups);
+                            if reads_cells {
+                                dispatch_list(&mut pass, &p.clear_cells, work.cell_tiles);
+                            }
                         } else {
                             // extract_prefix runs 64 rows per workgroup.
                             let row_groups = Slice {
@@ -838,7 +854,7 @@ impl Renderer {
         );
         let image = buffer("image", pixels * 4, U::STORAGE | U::COPY_DST);
         let disparity = buffer("disparity", pixels * 4, U::STORAGE | U::COPY_DST);
-        let values = buffer("values", prefix_size, U::STORAGE);
+        let values = buffer("values", prefix_size, U::STORAGE | U::COPY_DST);
         let accum = buffer("accum", pixels * 16, U::STORAGE | U::COPY_DST);
         let coarse = buffer("coarse", coarse_size, U::STORAGE | U::COPY_DST);
         let output = buffer("output", pixels * 4, U::STORAGE | U::COPY_SRC);
@@ -867,6 +883,7 @@ impl Renderer {
             image,
             disparity,
             values,
+            values_zero: false,
             accum,
             coarse,
             output,

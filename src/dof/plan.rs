@@ -14,6 +14,8 @@ pub const TILE: u32 = 8;
 /// Side of the sub-tiles whose disparity ranges decide where a plane's mask can be non-zero.
 pub const SUB: u32 = 4;
 const PER_TILE: usize = (TILE / SUB) as usize;
+/// A bounding box holding nothing.
+const EMPTY_BOX: [u32; 4] = [u32::MAX, u32::MAX, 0, 0];
 
 /// A range of `u32`s inside [`FramePlan::lists`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -39,8 +41,17 @@ pub struct PlaneWork {
     pub row_spans: Slice,
     /// Grid tiles to blur, packed `x | y << 16`.
     pub blur_tiles: Slice,
-    /// Grid tiles whose cells the blur reads: the blur tiles widened by the kernel.
+    /// Grid tiles holding the cells where the plane's mask can be non-zero: the fast path
+    /// writes their cells before the blur and zeroes them after it, so that every other cell
+    /// reads zero.
     pub cell_tiles: Slice,
+}
+
+/// Lists of sub-tile indices, one per plane: plane `k`'s is `items[offsets[k]..offsets[k + 1]]`.
+#[derive(Debug, Default)]
+struct NearLists {
+    offsets: Vec<usize>,
+    items: Vec<u32>,
 }
 
 /// Everything the GPU needs besides the images, rebuilt each frame into reused storage.
@@ -53,8 +64,14 @@ pub struct FramePlan {
     sub_ranges: Vec<[f32; 2]>,
     /// Sub-tiles holding pixels of the plane's band.
     near: Vec<bool>,
+    /// Per sub-tile, the planes `first..end` its disparity range meets.
+    near_runs: Vec<(u32, u32)>,
+    /// Per plane, the sub-tiles that meet its band.
+    near_lists: NearLists,
     sub_marks: Vec<bool>,
     grid_marks: Vec<bool>,
+    /// Per grid tile, the bounding box of its near cells, `[x0, y0, x1, y1]` (grid cells).
+    near_boxes: Vec<[u32; 4]>,
     scratch: Vec<bool>,
     row_marks: Vec<bool>,
     /// Per sub-tile row: the first and one-past-last sub-tile column holding mask pixels.
@@ -80,19 +97,24 @@ impl FramePlan {
         let subs_y = height.div_ceil(SUB) as usize;
         self.measure_sub_ranges(disparity, width as usize, height as usize, subs_x, subs_y);
 
-        for plane in params.planes() {
-            let plane = plane.at_most(max_level);
-            let d = plane.disparity;
-            self.near.clear();
-            self.near.extend(
-                self.sub_ranges
-                    .iter()
-                    .map(|[lo, hi]| params.band_meets(*lo, *hi, d)),
-            );
-            if !self.near.contains(&true) {
+        let planes = params.planes();
+        self.list_near_sub_tiles(&planes, params);
+        let near_lists = std::mem::take(&mut self.near_lists);
+        for (k, plane) in planes.into_iter().enumerate() {
+            let near_list = &near_lists.items[near_lists.offsets[k]..near_lists.offsets[k + 1]];
+            if near_list.is_empty() {
                 continue;
             }
+            let plane = plane.at_most(max_level);
             let level = plane.level;
+            // The dilation of level 0 and the exact path's rows need the sub-tiles as a mask.
+            if level == 0 || prefix_rows {
+                self.near.clear();
+                self.near.resize(subs_x * subs_y, false);
+                for &i in near_list {
+                    self.near[i as usize] = true;
+                }
+            }
             let grid_width = width.div_ceil(plane.scale());
             let grid_height = height.div_ceil(plane.scale());
             let grid_tiles_x = grid_width.div_ceil(TILE) as usize;
@@ -103,6 +125,24 @@ impl FramePlan {
             // Grid tiles to blur: those within the kernel's reach of a near sub-tile.
             self.grid_marks.clear();
             self.grid_marks.resize(grid_tiles_x * grid_tiles_y, false);
+            self.near_boxes.clear();
+            self.near_boxes
+                .resize(grid_tiles_x * grid_tiles_y, EMPTY_BOX);
+            // Each near sub-tile's cells, in the bounding box of its grid tile's near cells.
+            for &i in near_list {
+                let (sx, sy) = (i % subs_x as u32, i / subs_x as u32);
+                let cells = |s: u32, grid: u32| {
+                    (
+                        (s * SUB) >> level,
+                        ((s * SUB + SUB - 1) >> level).min(grid - 1),
+                    )
+                };
+                let (x0, x1) = cells(sx, grid_width);
+                let (y0, y1) = cells(sy, grid_height);
+                let tile = (y0 / TILE) as usize * grid_tiles_x + (x0 / TILE) as usize;
+                let b = &mut self.near_boxes[tile];
+                *b = [b[0].min(x0), b[1].min(y0), b[2].max(x1), b[3].max(y1)];
+            }
             if level == 0 {
                 // Widened at sub-tile precision, then pooled into tiles.
                 self.sub_marks.clone_from(&self.near);
@@ -120,16 +160,22 @@ impl FramePlan {
                     }
                 }
             } else {
-                // Sub-tile (sx, sy) falls in grid tile (sx, sy) >> (L + 1) (a tile is 8 cells
-                // of 2^L pixels, a sub-tile 4 pixels); then widened in tiles.
-                for (i, near) in self.near.iter().enumerate() {
-                    if *near {
-                        let (sx, sy) = (i % subs_x, i / subs_x);
-                        self.grid_marks[(sy >> (level + 1)) * grid_tiles_x + (sx >> (level + 1))] =
-                            true;
+                // The tiles that each tile's box of near cells, widened by the kernel, meets.
+                for b in &self.near_boxes {
+                    if b[0] > b[2] {
+                        continue;
+                    }
+                    let tiles = |lo: u32, hi: u32, grid: u32| {
+                        lo.saturating_sub(kernel_rows) / TILE
+                            ..=(hi + kernel_rows).min(grid - 1) / TILE
+                    };
+                    for ty in tiles(b[1], b[3], grid_height) {
+                        let row = ty as usize * grid_tiles_x;
+                        for tx in tiles(b[0], b[2], grid_width) {
+                            self.grid_marks[row + tx as usize] = true;
+                        }
                     }
                 }
-                self.widen_marks(grid_tiles_x, grid_tiles_y, kernel_rows);
             }
 
             let (row_spans, rows) = if prefix_rows {
@@ -138,7 +184,10 @@ impl FramePlan {
                 (Slice::default(), Slice::default())
             };
             let blur_tiles = self.push_marked(grid_tiles_x);
-            self.widen_marks(grid_tiles_x, grid_tiles_y, kernel_rows);
+            // Cells are only written where they can be non-zero: the tiles holding near cells.
+            self.grid_marks.clear();
+            self.grid_marks
+                .extend(self.near_boxes.iter().map(|b| b[0] <= b[2]));
             let cell_tiles = self.push_marked(grid_tiles_x);
 
             self.planes.push(PlaneWork {
@@ -151,6 +200,43 @@ impl FramePlan {
                 blur_tiles,
                 cell_tiles,
             });
+        }
+        self.near_lists = near_lists;
+    }
+
+    /// For each plane, the sub-tiles whose disparity range meets its band, in order.
+    ///
+    /// Planes are sorted by disparity and a band is an interval, so each sub-tile meets a run
+    /// of consecutive planes, found by bisection with the exact test (`Params::band_meets`).
+    fn list_near_sub_tiles(&mut self, planes: &[super::Plane], params: &Params) {
+        let runs = &mut self.near_runs;
+        runs.clear();
+        runs.extend(self.sub_ranges.iter().map(|&[lo, hi]| {
+            let first = planes
+                .partition_point(|p| p.disparity < lo && !params.band_meets(lo, hi, p.disparity));
+            let end = planes
+                .partition_point(|p| p.disparity <= hi || params.band_meets(lo, hi, p.disparity));
+            (first as u32, end.max(first) as u32)
+        }));
+        let lists = &mut self.near_lists;
+        lists.offsets.clear();
+        lists.offsets.resize(planes.len() + 1, 0);
+        for &(first, end) in runs.iter() {
+            for k in first..end {
+                lists.offsets[k as usize + 1] += 1;
+            }
+        }
+        for k in 0..planes.len() {
+            lists.offsets[k + 1] += lists.offsets[k];
+        }
+        lists.items.clear();
+        lists.items.resize(lists.offsets[planes.len()], 0);
+        let mut next = lists.offsets.clone();
+        for (i, &(first, end)) in runs.iter().enumerate() {
+            for k in first..end {
+                lists.items[next[k as usize]] = i as u32;
+                next[k as usize] += 1;
+            }
         }
     }
 
@@ -244,17 +330,6 @@ impl FramePlan {
             offset,
             count: self.lists.len() as u32 - offset,
         }
-    }
-
-    /// Widens the marked grid tiles by the reach of a kernel of `kernel_rows` rows.
-    fn widen_marks(&mut self, grid_tiles_x: usize, grid_tiles_y: usize, kernel_rows: u32) {
-        dilate(
-            &mut self.grid_marks,
-            &mut self.scratch,
-            grid_tiles_x,
-            grid_tiles_y,
-            kernel_rows.div_ceil(TILE) as usize,
-        );
     }
 
     fn push(&mut self, values: impl Iterator<Item = u32>) -> Slice {
