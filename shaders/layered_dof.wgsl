@@ -8,11 +8,11 @@
 //   tag             once per frame, if the planes of level 0 have hard masks: one invocation
 //                   per pixel, the pixel's colour and, in its fourth byte, which planes of
 //                   level 0 it belongs to (`tagged`). Those planes then read `tagged`.
-//   extract_cells   for the other planes, one invocation per cell of the grid tiles that
-//                   hold the plane's pixels: the plane's mask M and masked image M o I (the
+//   extract_cells   for the other planes, one invocation per block of cells that can hold
+//                   the plane's pixels: the plane's mask M and masked image M o I (the
 //                   mean over a cell's 2^L x 2^L footprint, at most 4 x 4 samples of it),
 //                   packed as four bytes. All other cells hold zero: `values` is zeroed
-//                   before the first plane, and clear_cells zeroes these tiles after the blur.
+//                   before the first plane, and clear_cells zeroes these blocks after the blur.
 //   blur_disc       one invocation per listed 8x8 tile, from a module written for the
 //                   plane's disc (src/dof/disc_blur.rs): it reads the tile's tagged pixels or
 //                   cells and the kernel's margin once, (8 + 2r)^2 loads for the 64 window
@@ -81,8 +81,8 @@ struct Step {
     tiles_offset: u32,
     tiles_count: u32,
     row_spans_offset: u32, // per grid row: begin | end << 16, where the mask can be non-zero
-    cell_tiles_offset: u32, // fast path: grid tiles whose cells the blur reads
-    cell_tiles_count: u32,
+    cell_blocks_offset: u32, // fast path: blocks of cells where the mask can be non-zero
+    cell_blocks_count: u32,
     // The accumulator written (plane steps, resample) or the back one read (normalize).
     dst: Accumulator,
     // The accumulator read (resample) or the front one read (normalize; width 0 = none).
@@ -290,49 +290,62 @@ fn composite(u: u32, v: u32, blurred: vec4<f32>) {
     }
 }
 
-// Fast path: the plane's (M o I, M) of the cells of the listed tiles, four bytes.
-@compute @workgroup_size(8, 8)
+// Fast path: the plane's (M o I, M) of the cells of the listed blocks, four bytes. Every
+// other cell holds zero, and so do these before: only non-zero cells need writing.
+@compute @workgroup_size(64)
 fn extract_cells(
     @builtin(workgroup_id) wg: vec3<u32>,
     @builtin(num_workgroups) groups: vec3<u32>,
-    @builtin(local_invocation_id) local: vec3<u32>,
+    @builtin(local_invocation_index) lid: u32,
 ) {
-    let item = item_index(wg, groups);
-    if item >= task.cell_tiles_count {
+    let item = item_index(wg, groups) * 64u + lid;
+    if item >= task.cell_blocks_count {
         return;
     }
-    let tile = lists[task.cell_tiles_offset + item];
-    let u = (tile & 0xffffu) * TILE + local.x;
-    let v = (tile >> 16u) * TILE + local.y;
-    if u >= task.grid_width || v >= task.grid_height {
-        return;
-    }
-    // Every cell outside the listed tiles holds zero, and so do these before: only the
-    // plane's non-zero cells need writing.
-    let cell = pack4x8unorm(cell_value(u, v));
-    if cell != 0u {
-        values[v * task.grid_width + u] = cell;
+    let block = lists[task.cell_blocks_offset + item];
+    let side = cell_block_side();
+    for (var j = 0u; j < side; j++) {
+        for (var i = 0u; i < side; i++) {
+            let u = (block & 0xffffu) + i;
+            let v = (block >> 16u) + j;
+            if u < task.grid_width && v < task.grid_height {
+                let cell = pack4x8unorm(cell_value(u, v));
+                if cell != 0u {
+                    values[v * task.grid_width + u] = cell;
+                }
+            }
+        }
     }
 }
 
-// Fast path, after the blur: zeroes the cells of the listed tiles again.
-@compute @workgroup_size(8, 8)
+// Fast path, after the blur: zeroes the cells of the listed blocks again.
+@compute @workgroup_size(64)
 fn clear_cells(
     @builtin(workgroup_id) wg: vec3<u32>,
     @builtin(num_workgroups) groups: vec3<u32>,
-    @builtin(local_invocation_id) local: vec3<u32>,
+    @builtin(local_invocation_index) lid: u32,
 ) {
-    let item = item_index(wg, groups);
-    if item >= task.cell_tiles_count {
+    let item = item_index(wg, groups) * 64u + lid;
+    if item >= task.cell_blocks_count {
         return;
     }
-    let tile = lists[task.cell_tiles_offset + item];
-    let u = (tile & 0xffffu) * TILE + local.x;
-    let v = (tile >> 16u) * TILE + local.y;
-    if u >= task.grid_width || v >= task.grid_height {
-        return;
+    let block = lists[task.cell_blocks_offset + item];
+    let side = cell_block_side();
+    for (var j = 0u; j < side; j++) {
+        for (var i = 0u; i < side; i++) {
+            let u = (block & 0xffffu) + i;
+            let v = (block >> 16u) + j;
+            if u < task.grid_width && v < task.grid_height {
+                values[v * task.grid_width + u] = 0u;
+            }
+        }
     }
-    values[v * task.grid_width + u] = 0u;
+}
+
+// Cells a side of a listed block (`cell_block_side` in src/dof/plan.rs): a 4x4-pixel
+// sub-tile's cells, or one cell from level 2 on.
+fn cell_block_side() -> u32 {
+    return max(4u >> min(task.level, 2u), 1u);
 }
 
 // Cell (u, v) of the plane as `fields`, zero outside the grid. Sums of up to 257 cells fit

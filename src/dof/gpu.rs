@@ -68,8 +68,8 @@ struct StepUniform {
     tiles_offset: u32,
     tiles_count: u32,
     row_spans_offset: u32,
-    cell_tiles_offset: u32,
-    cell_tiles_count: u32,
+    cell_blocks_offset: u32,
+    cell_blocks_count: u32,
     dst: AccumulatorUniform,
     src: AccumulatorUniform,
     tag_index: u32,
@@ -665,12 +665,13 @@ impl Renderer {
                         if fast {
                             let reads_cells =
                                 !tagged.as_ref().is_some_and(|planes| planes.contains(index));
+                            // 64 blocks of cells per workgroup.
+                            let block_groups = Slice {
+                                offset: 0,
+                                count: work.cell_blocks.count.div_ceil(64),
+                            };
                             if reads_cells {
-                                dispatch_list(
-                                    &mut pass,
-                                    &p.extract_cells[full_res],
-                                    work.cell_tiles,
-                                );
+                                dispatch_list(&mut pass, &p.extract_cells[full_res], block_groups);
                             }
                             // Eight tiles per workgroup.
                             let groups = Slice {
@@ -679,7 +680,7 @@ impl Renderer {
                             };
                             dispatch_list(&mut pass, &self.disc_blurs[*index], groups);
                             if reads_cells {
-                                dispatch_list(&mut pass, &p.clear_cells, work.cell_tiles);
+                                dispatch_list(&mut pass, &p.clear_cells, block_groups);
                             }
                         } else {
                             // extract_prefix runs 64 rows per workgroup.
@@ -1101,8 +1102,8 @@ fn plane_uniform(work: &PlaneWork, half_band: f32, smooth_alpha: f32, quantum: f
         tiles_offset: work.blur_tiles.offset,
         tiles_count: work.blur_tiles.count,
         row_spans_offset: work.row_spans.offset,
-        cell_tiles_offset: work.cell_tiles.offset,
-        cell_tiles_count: work.cell_tiles.count,
+        cell_blocks_offset: work.cell_blocks.offset,
+        cell_blocks_count: work.cell_blocks.count,
         ..Default::default()
     }
 }

@@ -14,6 +14,12 @@ pub const TILE: u32 = 8;
 /// Side of the sub-tiles whose disparity ranges decide where a plane's mask can be non-zero.
 pub const SUB: u32 = 4;
 const PER_TILE: usize = (TILE / SUB) as usize;
+/// Side, in cells, of the blocks of [`PlaneWork::cell_blocks`] on level `level`: a sub-tile's
+/// cells (4 x 4 at full resolution, 2 x 2 on level 1), or one cell from level 2 on.
+pub fn cell_block_side(level: u32) -> u32 {
+    (SUB >> level.min(2)).max(1)
+}
+
 /// A bounding box holding nothing.
 const EMPTY_BOX: [u32; 4] = [u32::MAX, u32::MAX, 0, 0];
 
@@ -41,10 +47,10 @@ pub struct PlaneWork {
     pub row_spans: Slice,
     /// Grid tiles to blur, packed `x | y << 16`.
     pub blur_tiles: Slice,
-    /// Grid tiles holding the cells where the plane's mask can be non-zero: the fast path
-    /// writes their cells before the blur and zeroes them after it, so that every other cell
-    /// reads zero.
-    pub cell_tiles: Slice,
+    /// Blocks of cells where the plane's mask can be non-zero, packed `x | y << 16` (the
+    /// block's first cell), [`cell_block_side`] cells a side: the fast path writes those cells
+    /// before the blur and zeroes them after it, so that every other cell reads zero.
+    pub cell_blocks: Slice,
 }
 
 /// Lists of sub-tile indices, one per plane: plane `k`'s is `items[offsets[k]..offsets[k + 1]]`.
@@ -184,11 +190,8 @@ impl FramePlan {
                 (Slice::default(), Slice::default())
             };
             let blur_tiles = self.push_marked(grid_tiles_x);
-            // Cells are only written where they can be non-zero: the tiles holding near cells.
-            self.grid_marks.clear();
-            self.grid_marks
-                .extend(self.near_boxes.iter().map(|b| b[0] <= b[2]));
-            let cell_tiles = self.push_marked(grid_tiles_x);
+            let cell_blocks =
+                self.push_cell_blocks(near_list, level, subs_x, grid_width, grid_height);
 
             self.planes.push(PlaneWork {
                 plane,
@@ -198,7 +201,7 @@ impl FramePlan {
                 rows,
                 row_spans,
                 blur_tiles,
-                cell_tiles,
+                cell_blocks,
             });
         }
         self.near_lists = near_lists;
@@ -315,6 +318,44 @@ impl FramePlan {
             count: self.lists.len() as u32 - rows_offset,
         };
         (row_spans, rows)
+    }
+
+    /// Lists the cells of the near sub-tiles `near_list` on level `level`'s grid, as blocks
+    /// of [`cell_block_side`] cells: a sub-tile's cells up to level 2, or else the cell
+    /// holding it (once per cell).
+    fn push_cell_blocks(
+        &mut self,
+        near_list: &[u32],
+        level: u32,
+        subs_x: usize,
+        grid_width: u32,
+        grid_height: u32,
+    ) -> Slice {
+        let offset = self.lists.len() as u32;
+        let subs_x = subs_x as u32;
+        // Up to level 2 each near sub-tile has cells of its own; beyond, cells hold several.
+        if level <= 2 {
+            self.lists.extend(near_list.iter().map(|&i| {
+                let (x, y) = ((i % subs_x * SUB) >> level, (i / subs_x * SUB) >> level);
+                x | y << 16
+            }));
+        } else {
+            self.scratch.clear();
+            self.scratch
+                .resize(grid_width as usize * grid_height as usize, false);
+            for &i in near_list {
+                let (x, y) = ((i % subs_x * SUB) >> level, (i / subs_x * SUB) >> level);
+                let cell = &mut self.scratch[(y * grid_width + x) as usize];
+                if !*cell {
+                    *cell = true;
+                    self.lists.push(x | y << 16);
+                }
+            }
+        }
+        Slice {
+            offset,
+            count: self.lists.len() as u32 - offset,
+        }
     }
 
     /// Lists the marked grid tiles, packed `x | y << 16`.
