@@ -499,6 +499,86 @@ mod tests {
     }
 
     #[test]
+    fn cell_blocks_and_blur_tiles_cover_every_cell_the_plane_reaches() {
+        // A diagonal ramp with a step, so that every plane's pixels form thin, slanted runs.
+        let (w, h) = (203u32, 77u32);
+        let disparity: Vec<f32> = (0..w * h)
+            .map(|p| {
+                let (x, y) = (p % w, p / w);
+                let ramp = (x + 2 * y) as f32 * 0.21;
+                if x > 120 { ramp + 17.0 } else { ramp }
+            })
+            .map(|d| d.min(80.0))
+            .collect();
+        let params = Params {
+            aperture: 0.8,
+            focus_disparity: 40.0,
+            max_disparity: 80.0,
+            max_kernel: 11,
+            ..Default::default()
+        };
+        let mut plan = FramePlan::default();
+        plan.build(&disparity, w, h, &params, crate::dof::MAX_LEVEL, false);
+        let half_band = params.half_band();
+        let mut levels_seen = std::collections::BTreeSet::new();
+        for work in &plan.planes {
+            let level = work.plane.level;
+            levels_seen.insert(level);
+            let (gw, gh) = (work.grid_width, work.grid_height);
+            // Cells whose footprint holds a pixel of the plane, by brute force.
+            let mut holds = vec![false; (gw * gh) as usize];
+            for (p, d) in disparity.iter().enumerate() {
+                if (d - work.plane.disparity).abs() < half_band {
+                    let (x, y) = (p as u32 % w >> level, p as u32 / w >> level);
+                    holds[(y * gw + x) as usize] = true;
+                }
+            }
+            let side = cell_block_side(level);
+            let mut listed = vec![false; holds.len()];
+            let blocks =
+                &plan.lists[work.cell_blocks.offset as usize..][..work.cell_blocks.count as usize];
+            for block in blocks {
+                let (x0, y0) = (block & 0xffff, block >> 16);
+                for y in y0..(y0 + side).min(gh) {
+                    for x in x0..(x0 + side).min(gw) {
+                        listed[(y * gw + x) as usize] = true;
+                    }
+                }
+            }
+            let mut blurred = vec![false; holds.len()];
+            let tiles =
+                &plan.lists[work.blur_tiles.offset as usize..][..work.blur_tiles.count as usize];
+            for tile in tiles {
+                let (tx, ty) = ((tile & 0xffff) * TILE, (tile >> 16) * TILE);
+                for y in ty..(ty + TILE).min(gh) {
+                    for x in tx..(tx + TILE).min(gw) {
+                        blurred[(y * gw + x) as usize] = true;
+                    }
+                }
+            }
+            let rows = work.plane.kernel.rows() as i64;
+            for (c, _) in holds.iter().enumerate().filter(|(_, h)| **h) {
+                let (x, y) = ((c as u32 % gw) as i64, (c as u32 / gw) as i64);
+                assert!(
+                    listed[c],
+                    "d={} level {level}: cell ({x}, {y}) not listed",
+                    work.plane.disparity
+                );
+                for yy in (y - rows).max(0)..=(y + rows).min(gh as i64 - 1) {
+                    for xx in (x - rows).max(0)..=(x + rows).min(gw as i64 - 1) {
+                        assert!(
+                            blurred[(yy * gw as i64 + xx) as usize],
+                            "d={} level {level}: cell ({xx}, {yy}) within reach of ({x}, {y}) not blurred",
+                            work.plane.disparity
+                        );
+                    }
+                }
+            }
+        }
+        assert!(levels_seen.len() >= 4, "{levels_seen:?}");
+    }
+
+    #[test]
     fn downsampled_planes_list_tiles_of_their_level_grid() {
         let (w, h) = (200u32, 120u32);
         let disparity = vec![60.0f32; (w * h) as usize];
