@@ -632,7 +632,8 @@ impl Renderer {
         });
         let frame = self.frame.as_mut().expect("ensure_frame made it");
         if fast && !frame.values_zero {
-            encoder.clear_buffer(&frame.values, 0, None);
+            // The cells of the finest grid, four bytes each: all the fast path reads.
+            encoder.clear_buffer(&frame.values, 0, Some(pixels as u64 * 4));
         }
         frame.values_zero = fast;
         let frame = self.frame.as_ref().expect("ensure_frame made it");
