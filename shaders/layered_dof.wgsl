@@ -302,17 +302,12 @@ fn extract_cells(
     if item >= task.cell_blocks_count {
         return;
     }
-    let block = lists[task.cell_blocks_offset + item];
-    let side = cell_block_side();
-    for (var j = 0u; j < side; j++) {
-        for (var i = 0u; i < side; i++) {
-            let u = (block & 0xffffu) + i;
-            let v = (block >> 16u) + j;
-            if u < task.grid_width && v < task.grid_height {
-                let cell = pack4x8unorm(cell_value(u, v));
-                if cell != 0u {
-                    values[v * task.grid_width + u] = cell;
-                }
+    for (var k = 0u; k < cells_per_block(); k++) {
+        let c = block_cell(item, k);
+        if c.x < task.grid_width && c.y < task.grid_height {
+            let cell = pack4x8unorm(cell_value(c.x, c.y));
+            if cell != 0u {
+                values[c.y * task.grid_width + c.x] = cell;
             }
         }
     }
@@ -329,23 +324,30 @@ fn clear_cells(
     if item >= task.cell_blocks_count {
         return;
     }
-    let block = lists[task.cell_blocks_offset + item];
-    let side = cell_block_side();
-    for (var j = 0u; j < side; j++) {
-        for (var i = 0u; i < side; i++) {
-            let u = (block & 0xffffu) + i;
-            let v = (block >> 16u) + j;
-            if u < task.grid_width && v < task.grid_height {
-                values[v * task.grid_width + u] = 0u;
-            }
+    for (var k = 0u; k < cells_per_block(); k++) {
+        let c = block_cell(item, k);
+        if c.x < task.grid_width && c.y < task.grid_height {
+            values[c.y * task.grid_width + c.x] = 0u;
         }
     }
 }
 
-// Cells a side of a listed block (`cell_block_side` in src/dof/plan.rs): a 4x4-pixel
+// Side of a listed block of cells (`cell_block_side` in src/dof/plan.rs): a 4x4-pixel
 // sub-tile's cells, or one cell from level 2 on.
 fn cell_block_side() -> u32 {
     return max(4u >> min(task.level, 2u), 1u);
+}
+
+fn cells_per_block() -> u32 {
+    let side = cell_block_side();
+    return side * side;
+}
+
+// Cell k (row by row) of the listed block `item`; it may lie beyond the grid's edge.
+fn block_cell(item: u32, k: u32) -> vec2<u32> {
+    let block = lists[task.cell_blocks_offset + item];
+    let side = cell_block_side();
+    return vec2<u32>((block & 0xffffu) + k % side, (block >> 16u) + k / side);
 }
 
 // Cell (u, v) of the plane as `fields`, zero outside the grid. Sums of up to 257 cells fit
