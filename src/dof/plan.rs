@@ -20,6 +20,12 @@ pub fn cell_block_side(level: u32) -> u32 {
     (SUB >> level.min(2)).max(1)
 }
 
+/// The first cell, on level `level`'s grid, of sub-tile `i` (row by row, `subs_x` a row).
+fn sub_tile_cell(i: u32, subs_x: usize, level: u32) -> (u32, u32) {
+    let subs_x = subs_x as u32;
+    ((i % subs_x * SUB) >> level, (i / subs_x * SUB) >> level)
+}
+
 /// A bounding box holding nothing.
 const EMPTY_BOX: [u32; 4] = [u32::MAX, u32::MAX, 0, 0];
 
@@ -131,24 +137,6 @@ impl FramePlan {
             // Grid tiles to blur: those within the kernel's reach of a near sub-tile.
             self.grid_marks.clear();
             self.grid_marks.resize(grid_tiles_x * grid_tiles_y, false);
-            self.near_boxes.clear();
-            self.near_boxes
-                .resize(grid_tiles_x * grid_tiles_y, EMPTY_BOX);
-            // Each near sub-tile's cells, in the bounding box of its grid tile's near cells.
-            for &i in near_list {
-                let (sx, sy) = (i % subs_x as u32, i / subs_x as u32);
-                let cells = |s: u32, grid: u32| {
-                    (
-                        (s * SUB) >> level,
-                        ((s * SUB + SUB - 1) >> level).min(grid - 1),
-                    )
-                };
-                let (x0, x1) = cells(sx, grid_width);
-                let (y0, y1) = cells(sy, grid_height);
-                let tile = (y0 / TILE) as usize * grid_tiles_x + (x0 / TILE) as usize;
-                let b = &mut self.near_boxes[tile];
-                *b = [b[0].min(x0), b[1].min(y0), b[2].max(x1), b[3].max(y1)];
-            }
             if level == 0 {
                 // Widened at sub-tile precision, then pooled into tiles.
                 self.sub_marks.clone_from(&self.near);
@@ -166,6 +154,20 @@ impl FramePlan {
                     }
                 }
             } else {
+                // Each near sub-tile's cells, in the bounding box of its grid tile's near cells
+                // (a sub-tile's cells lie in one tile: 4 pixels divide a tile's 8 cells).
+                self.near_boxes.clear();
+                self.near_boxes
+                    .resize(grid_tiles_x * grid_tiles_y, EMPTY_BOX);
+                let side = cell_block_side(level);
+                for &i in near_list {
+                    let (x0, y0) = sub_tile_cell(i, subs_x, level);
+                    let x1 = (x0 + side - 1).min(grid_width - 1);
+                    let y1 = (y0 + side - 1).min(grid_height - 1);
+                    let tile = (y0 / TILE) as usize * grid_tiles_x + (x0 / TILE) as usize;
+                    let b = &mut self.near_boxes[tile];
+                    *b = [b[0].min(x0), b[1].min(y0), b[2].max(x1), b[3].max(y1)];
+                }
                 // The tiles that each tile's box of near cells, widened by the kernel, meets.
                 for b in &self.near_boxes {
                     if b[0] > b[2] {
@@ -332,11 +334,10 @@ impl FramePlan {
         grid_height: u32,
     ) -> Slice {
         let offset = self.lists.len() as u32;
-        let subs_x = subs_x as u32;
         // Up to level 2 each near sub-tile has cells of its own; beyond, cells hold several.
         if level <= 2 {
             self.lists.extend(near_list.iter().map(|&i| {
-                let (x, y) = ((i % subs_x * SUB) >> level, (i / subs_x * SUB) >> level);
+                let (x, y) = sub_tile_cell(i, subs_x, level);
                 x | y << 16
             }));
         } else {
@@ -344,7 +345,7 @@ impl FramePlan {
             self.scratch
                 .resize(grid_width as usize * grid_height as usize, false);
             for &i in near_list {
-                let (x, y) = ((i % subs_x * SUB) >> level, (i / subs_x * SUB) >> level);
+                let (x, y) = sub_tile_cell(i, subs_x, level);
                 let cell = &mut self.scratch[(y * grid_width + x) as usize];
                 if !*cell {
                     *cell = true;
@@ -529,7 +530,7 @@ mod tests {
             let mut holds = vec![false; (gw * gh) as usize];
             for (p, d) in disparity.iter().enumerate() {
                 if (d - work.plane.disparity).abs() < half_band {
-                    let (x, y) = (p as u32 % w >> level, p as u32 / w >> level);
+                    let (x, y) = ((p as u32 % w) >> level, (p as u32 / w) >> level);
                     holds[(y * gw + x) as usize] = true;
                 }
             }
