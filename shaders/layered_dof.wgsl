@@ -6,8 +6,9 @@
 //
 // a plane, fast path (kmax 1..15, every kernel smaller than 16 x 16):
 //   tag             once per frame, if the planes of level 0 have hard masks: one invocation
-//                   per pixel, the pixel's colour and, in its fourth byte, which planes of
-//                   level 0 it belongs to (`tagged`). Those planes then read `tagged`.
+//                   per four pixels of a row, each pixel's colour and, in its fourth byte,
+//                   which planes of level 0 it belongs to (`tagged`). Those planes then read
+//                   `tagged`, four pixels per access.
 //   extract_cells   for the other planes, one invocation per block of cells that can hold
 //                   the plane's pixels: the plane's mask M and masked image M o I (the
 //                   mean over a cell's 2^L x 2^L footprint, at most 4 x 4 samples of it),
@@ -16,7 +17,7 @@
 //   blur_disc       one invocation per listed 8x8 tile, from a module written for the
 //                   plane's disc (src/dof/disc_blur.rs): it reads the tile's tagged pixels or
 //                   cells and the kernel's margin once, (8 + 2r)^2 loads for the 64 window
-//                   sums, computes them in registers, and composites:
+//                   sums, computes them in registers, and composites two cells at a time:
 //                   Is = Is o (1 - Mb) + Ib and Ms = Ms o (1 - Mb) + Mb.
 // a plane, exact path (kmax 0 or above 15: kernels of any size, values to 1/65280):
 //   extract_prefix  one invocation per listed grid row: (M o I, M) as fixed-point integers,
@@ -26,7 +27,7 @@
 //                   spans, each the difference of two prefix sums (O(r) per cell), then the
 //                   same compositing.
 // the accumulators:
-//   resample        one invocation per cell of a destination level: the bilinear upsampling
+//   resample        one invocation per pair of cells of a destination level: the bilinear upsampling
 //                   of a coarser accumulator, either replacing the destination (the back
 //                   planes, finished at a coarse level, continue at a finer one) or composited
 //                   over it (the front planes, gathered apart, laid over the planes behind).
@@ -40,11 +41,12 @@
 //   3 disparity storage  pixels of disparity, f32, one per pixel (clamped by the host)
 //   4 lists     storage  kernel spans, row spans, row and tile lists of all planes (u32)
 //   5 values    storage  the plane's packed cells (fast path) or prefix sums (exact path)
-//   6 accum     storage  the full-resolution accumulator (Is, Ms)
+//   6 accum     storage  the full-resolution accumulator (Is, Ms), f32 or packed (PACKED)
 //   7 coarse    storage  the accumulators of levels 1 and up, back and front
 //   8 output    storage  output pixels, 4 bytes each
 //   9 ranges    storage  minimum and maximum disparity of each 4x4 sub-tile (the host's)
-//  10 tagged    storage  pixels tagged with their planes of level 0, zero margins (see `tag`)
+//  10 tagged    storage  pixels tagged with their planes of level 0, zero margins (see `tag`),
+//                       four per element
 
 struct Frame {
     width: u32,
@@ -57,12 +59,21 @@ struct Frame {
     subs_x: u32,
     // Row pitch of `tagged`.
     tagged_pitch: u32,
+    // Row pitch of a packed `accum` (PACKED), in pairs of pixels.
+    pair_pitch: u32,
 }
 
 // Pipeline constant: the plane passes are built once for level 0 and once for the others,
 // so that no pipeline carries the code of the other case (CPU Vulkan drivers pay for
 // untaken branches). On level 0 cells are pixels and the accumulator is `accum`.
 override FULL_RES: bool = true;
+
+// Pipeline constant: the level-0 accumulator `accum` holds (Is, Ms) as 16-bit fixed point,
+// the two pixels of a pair (columns 2i and 2i + 1) in one 16-byte element, row pitch
+// `frame.pair_pitch` (the fast path: on CPU Vulkan drivers each element accessed costs a
+// scalar loop over SIMD lanes, so two pixels per access halve the compositing's cost); else
+// f32, one pixel per element, row pitch `frame.width` (the exact path).
+override PACKED: bool = false;
 
 // One step of the schedule. Plane steps use the first block, resample and normalize the
 // accumulator fields; a level's accumulator is at `offset` in `accum` (level 0) or `coarse`.
@@ -106,11 +117,11 @@ struct Accumulator {
 @group(0) @binding(3) var<storage, read> disparity: array<f32>;
 @group(0) @binding(4) var<storage, read> lists: array<u32>;
 @group(0) @binding(5) var<storage, read_write> values: array<u32>;
-@group(0) @binding(6) var<storage, read_write> accum: array<vec4<f32>>;
+@group(0) @binding(6) var<storage, read_write> accum: array<vec4<u32>>;
 @group(0) @binding(7) var<storage, read_write> coarse: array<vec4<f32>>;
 @group(0) @binding(8) var<storage, read_write> output: array<u32>;
 @group(0) @binding(9) var<storage, read> ranges: array<vec2<f32>>;
-@group(0) @binding(10) var<storage, read_write> tagged: array<u32>;
+@group(0) @binding(10) var<storage, read_write> tagged: array<vec4<u32>>;
 
 const TILE: u32 = 8u;
 // Samples per axis of a cell's footprint, at most (coarser levels sample it evenly).
@@ -276,17 +287,72 @@ fn blur(
 }
 
 // Blends the blurred plane (Ib, Mb) at cell (u, v) over the plane's accumulator (Is, Ms).
-// Where Mb = 0 (so Ib = 0 too) compositing changes nothing, and is skipped.
+// Where Mb = 0 (so Ib = 0 too) compositing changes nothing, and is skipped. Not for a
+// PACKED level 0 (see `composite_pair`).
 fn composite(u: u32, v: u32, blurred: vec4<f32>) {
     if blurred.w == 0.0 {
         return;
     }
     let index = v * task.grid_width + u;
     if FULL_RES {
-        accum[index] = accum[index] * (1.0 - blurred.w) + blurred;
+        accum[index] = bitcast<vec4<u32>>(bitcast<vec4<f32>>(accum[index]) * (1.0 - blurred.w) + blurred);
     } else {
         let at = task.dst.offset + index;
         coarse[at] = coarse[at] * (1.0 - blurred.w) + blurred;
+    }
+}
+
+// `composite` of cells (u, v) and (u + 1, v), u even, with a PACKED level 0 read and written
+// once for both. Cell u + 1 may lie beyond the grid (odd widths).
+fn composite_pair(u: u32, v: u32, a: vec4<f32>, b: vec4<f32>) {
+    if FULL_RES && PACKED {
+        if a.w == 0.0 && b.w == 0.0 {
+            return;
+        }
+        let i = u / 2u;
+        var pair = accum_pair(i, v);
+        pair[0] = pair[0] * (1.0 - a.w) + a;
+        pair[1] = pair[1] * (1.0 - b.w) + b;
+        store_accum_pair(i, v, pair);
+    } else {
+        composite(u, v, a);
+        if u + 1u < task.grid_width {
+            composite(u + 1u, v, b);
+        }
+    }
+}
+
+// Pixels (2i, y) and (2i + 1, y) of the level-0 accumulator; the second is undefined where
+// it lies beyond the frame.
+fn accum_pair(i: u32, y: u32) -> array<vec4<f32>, 2> {
+    if PACKED {
+        let w = accum[y * frame.pair_pitch + i];
+        return array<vec4<f32>, 2>(
+            vec4<f32>(unpack2x16unorm(w.x), unpack2x16unorm(w.y)),
+            vec4<f32>(unpack2x16unorm(w.z), unpack2x16unorm(w.w)),
+        );
+    }
+    let p = y * frame.width + 2u * i;
+    let second = min(p + 1u, frame.width * frame.height - 1u);
+    return array<vec4<f32>, 2>(bitcast<vec4<f32>>(accum[p]), bitcast<vec4<f32>>(accum[second]));
+}
+
+// Stores pixels (2i, y) and (2i + 1, y) of the level-0 accumulator (the second only where
+// it lies in the frame).
+fn store_accum_pair(i: u32, y: u32, pair: array<vec4<f32>, 2>) {
+    if PACKED {
+        accum[y * frame.pair_pitch + i] = vec4<u32>(
+            pack2x16unorm(pair[0].xy),
+            pack2x16unorm(pair[0].zw),
+            pack2x16unorm(pair[1].xy),
+            pack2x16unorm(pair[1].zw),
+        );
+    } else {
+        let p = y * frame.width + 2u * i;
+        accum[p] = bitcast<vec4<u32>>(pair[0]);
+        if 2u * i + 1u < frame.width {
+            accum[p + 1u] = bitcast<vec4<u32>>(pair[1]);
+        }
     }
 }
 
@@ -376,19 +442,27 @@ const BORDER: u32 = 8u;
 // planes at most (three bits leave room for rounding); `members` = 0: none.
 @compute @workgroup_size(8, 8)
 fn tag(@builtin(global_invocation_id) id: vec3<u32>) {
-    if id.x >= frame.width || id.y >= frame.height {
+    let x0 = id.x * 4u;
+    if x0 >= frame.width || id.y >= frame.height {
         return;
     }
-    let p = id.y * frame.width + id.x;
-    let d = disparity[p];
-    var members = 0u;
-    for (var i = 0u; i < 16u; i++) {
-        let plane = task.tagged_planes[i / 4u][i % 4u];
-        members |= select(0u, 1u << i, abs(d - plane) < task.half_band);
+    var quad = vec4<u32>(0u);
+    for (var i = 0u; i < 4u; i++) {
+        let x = x0 + i;
+        if x < frame.width {
+            let p = id.y * frame.width + x;
+            let d = disparity[p];
+            var members = 0u;
+            for (var k = 0u; k < 16u; k++) {
+                let plane = task.tagged_planes[k / 4u][k % 4u];
+                members |= select(0u, 1u << k, abs(d - plane) < task.half_band);
+            }
+            let first = select(firstTrailingBit(members), 0u, members == 0u);
+            let tag = first | ((members >> first) & 7u) << 4u;
+            quad[i] = (image[p] & 0xffffffu) | tag << 24u;
+        }
     }
-    let first = select(firstTrailingBit(members), 0u, members == 0u);
-    let tag = first | ((members >> first) & 7u) << 4u;
-    tagged[(id.y + BORDER) * frame.tagged_pitch + id.x + BORDER] = (image[p] & 0xffffffu) | tag << 24u;
+    tagged[((id.y + BORDER) * frame.tagged_pitch + x0 + BORDER) / 4u] = quad;
 }
 
 // (M o I, M) of a tagged pixel in plane p of level 0, split as `cell_pair` splits a cell:
@@ -435,45 +509,70 @@ fn upsample(source: Accumulator, level: u32, x: u32, y: u32) -> vec4<f32> {
 // level 0's `accum`.
 override OVER: bool = false;
 
+// One invocation per pair of cells (2i, y), (2i + 1, y) of the destination.
 @compute @workgroup_size(8, 8)
 fn resample(@builtin(global_invocation_id) id: vec3<u32>) {
     let dst = task.dst;
-    if id.x >= dst.width || id.y >= dst.height {
+    let x = 2u * id.x;
+    if x >= dst.width || id.y >= dst.height {
         return;
     }
-    let index = id.y * dst.width + id.x;
-    var value = upsample(task.src, dst.level, id.x, id.y);
     if FULL_RES {
+        var pair: array<vec4<f32>, 2>;
         if OVER {
-            value += accum[index] * (1.0 - value.w);
+            pair = accum_pair(id.x, id.y);
         }
-        accum[index] = value;
+        pair[0] = resampled(x, id.y, pair[0]);
+        pair[1] = resampled(x + 1u, id.y, pair[1]);
+        store_accum_pair(id.x, id.y, pair);
     } else {
-        let at = dst.offset + index;
-        if OVER {
-            value += coarse[at] * (1.0 - value.w);
+        let at = dst.offset + id.y * dst.width + x;
+        coarse[at] = resampled(x, id.y, coarse[at]);
+        if x + 1u < dst.width {
+            coarse[at + 1u] = resampled(x + 1u, id.y, coarse[at + 1u]);
         }
-        coarse[at] = value;
     }
 }
 
+// Cell (x, y) of the destination: the source upsampled, over `below` if OVER.
+fn resampled(x: u32, y: u32, below: vec4<f32>) -> vec4<f32> {
+    let value = upsample(task.src, task.dst.level, x, y);
+    if OVER {
+        return value + below * (1.0 - value.w);
+    }
+    return value;
+}
+
+// One invocation per pair of pixels (2i, y), (2i + 1, y).
 @compute @workgroup_size(8, 8)
 fn normalize(@builtin(global_invocation_id) id: vec3<u32>) {
-    if id.x >= frame.width || id.y >= frame.height {
+    let x = 2u * id.x;
+    if x >= frame.width || id.y >= frame.height {
         return;
     }
-    let p = id.y * frame.width + id.x;
-    var acc: vec4<f32>;
+    var back: array<vec4<f32>, 2>;
     if FULL_RES {
-        acc = accum[p];
-    } else {
-        acc = upsample(task.dst, 0u, id.x, id.y);
+        back = accum_pair(id.x, id.y);
+    }
+    let p = id.y * frame.width + x;
+    output[p] = normalized(composed(x, id.y, back[0]), image[p]);
+    if x + 1u < frame.width {
+        output[p + 1u] = normalized(composed(x + 1u, id.y, back[1]), image[p + 1u]);
+    }
+}
+
+// Pixel (x, y) of the back accumulator (`level0` where it is at level 0, else upsampled),
+// with the front one over it if OVER.
+fn composed(x: u32, y: u32, level0: vec4<f32>) -> vec4<f32> {
+    var acc = level0;
+    if !FULL_RES {
+        acc = upsample(task.dst, 0u, x, y);
     }
     if OVER {
-        let front = upsample(task.src, 0u, id.x, id.y);
+        let front = upsample(task.src, 0u, x, y);
         acc = acc * (1.0 - front.w) + front;
     }
-    output[p] = normalized(acc, image[p]);
+    return acc;
 }
 
 // Output pixel from the accumulator: Is / Ms (the source colour where no plane covers it),

@@ -130,6 +130,33 @@ fn exact_mode_matches_the_oracle_on_random_scenes() {
     }
 }
 
+/// The fast path at full resolution (every kernel within kmax): hard masks make a plane's
+/// taps the exact input bytes, so only the accumulator's 16-bit fixed point (two pixels per
+/// element, which odd widths split at the row's end) separates it from the oracle.
+#[test]
+fn fast_mode_at_full_resolution_matches_the_oracle_on_odd_sizes() {
+    let mut renderer = renderer();
+    let mut rng = Rng(0xfa57);
+    for &(width, height) in &[(1, 1), (7, 5), (33, 17), (101, 67), (257, 31)] {
+        for &aperture in &[0.1f32, 0.25] {
+            let (image, disparity) = scene(&mut rng, width, height, 40.0);
+            let params = Params {
+                aperture,
+                focus_disparity: 20.0,
+                min_disparity: 0.0,
+                max_disparity: 40.0,
+                max_kernel: 15,
+                mask: Mask::Hard,
+            };
+            let (worst, mean) = compare(&mut renderer, &image, &disparity, width, height, &params);
+            assert!(
+                worst <= 1,
+                "{width}x{height} a={aperture}: worst {worst}, mean {mean}"
+            );
+        }
+    }
+}
+
 #[test]
 fn exact_mode_matches_the_oracle_with_the_smooth_mask() {
     let mut renderer = renderer();

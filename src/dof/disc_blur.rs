@@ -65,10 +65,14 @@ fn blur_disc(
     let p = task.tag_index;
 ",
     );
+    // `tagged` is read four pixels at a time; the tile's margin starts `shift` pixels into
+    // an aligned quad (tiles start at multiples of 8, the pitch is a multiple of 4).
+    let shift = (8 - rows).rem_euclid(4);
+    let quads = (shift + side + 3) / 4;
     if input == Input::Tagged {
         writeln!(
             out,
-            "    let origin = (v0 + BORDER - {rows}u) * frame.tagged_pitch + u0 + BORDER - {rows}u;"
+            "    let origin = ((v0 + BORDER - {rows}u) * frame.tagged_pitch + u0 + BORDER - {rows}u - {shift}u) / 4u;"
         )?;
     }
     writeln!(out, "    var sums: array<vec2<u32>, {}>;", TILE * TILE)?;
@@ -78,16 +82,21 @@ fn blur_disc(
     for row in 0..side {
         writeln!(out, "    {{")?;
         match input {
-            Input::Tagged => writeln!(
-                out,
-                "        let row = origin + {row}u * frame.tagged_pitch;"
-            )?,
+            Input::Tagged => {
+                writeln!(
+                    out,
+                    "        let row = origin + {row}u * (frame.tagged_pitch / 4u);"
+                )?;
+                for k in 0..quads {
+                    writeln!(out, "        let w{k} = tagged[row + {k}u];")?;
+                }
+            }
             Input::Cells => writeln!(out, "        let y = i32(v0) + {};", row - rows)?,
         }
         writeln!(out, "        let q0 = vec2<u32>(0u);")?;
         for x in 0..side {
             let tap = match input {
-                Input::Tagged => format!("tap(tagged[row + {x}u], p)"),
+                Input::Tagged => format!("tap(w{}[{}], p)", (shift + x) / 4, (shift + x) % 4),
                 Input::Cells => format!("cell_pair(i32(u0) + {}, y)", x - rows),
             };
             writeln!(out, "        let q{} = q{x} + {tap};", x + 1)?;
@@ -111,12 +120,14 @@ fn blur_disc(
         }
         writeln!(out, "    }}")?;
     }
+    // Composited a pair of cells at a time (see `composite_pair`).
     for oy in 0..TILE {
-        for ox in 0..TILE {
+        for ox in (0..TILE).step_by(2) {
+            let i = oy * TILE + ox;
             writeln!(
                 out,
-                "    if u0 + {ox}u < task.grid_width && v0 + {oy}u < task.grid_height {{ composite(u0 + {ox}u, v0 + {oy}u, window_value(sums[{}], task.inv_norm)); }}",
-                oy * TILE + ox
+                "    if u0 + {ox}u < task.grid_width && v0 + {oy}u < task.grid_height {{ composite_pair(u0 + {ox}u, v0 + {oy}u, window_value(sums[{i}], task.inv_norm), window_value(sums[{}], task.inv_norm)); }}",
+                i + 1
             )?;
         }
     }

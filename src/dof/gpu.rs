@@ -37,7 +37,7 @@ struct FrameUniform {
     quantum: f32,
     subs_x: u32,
     tagged_pitch: u32,
-    _pad: u32,
+    pair_pitch: u32,
 }
 
 /// `Accumulator` in the shader: one level's (Is, Ms), at `offset` cells into its buffer.
@@ -107,17 +107,49 @@ struct Pipelines {
     clear_cells: wgpu::ComputePipeline,
     extract_prefix: [wgpu::ComputePipeline; 2],
     blur: [wgpu::ComputePipeline; 2],
-    /// Indexed `[full_res][over]`: into `accum` or `coarse`, over it or replacing it.
-    resample: [[wgpu::ComputePipeline; 2]; 2],
-    /// Indexed `[full_res][over]`: the back accumulator in `accum` or upsampled from
-    /// `coarse`, with or without a front one over it.
-    normalize: [[wgpu::ComputePipeline; 2]; 2],
+    /// Indexed `[Target][over]`: into that accumulator, over it or replacing it.
+    resample: [[wgpu::ComputePipeline; 2]; 3],
+    /// Indexed `[Target][over]`: the back accumulator there (upsampled from `coarse`), with or
+    /// without a front one over it.
+    normalize: [[wgpu::ComputePipeline; 2]; 3],
     tag: wgpu::ComputePipeline,
-    /// `resample` from level 1 into level 0, replacing it, a tile per invocation.
-    resample_tiles: wgpu::ComputePipeline,
+    /// `resample` from level 1 into level 0, replacing it, a tile per invocation; indexed
+    /// `[packed]`.
+    resample_tiles: [wgpu::ComputePipeline; 2],
     /// `normalize` with the back accumulator at level 0 or 1 and the front one (if any) at
     /// level 1, a tile per invocation; indexed like `normalize`, where it upsamples.
-    normalize_tiles: [[Option<wgpu::ComputePipeline>; 2]; 2],
+    normalize_tiles: [[Option<wgpu::ComputePipeline>; 2]; 3],
+}
+
+/// Which accumulator a pass reads or writes: indexes the accumulator passes' pipelines.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Target {
+    /// A level above 0, in `coarse`.
+    Coarse,
+    /// Level 0 in f32 (the exact path).
+    Full,
+    /// Level 0 in 16-bit fixed point, two pixels per element (the fast path, `PACKED`).
+    FullPacked,
+}
+
+impl Target {
+    const ALL: [Target; 3] = [Target::Coarse, Target::Full, Target::FullPacked];
+
+    fn of(level: u32, fast: bool) -> Target {
+        match (level, fast) {
+            (0, true) => Target::FullPacked,
+            (0, false) => Target::Full,
+            _ => Target::Coarse,
+        }
+    }
+
+    fn constants(self, over: bool) -> Constants {
+        Constants {
+            full_res: self != Target::Coarse,
+            over,
+            packed: self == Target::FullPacked,
+        }
+    }
 }
 
 /// Where each level's accumulators live: level 0 in `accum`, the others in `coarse`.
@@ -399,42 +431,51 @@ impl Shaders {
             immediate_size: 0,
         });
         let tiles_module = extended_module(device, "tile_upsample", &tile_upsample::source());
-        let specialised = |entry: &str, full_res: bool, over: bool| {
-            pipeline(device, &pipeline_layout, &module, entry, full_res, over)
+        let specialised = |entry: &str, constants: Constants| {
+            pipeline(device, &pipeline_layout, &module, entry, constants)
         };
-        let variants =
-            |entry: &str| [false, true].map(|full_res| specialised(entry, full_res, false));
+        let variants = |entry: &str| {
+            [false, true].map(|full_res| {
+                let constants = Constants {
+                    full_res,
+                    ..Default::default()
+                };
+                specialised(entry, constants)
+            })
+        };
         let accumulator_variants = |entry: &str| {
-            [false, true]
-                .map(|full_res| [false, true].map(|over| specialised(entry, full_res, over)))
+            Target::ALL
+                .map(|target| [false, true].map(|over| specialised(entry, target.constants(over))))
         };
         let pipelines = Pipelines {
             extract_cells: variants("extract_cells"),
-            clear_cells: specialised("clear_cells", false, false),
+            clear_cells: specialised("clear_cells", Constants::default()),
             extract_prefix: variants("extract_prefix"),
             blur: variants("blur"),
             resample: accumulator_variants("resample"),
             normalize: accumulator_variants("normalize"),
-            tag: specialised("tag", true, false),
-            resample_tiles: pipeline(
-                device,
-                &pipeline_layout,
-                &tiles_module,
-                "resample_tiles",
-                true,
-                false,
-            ),
+            tag: specialised("tag", Target::Full.constants(false)),
+            resample_tiles: [Target::Full, Target::FullPacked].map(|target| {
+                let constants = target.constants(false);
+                pipeline(
+                    device,
+                    &pipeline_layout,
+                    &tiles_module,
+                    "resample_tiles",
+                    constants,
+                )
+            }),
             // A level-0 back alone reads one cell per pixel either way: no tiled variant.
-            normalize_tiles: [false, true].map(|full_res| {
+            normalize_tiles: Target::ALL.map(|target| {
                 [false, true].map(|over| {
-                    (!full_res || over).then(|| {
+                    (target == Target::Coarse || over).then(|| {
+                        let constants = target.constants(over);
                         pipeline(
                             device,
                             &pipeline_layout,
                             &tiles_module,
                             "normalize_tiles",
-                            full_res,
-                            over,
+                            constants,
                         )
                     })
                 })
@@ -475,8 +516,12 @@ impl Shaders {
             &self.pipeline_layout,
             &module,
             "blur_disc",
-            full_res,
-            false,
+            if full_res {
+                Target::FullPacked
+            } else {
+                Target::Coarse
+            }
+            .constants(false),
         );
         if let Some(error) = context.take_error() {
             bail!("the GPU could not build the blur of disc {spans:?}: {error}");
@@ -503,19 +548,26 @@ fn extended_module(device: &wgpu::Device, label: &str, generated: &str) -> wgpu:
     })
 }
 
-/// Entry point `entry` of `module`, specialised by the pipeline constants `FULL_RES` and
-/// `OVER` (which every module declares).
+/// Values of the pipeline constants every module declares (`shaders/layered_dof.wgsl`).
+#[derive(Debug, Clone, Copy, Default)]
+struct Constants {
+    full_res: bool,
+    over: bool,
+    packed: bool,
+}
+
+/// Entry point `entry` of `module`, specialised by the pipeline constants.
 fn pipeline(
     device: &wgpu::Device,
     layout: &wgpu::PipelineLayout,
     module: &wgpu::ShaderModule,
     entry: &str,
-    full_res: bool,
-    over: bool,
+    constants: Constants,
 ) -> wgpu::ComputePipeline {
     let constants = [
-        ("FULL_RES", f64::from(u8::from(full_res))),
-        ("OVER", f64::from(u8::from(over))),
+        ("FULL_RES", f64::from(u8::from(constants.full_res))),
+        ("OVER", f64::from(u8::from(constants.over))),
+        ("PACKED", f64::from(u8::from(constants.packed))),
     ];
     device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
         label: Some(entry),
@@ -696,16 +748,25 @@ impl Renderer {
                     Step::Resample { from, into, over } => {
                         let p = &self.shaders.pipelines;
                         if from.level == 1 && into.level == 0 && !over {
-                            dispatch_tiles(&mut pass, &p.resample_tiles, width, height);
+                            dispatch_tiles(
+                                &mut pass,
+                                &p.resample_tiles[usize::from(fast)],
+                                width,
+                                height,
+                            );
                         } else {
-                            let pipeline =
-                                &p.resample[usize::from(into.level == 0)][usize::from(*over)];
-                            dispatch_grid(&mut pass, pipeline, into.width, into.height);
+                            let target = Target::of(into.level, fast);
+                            let pipeline = &p.resample[target as usize][usize::from(*over)];
+                            // A pair of cells per invocation.
+                            dispatch_grid(&mut pass, pipeline, into.width.div_ceil(2), into.height);
                         }
                     }
                     Step::Normalize { back, front } => {
                         let p = &self.shaders.pipelines;
-                        let variant = [usize::from(back.level == 0), usize::from(front.is_some())];
+                        let variant = [
+                            Target::of(back.level, fast) as usize,
+                            usize::from(front.is_some()),
+                        ];
                         let tiled = &p.normalize_tiles[variant[0]][variant[1]];
                         if let Some(pipeline) = tiled
                             .as_ref()
@@ -713,17 +774,21 @@ impl Renderer {
                         {
                             dispatch_tiles(&mut pass, pipeline, width, height);
                         } else {
+                            // A pair of pixels per invocation.
                             dispatch_grid(
                                 &mut pass,
                                 &p.normalize[variant[0]][variant[1]],
-                                width,
+                                width.div_ceil(2),
                                 height,
                             );
                         }
                     }
-                    Step::Tag => {
-                        dispatch_grid(&mut pass, &self.shaders.pipelines.tag, width, height)
-                    }
+                    Step::Tag => dispatch_grid(
+                        &mut pass,
+                        &self.shaders.pipelines.tag,
+                        width.div_ceil(4),
+                        height,
+                    ),
                 }
             }
         }
@@ -1050,7 +1115,7 @@ impl Renderer {
             quantum,
             subs_x: frame.width.div_ceil(SUB),
             tagged_pitch: frame.tagged_pitch,
-            _pad: 0,
+            pair_pitch: frame.width.div_ceil(2),
         };
         queue.write_buffer(&frame.frame_uniform, 0, bytemuck::bytes_of(&frame_uniform));
         queue.write_buffer(&frame.disparity, 0, bytemuck::cast_slice(&self.clamped));
@@ -1072,7 +1137,7 @@ impl Renderer {
 /// that a tile's pixels plus the reach of a 15-wide kernel are always inside.
 fn tagged_size(width: u32, height: u32) -> (u32, u32) {
     let pad = |n: u32| n.div_ceil(TILE) * TILE + 3 * TAGGED_BORDER;
-    (pad(width), pad(height))
+    (pad(width).next_multiple_of(4), pad(height))
 }
 
 /// Bytes of the exact path's prefix sums: up to (width + 1) x height slots of four u32.

@@ -33,8 +33,13 @@ fn write_source(out: &mut String) -> std::fmt::Result {
         writeln!(out, "    var back{k}: vec4<f32>;")?;
     }
     write_patch(out, "back", "task.src")?;
-    for_each_pixel(out, |out, ox, oy| {
-        writeln!(out, "        accum[at] = {};", upsampled("back", ox, oy))
+    for_each_pair(out, |out, ox, oy| {
+        writeln!(
+            out,
+            "        store_accum_pair(i, y, array<vec4<f32>, 2>({}, {}));",
+            upsampled("back", ox, oy),
+            upsampled("back", ox + 1, oy)
+        )
     })?;
     writeln!(out, "}}")?;
 
@@ -51,19 +56,32 @@ fn write_source(out: &mut String) -> std::fmt::Result {
     writeln!(out, "    if OVER {{")?;
     write_patch(out, "front", "task.src")?;
     writeln!(out, "    }}")?;
-    for_each_pixel(out, |out, ox, oy| {
-        writeln!(out, "        var acc: vec4<f32>;")?;
-        writeln!(
-            out,
-            "        if FULL_RES {{ acc = accum[at]; }} else {{ acc = {}; }}",
-            upsampled("back", ox, oy)
-        )?;
-        writeln!(
-            out,
-            "        if OVER {{ let front = {}; acc = acc * (1.0 - front.w) + front; }}",
-            upsampled("front", ox, oy)
-        )?;
-        writeln!(out, "        output[at] = normalized(acc, image[at]);")
+    for_each_pair(out, |out, ox, oy| {
+        writeln!(out, "        var pair: array<vec4<f32>, 2>;")?;
+        writeln!(out, "        if FULL_RES {{ pair = accum_pair(i, y); }}")?;
+        for (k, x) in [ox, ox + 1].into_iter().enumerate() {
+            if k == 1 {
+                writeln!(out, "        if u0 + {x}u < frame.width {{")?;
+            }
+            writeln!(out, "        {{")?;
+            writeln!(out, "        let at = y * frame.width + u0 + {x}u;")?;
+            writeln!(
+                out,
+                "        var acc = pair[{k}]; if !FULL_RES {{ acc = {}; }}",
+                upsampled("back", x, oy)
+            )?;
+            writeln!(
+                out,
+                "        if OVER {{ let front = {}; acc = acc * (1.0 - front.w) + front; }}",
+                upsampled("front", x, oy)
+            )?;
+            writeln!(out, "        output[at] = normalized(acc, image[at]);")?;
+            writeln!(out, "        }}")?;
+            if k == 1 {
+                writeln!(out, "        }}")?;
+            }
+        }
+        Ok(())
     })?;
     writeln!(out, "}}")
 }
@@ -132,21 +150,20 @@ fn upsampled(name: &str, ox: i32, oy: i32) -> String {
     )
 }
 
-/// Writes `body` for each pixel of the tile inside the frame, with `at` its index.
-fn for_each_pixel(
+/// Writes `body` for each pair of pixels `(ox, oy)`, `(ox + 1, oy)` of the tile whose first
+/// lies inside the frame, with `i` the pair's column and `y` its row.
+fn for_each_pair(
     out: &mut String,
     mut body: impl FnMut(&mut String, i32, i32) -> std::fmt::Result,
 ) -> std::fmt::Result {
     for oy in 0..TILE {
-        for ox in 0..TILE {
+        for ox in (0..TILE).step_by(2) {
             writeln!(
                 out,
                 "    if u0 + {ox}u < frame.width && v0 + {oy}u < frame.height {{"
             )?;
-            writeln!(
-                out,
-                "        let at = (v0 + {oy}u) * frame.width + u0 + {ox}u;"
-            )?;
+            writeln!(out, "        let i = (u0 + {ox}u) / 2u;")?;
+            writeln!(out, "        let y = v0 + {oy}u;")?;
             body(out, ox, oy)?;
             writeln!(out, "    }}")?;
         }
