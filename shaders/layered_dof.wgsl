@@ -157,9 +157,6 @@ fn cell_value(u: u32, v: u32) -> vec4<f32> {
     if FULL_RES {
         return masked_pixel(v * frame.width + u);
     }
-    if !footprint_meets_band(u, v) {
-        return vec4<f32>(0.0);
-    }
     let size = 1u << task.level;
     let samples = min(size, MAX_SAMPLES);
     let stride = size / samples;
@@ -181,7 +178,8 @@ fn cell_value(u: u32, v: u32) -> vec4<f32> {
 
 // Whether any pixel of the footprint of cell (u, v) can have a non-zero mask, from the
 // disparity ranges of the sub-tiles it covers (the same test as the host's planner). Cells
-// wider than 16 sub-tiles are not tested.
+// wider than 16 sub-tiles are not tested. (The fast path's cells need no test: the planner
+// lists only blocks under sub-tiles that pass it.)
 fn footprint_meets_band(u: u32, v: u32) -> bool {
     let size = 1u << task.level;
     let first = vec2<u32>(u, v) * size / 4u;
@@ -233,7 +231,9 @@ fn extract_prefix(
     values[base + 2u] = 0u;
     values[base + 3u] = 0u;
     for (var u = begin; u < end; u++) {
-        sum += quantize(cell_value(u, v));
+        if FULL_RES || footprint_meets_band(u, v) {
+            sum += quantize(cell_value(u, v));
+        }
         let at = 4u * (row + u + 1u);
         values[at] = sum.x;
         values[at + 1u] = sum.y;
