@@ -12,8 +12,10 @@
 //   extract_cells   for the other planes, one invocation per block of cells that can hold
 //                   the plane's pixels: the plane's mask M and masked image M o I (the
 //                   mean over a cell's 2^L x 2^L footprint, at most 4 x 4 samples of it),
-//                   packed as four bytes. All other cells hold zero: `values` is zeroed
-//                   before the first plane, and clear_cells zeroes these blocks after the blur.
+//                   packed as four bytes, into one of two regions of `values` (planes take
+//                   turns). All other cells hold zero: `values` is zeroed before the first
+//                   plane, and the same pass zeroes the blocks of the plane before in the
+//                   other region (for the last plane, a pass of its own).
 //   blur_disc       one invocation per listed 8x8 tile, from a module written for the
 //                   plane's disc (src/dof/disc_blur.rs): it reads the tile's tagged pixels or
 //                   cells and the kernel's margin once, (8 + 2r)^2 loads for the 64 window
@@ -100,8 +102,22 @@ struct Step {
     src: Accumulator,
     // blur_disc: the plane's number among the tagged planes.
     tag_index: u32,
+    // Fast path: where in `values` this plane's cells are (one of two regions).
+    values_offset: u32,
+    // extract_cells: the cells of the plane before, in the other region, zeroed meanwhile.
+    @align(16) cleared: CellBlocks,
     // tag: d_k of each plane of level 0; unused ones are far out of any band.
     tagged_planes: array<vec4<f32>, 4>,
+}
+
+// Listed blocks of cells of a plane's grid in `values` (fast path).
+struct CellBlocks {
+    level: u32,
+    grid_width: u32,
+    grid_height: u32,
+    values_offset: u32,
+    blocks_offset: u32,
+    @size(8) blocks_count: u32,
 }
 
 struct Accumulator {
@@ -358,6 +374,8 @@ fn store_accum_pair(i: u32, y: u32, pair: array<vec4<f32>, 2>) {
 
 // Fast path: the plane's (M o I, M) of the cells of the listed blocks, four bytes. Every
 // other cell holds zero, and so do these before: only non-zero cells need writing.
+// Meanwhile the cells the plane before wrote (in the other region of `values`, its blur
+// done) are zeroed again, so that a plane costs two passes, not three.
 @compute @workgroup_size(64)
 fn extract_cells(
     @builtin(workgroup_id) wg: vec3<u32>,
@@ -365,54 +383,51 @@ fn extract_cells(
     @builtin(local_invocation_index) lid: u32,
 ) {
     let item = item_index(wg, groups) * 64u + lid;
-    if item >= task.cell_blocks_count {
-        return;
-    }
-    for (var k = 0u; k < cells_per_block(); k++) {
-        let c = block_cell(item, k);
-        if c.x < task.grid_width && c.y < task.grid_height {
-            let cell = pack4x8unorm(cell_value(c.x, c.y));
-            if cell != 0u {
-                values[c.y * task.grid_width + c.x] = cell;
+    let own = CellBlocks(
+        task.level,
+        task.grid_width,
+        task.grid_height,
+        task.values_offset,
+        task.cell_blocks_offset,
+        task.cell_blocks_count,
+    );
+    if item < own.blocks_count {
+        for (var k = 0u; k < cells_per_block(own); k++) {
+            let c = block_cell(own, item, k);
+            if c.x < own.grid_width && c.y < own.grid_height {
+                let cell = pack4x8unorm(cell_value(c.x, c.y));
+                if cell != 0u {
+                    values[own.values_offset + c.y * own.grid_width + c.x] = cell;
+                }
             }
         }
     }
-}
-
-// Fast path, after the blur: zeroes the cells of the listed blocks again.
-@compute @workgroup_size(64)
-fn clear_cells(
-    @builtin(workgroup_id) wg: vec3<u32>,
-    @builtin(num_workgroups) groups: vec3<u32>,
-    @builtin(local_invocation_index) lid: u32,
-) {
-    let item = item_index(wg, groups) * 64u + lid;
-    if item >= task.cell_blocks_count {
-        return;
-    }
-    for (var k = 0u; k < cells_per_block(); k++) {
-        let c = block_cell(item, k);
-        if c.x < task.grid_width && c.y < task.grid_height {
-            values[c.y * task.grid_width + c.x] = 0u;
+    let cleared = task.cleared;
+    if item < cleared.blocks_count {
+        for (var k = 0u; k < cells_per_block(cleared); k++) {
+            let c = block_cell(cleared, item, k);
+            if c.x < cleared.grid_width && c.y < cleared.grid_height {
+                values[cleared.values_offset + c.y * cleared.grid_width + c.x] = 0u;
+            }
         }
     }
 }
 
 // Side of a listed block of cells (`cell_block_side` in src/dof/plan.rs): a 4x4-pixel
 // sub-tile's cells, or one cell from level 2 on.
-fn cell_block_side() -> u32 {
-    return max(4u >> min(task.level, 2u), 1u);
+fn cell_block_side(blocks: CellBlocks) -> u32 {
+    return max(4u >> min(blocks.level, 2u), 1u);
 }
 
-fn cells_per_block() -> u32 {
-    let side = cell_block_side();
+fn cells_per_block(blocks: CellBlocks) -> u32 {
+    let side = cell_block_side(blocks);
     return side * side;
 }
 
-// Cell k (row by row) of the listed block `item`; it may lie beyond the grid's edge.
-fn block_cell(item: u32, k: u32) -> vec2<u32> {
-    let block = lists[task.cell_blocks_offset + item];
-    let side = cell_block_side();
+// Cell k (row by row) of listed block `item`; it may lie beyond the grid's edge.
+fn block_cell(blocks: CellBlocks, item: u32, k: u32) -> vec2<u32> {
+    let block = lists[blocks.blocks_offset + item];
+    let side = cell_block_side(blocks);
     return vec2<u32>((block & 0xffffu) + k % side, (block >> 16u) + k / side);
 }
 
@@ -422,7 +437,7 @@ fn cell_pair(u: i32, v: i32) -> vec2<u32> {
     let inside = u >= 0 && v >= 0 && u < i32(task.grid_width) && v < i32(task.grid_height);
     let index = u32(clamp(v, 0, i32(task.grid_height) - 1)) * task.grid_width
         + u32(clamp(u, 0, i32(task.grid_width) - 1));
-    return fields(select(0u, values[index], inside));
+    return fields(select(0u, values[task.values_offset + index], inside));
 }
 
 // A cell's four bytes as two u32s of two 16-bit fields (channels 0, 2 and 1, 3), so that

@@ -73,8 +73,23 @@ struct StepUniform {
     dst: AccumulatorUniform,
     src: AccumulatorUniform,
     tag_index: u32,
-    _pad: [u32; 3],
+    values_offset: u32,
+    _pad: [u32; 2],
+    cleared: CellBlocksUniform,
     tagged_planes: [f32; TAGGED_PLANES],
+}
+
+/// `CellBlocks` in the shader: a plane's listed blocks of cells in `values`.
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable, Default)]
+struct CellBlocksUniform {
+    level: u32,
+    grid_width: u32,
+    grid_height: u32,
+    values_offset: u32,
+    blocks_offset: u32,
+    blocks_count: u32,
+    _pad: [u32; 2],
 }
 
 /// Most planes of level 0 that read tagged pixels: a tag numbers them in four bits. The fast
@@ -104,7 +119,6 @@ pub struct RenderStats {
 /// Plane passes, specialised by a pipeline constant; indexed `[full_res]`.
 struct Pipelines {
     extract_cells: [wgpu::ComputePipeline; 2],
-    clear_cells: wgpu::ComputePipeline,
     extract_prefix: [wgpu::ComputePipeline; 2],
     blur: [wgpu::ComputePipeline; 2],
     /// Indexed `[Target][over]`: into that accumulator, over it or replacing it.
@@ -300,6 +314,44 @@ impl Schedule {
     }
 }
 
+/// On the fast path, how the planes that read cells share the two regions of `values`:
+/// they take turns, and each one's extraction zeroes the cells of the one before (whose blur
+/// is done by then); the last one's are zeroed by a pass of its own.
+#[derive(Debug, Default, PartialEq)]
+struct CellTurns {
+    /// Per step of the schedule: the region its plane's cells go to, if it reads cells.
+    region: Vec<Option<u32>>,
+    /// Per step: the plane (and its region) whose cells its extraction zeroes.
+    clears: Vec<Option<(usize, u32)>>,
+    /// The last plane that read cells, and its region.
+    last: Option<(usize, u32)>,
+}
+
+impl CellTurns {
+    fn new(schedule: &Schedule, reads_cells: impl Fn(usize) -> bool) -> CellTurns {
+        let mut turns = CellTurns::default();
+        for step in &schedule.steps {
+            let (mut region, mut clears) = (None, None);
+            if let Step::Plane { index, .. } = step
+                && reads_cells(*index)
+            {
+                let turn = turns.last.map_or(0, |(_, r)| 1 - r);
+                region = Some(turn);
+                clears = turns.last;
+                turns.last = Some((*index, turn));
+            }
+            turns.region.push(region);
+            turns.clears.push(clears);
+        }
+        turns
+    }
+
+    /// Blocks that the extraction of step `step` zeroes.
+    fn cleared(&self, step: usize, plan: &FramePlan) -> u32 {
+        self.clears[step].map_or(0, |(plane, _)| plan.planes[plane].cell_blocks.count)
+    }
+}
+
 /// Buffers for one frame size.
 struct Frame {
     width: u32,
@@ -449,7 +501,6 @@ impl Shaders {
         };
         let pipelines = Pipelines {
             extract_cells: variants("extract_cells"),
-            clear_cells: specialised("clear_cells", Constants::default()),
             extract_prefix: variants("extract_prefix"),
             blur: variants("blur"),
             resample: accumulator_variants("resample"),
@@ -674,7 +725,12 @@ impl Renderer {
         self.make_disc_blurs(fast, tagged.as_ref())?;
         let frame = self.frame.as_ref().expect("ensure_frame made it");
         let schedule = Schedule::new(&levels, &frame.levels, tagged.is_some());
-        self.upload(params, fast, &schedule, tagged.clone())?;
+        let turns = CellTurns::new(&schedule, |plane| {
+            fast && !tagged
+                .as_ref()
+                .is_some_and(|planes| planes.contains(&plane))
+        });
+        self.upload(params, fast, &schedule, &turns, tagged.clone())?;
         let frame = self.frame.as_ref().expect("ensure_frame made it");
         self.context.queue.write_buffer(&frame.image, 0, image);
 
@@ -684,8 +740,8 @@ impl Renderer {
         });
         let frame = self.frame.as_mut().expect("ensure_frame made it");
         if fast && !frame.values_zero {
-            // The cells of the finest grid, four bytes each: all the fast path reads.
-            encoder.clear_buffer(&frame.values, 0, Some(pixels as u64 * 4));
+            // Two regions of the finest grid's cells, four bytes each: all the fast path reads.
+            encoder.clear_buffer(&frame.values, 0, Some(2 * pixels as u64 * 4));
         }
         frame.values_zero = fast;
         let frame = self.frame.as_ref().expect("ensure_frame made it");
@@ -707,8 +763,8 @@ impl Renderer {
                 label: Some("planes"),
                 timestamp_writes: None,
             });
-            for (index, step) in schedule.steps.iter().enumerate() {
-                let offset = (index as u64 * self.uniform_stride) as u32;
+            for (step_index, step) in schedule.steps.iter().enumerate() {
+                let offset = (step_index as u64 * self.uniform_stride) as u32;
                 pass.set_bind_group(0, &frame.bind_group, &[offset]);
                 match step {
                     Step::Plane { index, .. } => {
@@ -716,14 +772,15 @@ impl Renderer {
                         let full_res = usize::from(work.plane.level == 0);
                         let p = &self.shaders.pipelines;
                         if fast {
-                            let reads_cells =
-                                !tagged.as_ref().is_some_and(|planes| planes.contains(index));
-                            // 64 blocks of cells per workgroup.
-                            let block_groups = Slice {
-                                offset: 0,
-                                count: work.cell_blocks.count.div_ceil(64),
-                            };
-                            if reads_cells {
+                            if let Some(cleared) = turns.region[step_index]
+                                .map(|_| turns.cleared(step_index, &self.plan))
+                            {
+                                // 64 blocks of cells per workgroup.
+                                let blocks = work.cell_blocks.count.max(cleared);
+                                let block_groups = Slice {
+                                    offset: 0,
+                                    count: blocks.div_ceil(64),
+                                };
                                 dispatch_list(&mut pass, &p.extract_cells[full_res], block_groups);
                             }
                             // Eight tiles per workgroup.
@@ -732,9 +789,6 @@ impl Renderer {
                                 count: work.blur_tiles.count.div_ceil(8),
                             };
                             dispatch_list(&mut pass, &self.disc_blurs[*index], groups);
-                            if reads_cells {
-                                dispatch_list(&mut pass, &p.clear_cells, block_groups);
-                            }
                         } else {
                             // extract_prefix runs 64 rows per workgroup.
                             let row_groups = Slice {
@@ -790,6 +844,18 @@ impl Renderer {
                         height,
                     ),
                 }
+            }
+            if let Some((plane, _)) = turns.last {
+                // The last plane's cells, zeroed by a pass of its own (uniform slot after
+                // the schedule's).
+                let offset = (schedule.steps.len() as u64 * self.uniform_stride) as u32;
+                pass.set_bind_group(0, &frame.bind_group, &[offset]);
+                let blocks = self.plan.planes[plane].cell_blocks.count;
+                let groups = Slice {
+                    offset: 0,
+                    count: blocks.div_ceil(64),
+                };
+                dispatch_list(&mut pass, &self.shaders.pipelines.extract_cells[0], groups);
             }
         }
         encoder.copy_buffer_to_buffer(&frame.output, 0, &frame.readback, 0, pixels as u64 * 4);
@@ -1010,6 +1076,7 @@ impl Renderer {
         params: &Params,
         fast: bool,
         schedule: &Schedule,
+        turns: &CellTurns,
         tagged: Option<std::ops::Range<usize>>,
     ) -> Result<()> {
         // Values per unit of (M o I, M): bytes on the fast path, finer on the exact one.
@@ -1021,8 +1088,23 @@ impl Renderer {
         };
         let stride = self.uniform_stride as usize;
         self.step_uniforms.clear();
-        self.step_uniforms.resize(schedule.steps.len() * stride, 0);
-        for (index, step) in schedule.steps.iter().enumerate() {
+        // One slot per step, and one for zeroing the last plane's cells.
+        self.step_uniforms
+            .resize((schedule.steps.len() + 1) * stride, 0);
+        let region_cells = self.clamped.len() as u32;
+        let cells = |(plane, region): (usize, u32)| {
+            let work: &PlaneWork = &self.plan.planes[plane];
+            CellBlocksUniform {
+                level: work.plane.level,
+                grid_width: work.grid_width,
+                grid_height: work.grid_height,
+                values_offset: region * region_cells,
+                blocks_offset: work.cell_blocks.offset,
+                blocks_count: work.cell_blocks.count,
+                _pad: [0; 2],
+            }
+        };
+        for (step_index, step) in schedule.steps.iter().enumerate() {
             let uniform = match step {
                 Step::Plane { index, into } => {
                     let work = &self.plan.planes[*index];
@@ -1031,6 +1113,8 @@ impl Renderer {
                         tag_index: tagged
                             .as_ref()
                             .map_or(0, |planes| index.saturating_sub(planes.start) as u32),
+                        values_offset: turns.region[step_index].unwrap_or(0) * region_cells,
+                        cleared: turns.clears[step_index].map(cells).unwrap_or_default(),
                         ..plane_uniform(work, half_band, smooth_alpha, quantum)
                     }
                 }
@@ -1057,9 +1141,17 @@ impl Renderer {
                     }
                 }
             };
-            self.step_uniforms[index * stride..index * stride + std::mem::size_of::<StepUniform>()]
+            let at = step_index * stride;
+            self.step_uniforms[at..at + std::mem::size_of::<StepUniform>()]
                 .copy_from_slice(bytemuck::bytes_of(&uniform));
         }
+        let last = StepUniform {
+            cleared: turns.last.map(cells).unwrap_or_default(),
+            ..Default::default()
+        };
+        let at = schedule.steps.len() * stride;
+        self.step_uniforms[at..at + std::mem::size_of::<StepUniform>()]
+            .copy_from_slice(bytemuck::bytes_of(&last));
         let lists_bytes = (self.plan.lists.len().max(1) * 4) as u64;
         let steps_bytes = self.step_uniforms.len() as u64;
 
@@ -1284,6 +1376,31 @@ mod tests {
         // Distinct accumulators never overlap in `coarse`.
         let cells = |a: AccumulatorUniform| a.offset..a.offset + a.width * a.height;
         assert!(cells(back(2)).end <= cells(front(1)).start);
+    }
+
+    #[test]
+    fn planes_reading_cells_take_turns_and_zero_the_one_before() {
+        let grid = Levels::new(64, 64);
+        // Planes 2 and 3 (level 0) read tagged pixels, the others cells.
+        let schedule = Schedule::new(&[2, 1, 0, 0, 1, 2], &grid, true);
+        let turns = CellTurns::new(&schedule, |plane| !(2..4).contains(&plane));
+        let by_plane = |plane: usize| {
+            let step = schedule
+                .steps
+                .iter()
+                .position(|s| matches!(s, Step::Plane { index, .. } if *index == plane))
+                .expect("every plane has a step");
+            (turns.region[step], turns.clears[step])
+        };
+        assert_eq!(by_plane(0), (Some(0), None));
+        assert_eq!(by_plane(1), (Some(1), Some((0, 0))));
+        assert_eq!(by_plane(2), (None, None));
+        assert_eq!(by_plane(3), (None, None));
+        assert_eq!(by_plane(4), (Some(0), Some((1, 1))));
+        assert_eq!(by_plane(5), (Some(1), Some((4, 0))));
+        assert_eq!(turns.last, Some((5, 1)));
+        // Steps without planes read nothing.
+        assert_eq!(turns.region[0], None);
     }
 
     #[test]
