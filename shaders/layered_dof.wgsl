@@ -77,6 +77,13 @@ override FULL_RES: bool = true;
 // f32, one pixel per element, row pitch `frame.width` (the exact path).
 override PACKED: bool = false;
 
+// Pipeline constant of the extraction passes: samples per axis of a cell's footprint,
+// min(2^L, 4) on the plane's level L (coarser levels sample the footprint evenly).
+// Extractions are built for level 0, level 1 and the levels above, so that their loops over
+// samples and cells have constant bounds and no division is left (CPU Vulkan drivers divide
+// per SIMD lane).
+override SAMPLES: u32 = 1u;
+
 // One step of the schedule. Plane steps use the first block, resample and normalize the
 // accumulator fields; a level's accumulator is at `offset` in `accum` (level 0) or `coarse`.
 struct Step {
@@ -140,8 +147,6 @@ struct Accumulator {
 @group(0) @binding(10) var<storage, read_write> tagged: array<vec4<u32>>;
 
 const TILE: u32 = 8u;
-// Samples per axis of a cell's footprint, at most (coarser levels sample it evenly).
-const MAX_SAMPLES: u32 = 4u;
 
 // Index of this workgroup's item in a list dispatched as a 2D grid of at most 65535 wide.
 fn item_index(wg: vec3<u32>, groups: vec3<u32>) -> u32 {
@@ -174,14 +179,13 @@ fn cell_value(u: u32, v: u32) -> vec4<f32> {
         return masked_pixel(v * frame.width + u);
     }
     let size = 1u << task.level;
-    let samples = min(size, MAX_SAMPLES);
-    let stride = size / samples;
+    let stride = size / SAMPLES;
     let first = vec2<u32>(u, v) * size + vec2<u32>(stride / 2u);
     var sum = vec4<f32>(0.0);
     var count = 0u;
-    for (var j = 0u; j < samples; j++) {
+    for (var j = 0u; j < SAMPLES; j++) {
         let y = first.y + j * stride;
-        for (var i = 0u; i < samples; i++) {
+        for (var i = 0u; i < SAMPLES; i++) {
             let x = first.x + i * stride;
             if x < frame.width && y < frame.height {
                 sum += masked_pixel(y * frame.width + x);
@@ -392,7 +396,9 @@ fn extract_cells(
         task.cell_blocks_count,
     );
     if item < own.blocks_count {
-        for (var k = 0u; k < cells_per_block(own); k++) {
+        // Blocks are sub-tiles (`cell_block_side`), SUB / SAMPLES cells a side.
+        let side = SUB / SAMPLES;
+        for (var k = 0u; k < side * side; k++) {
             let c = block_cell(own, item, k);
             if c.x < own.grid_width && c.y < own.grid_height {
                 let cell = pack4x8unorm(cell_value(c.x, c.y));
@@ -413,22 +419,25 @@ fn extract_cells(
     }
 }
 
-// Side of a listed block of cells (`cell_block_side` in src/dof/plan.rs): a 4x4-pixel
+// Pixels a side of a sub-tile: the listed blocks of cells are a sub-tile's cells.
+const SUB: u32 = 4u;
+
+// log2 of the side of a listed block of cells (`cell_block_side` in src/dof/plan.rs): a
 // sub-tile's cells, or one cell from level 2 on.
-fn cell_block_side(blocks: CellBlocks) -> u32 {
-    return max(4u >> min(blocks.level, 2u), 1u);
+fn cell_block_shift(blocks: CellBlocks) -> u32 {
+    return 2u - min(blocks.level, 2u);
 }
 
 fn cells_per_block(blocks: CellBlocks) -> u32 {
-    let side = cell_block_side(blocks);
-    return side * side;
+    return 1u << (2u * cell_block_shift(blocks));
 }
 
 // Cell k (row by row) of listed block `item`; it may lie beyond the grid's edge.
 fn block_cell(blocks: CellBlocks, item: u32, k: u32) -> vec2<u32> {
     let block = lists[blocks.blocks_offset + item];
-    let side = cell_block_side(blocks);
-    return vec2<u32>((block & 0xffffu) + k % side, (block >> 16u) + k / side);
+    let shift = cell_block_shift(blocks);
+    let corner = vec2<u32>(block & 0xffffu, block >> 16u);
+    return corner + vec2<u32>(k & ((1u << shift) - 1u), k >> shift);
 }
 
 // Cell (u, v) of the plane as `fields`, zero outside the grid. Sums of up to 257 cells fit
@@ -461,23 +470,49 @@ fn tag(@builtin(global_invocation_id) id: vec3<u32>) {
     if x0 >= frame.width || id.y >= frame.height {
         return;
     }
+    // The planes' disparities are loaded once and compared four at a time: CPU Vulkan
+    // drivers index a uniform array at run time per SIMD lane, which costs more than all
+    // the comparisons.
+    let planes = Planes(
+        task.tagged_planes[0],
+        task.tagged_planes[1],
+        task.tagged_planes[2],
+        task.tagged_planes[3],
+        vec4<f32>(task.half_band),
+    );
     var quad = vec4<u32>(0u);
     for (var i = 0u; i < 4u; i++) {
         let x = x0 + i;
         if x < frame.width {
             let p = id.y * frame.width + x;
-            let d = disparity[p];
-            var members = 0u;
-            for (var k = 0u; k < 16u; k++) {
-                let plane = task.tagged_planes[k / 4u][k % 4u];
-                members |= select(0u, 1u << k, abs(d - plane) < task.half_band);
-            }
+            let members = plane_bits(disparity[p], planes);
             let first = select(firstTrailingBit(members), 0u, members == 0u);
             let tag = first | ((members >> first) & 7u) << 4u;
             quad[i] = (image[p] & 0xffffffu) | tag << 24u;
         }
     }
     tagged[((id.y + BORDER) * frame.tagged_pitch + x0 + BORDER) / 4u] = quad;
+}
+
+// The tag pass's planes: d_k of planes 4i..4i + 3 in `d<i>`, and 1/a.
+struct Planes {
+    d0: vec4<f32>,
+    d1: vec4<f32>,
+    d2: vec4<f32>,
+    d3: vec4<f32>,
+    half_band: vec4<f32>,
+}
+
+// Bit k set for each plane k whose hard mask holds disparity d.
+fn plane_bits(d: f32, planes: Planes) -> u32 {
+    let bits = vec4<u32>(1u, 2u, 4u, 8u);
+    let none = vec4<u32>(0u);
+    let near = planes.half_band;
+    let all = select(none, bits, abs(vec4<f32>(d) - planes.d0) < near)
+        | select(none, bits << vec4<u32>(4u), abs(vec4<f32>(d) - planes.d1) < near)
+        | select(none, bits << vec4<u32>(8u), abs(vec4<f32>(d) - planes.d2) < near)
+        | select(none, bits << vec4<u32>(12u), abs(vec4<f32>(d) - planes.d3) < near);
+    return all.x | all.y | all.z | all.w;
 }
 
 // (M o I, M) of a tagged pixel in plane p of level 0, split as `cell_pair` splits a cell:

@@ -116,10 +116,12 @@ pub struct RenderStats {
     pub planes_total: usize,
 }
 
-/// Plane passes, specialised by a pipeline constant; indexed `[full_res]`.
+/// Plane passes, specialised by pipeline constants.
 struct Pipelines {
-    extract_cells: [wgpu::ComputePipeline; 2],
-    extract_prefix: [wgpu::ComputePipeline; 2],
+    /// Indexed by [`level_class`].
+    extract_cells: [wgpu::ComputePipeline; 3],
+    extract_prefix: [wgpu::ComputePipeline; 3],
+    /// Indexed `[full_res]`.
     blur: [wgpu::ComputePipeline; 2],
     /// Indexed `[Target][over]`: into that accumulator, over it or replacing it.
     resample: [[wgpu::ComputePipeline; 2]; 3],
@@ -162,6 +164,7 @@ impl Target {
             full_res: self != Target::Coarse,
             over,
             packed: self == Target::FullPacked,
+            ..Default::default()
         }
     }
 }
@@ -495,13 +498,23 @@ impl Shaders {
                 specialised(entry, constants)
             })
         };
+        let level_variants = |entry: &str| {
+            [0, 1, 2].map(|level| {
+                let constants = Constants {
+                    full_res: level == 0,
+                    level,
+                    ..Default::default()
+                };
+                specialised(entry, constants)
+            })
+        };
         let accumulator_variants = |entry: &str| {
             Target::ALL
                 .map(|target| [false, true].map(|over| specialised(entry, target.constants(over))))
         };
         let pipelines = Pipelines {
-            extract_cells: variants("extract_cells"),
-            extract_prefix: variants("extract_prefix"),
+            extract_cells: level_variants("extract_cells"),
+            extract_prefix: level_variants("extract_prefix"),
             blur: variants("blur"),
             resample: accumulator_variants("resample"),
             normalize: accumulator_variants("normalize"),
@@ -605,6 +618,14 @@ struct Constants {
     full_res: bool,
     over: bool,
     packed: bool,
+    /// Extractions: the planes' level, 2 standing for any above (see [`level_class`]).
+    level: u32,
+}
+
+/// The extraction pipeline of a plane of level `level`: cells of level 2 and above all
+/// sample their footprint 4 x 4 (`SAMPLES` in the shader).
+fn level_class(level: u32) -> usize {
+    level.min(2) as usize
 }
 
 /// Entry point `entry` of `module`, specialised by the pipeline constants.
@@ -619,6 +640,7 @@ fn pipeline(
         ("FULL_RES", f64::from(u8::from(constants.full_res))),
         ("OVER", f64::from(u8::from(constants.over))),
         ("PACKED", f64::from(u8::from(constants.packed))),
+        ("SAMPLES", f64::from(1u32 << constants.level.min(2))),
     ];
     device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
         label: Some(entry),
@@ -770,6 +792,7 @@ impl Renderer {
                     Step::Plane { index, .. } => {
                         let work = &self.plan.planes[*index];
                         let full_res = usize::from(work.plane.level == 0);
+                        let class = level_class(work.plane.level);
                         let p = &self.shaders.pipelines;
                         if fast {
                             if let Some(cleared) = turns.region[step_index]
@@ -781,7 +804,7 @@ impl Renderer {
                                     offset: 0,
                                     count: blocks.div_ceil(64),
                                 };
-                                dispatch_list(&mut pass, &p.extract_cells[full_res], block_groups);
+                                dispatch_list(&mut pass, &p.extract_cells[class], block_groups);
                             }
                             // Eight tiles per workgroup.
                             let groups = Slice {
@@ -795,7 +818,7 @@ impl Renderer {
                                 offset: work.rows.offset,
                                 count: work.rows.count.div_ceil(64),
                             };
-                            dispatch_list(&mut pass, &p.extract_prefix[full_res], row_groups);
+                            dispatch_list(&mut pass, &p.extract_prefix[class], row_groups);
                             dispatch_list(&mut pass, &p.blur[full_res], work.blur_tiles);
                         }
                     }
