@@ -42,7 +42,8 @@
 //   2 image     storage  input pixels, 4 bytes each, bytes 0..2 colour
 //   3 disparity storage  pixels of disparity, f32, one per pixel (clamped by the host)
 //   4 lists     storage  kernel spans, row spans, row and tile lists of all planes (u32)
-//   5 values    storage  the plane's packed cells (fast path) or prefix sums (exact path)
+//   5 values    storage  the plane's packed cells, four per element, padded with zero
+//                       margins like `tagged` (fast path), or prefix sums (exact path)
 //   6 accum     storage  the full-resolution accumulator (Is, Ms), f32 or packed (PACKED)
 //   7 coarse    storage  the accumulators of levels 1 and up, back and front
 //   8 output    storage  output pixels, 4 bytes each
@@ -59,8 +60,6 @@ struct Frame {
     quantum: f32,
     // Sub-tiles (4x4 pixels) per row of `ranges`.
     subs_x: u32,
-    // Row pitch of `tagged`.
-    tagged_pitch: u32,
     // Row pitch of a packed `accum` (PACKED), in pairs of pixels.
     pair_pitch: u32,
 }
@@ -139,7 +138,7 @@ struct Accumulator {
 @group(0) @binding(2) var<storage, read> image: array<u32>;
 @group(0) @binding(3) var<storage, read> disparity: array<f32>;
 @group(0) @binding(4) var<storage, read> lists: array<u32>;
-@group(0) @binding(5) var<storage, read_write> values: array<u32>;
+@group(0) @binding(5) var<storage, read_write> values: array<vec4<u32>>;
 @group(0) @binding(6) var<storage, read_write> accum: array<vec4<u32>>;
 @group(0) @binding(7) var<storage, read_write> coarse: array<vec4<f32>>;
 @group(0) @binding(8) var<storage, read_write> output: array<u32>;
@@ -245,20 +244,12 @@ fn extract_prefix(
     let end = span >> 16u;
     let row = v * (task.grid_width + 1u);
     var sum = vec4<u32>(0u);
-    let base = 4u * (row + begin);
-    values[base] = 0u;
-    values[base + 1u] = 0u;
-    values[base + 2u] = 0u;
-    values[base + 3u] = 0u;
+    values[row + begin] = sum;
     for (var u = begin; u < end; u++) {
         if FULL_RES || footprint_meets_band(u, v) {
             sum += quantize(cell_value(u, v));
         }
-        let at = 4u * (row + u + 1u);
-        values[at] = sum.x;
-        values[at + 1u] = sum.y;
-        values[at + 2u] = sum.z;
-        values[at + 3u] = sum.w;
+        values[row + u + 1u] = sum;
     }
 }
 
@@ -297,11 +288,7 @@ fn blur(
     for (var dy = -rows; dy <= rows; dy++) {
         let half = i32(lists[task.spans_offset + u32(abs(dy))]);
         let slots = row_slots(i32(u), i32(v) + dy, half);
-        let hi = 4u * slots.y;
-        let lo = 4u * slots.x;
-        let difference = vec4<u32>(values[hi], values[hi + 1u], values[hi + 2u], values[hi + 3u])
-            - vec4<u32>(values[lo], values[lo + 1u], values[lo + 2u], values[lo + 3u]);
-        sum += vec4<f32>(difference);
+        sum += vec4<f32>(values[slots.y] - values[slots.x]);
     }
     composite(u, v, sum * task.inv_norm);
 }
@@ -376,8 +363,9 @@ fn store_accum_pair(i: u32, y: u32, pair: array<vec4<f32>, 2>) {
     }
 }
 
-// Fast path: the plane's (M o I, M) of the cells of the listed blocks, four bytes. Every
-// other cell holds zero, and so do these before: only non-zero cells need writing.
+// Fast path: the plane's (M o I, M) of the cells of the listed blocks, four bytes, at
+// `padded_cell`. Every other cell holds zero, and so do these before: only non-zero cells
+// need writing.
 // Meanwhile the cells the plane before wrote (in the other region of `values`, its blur
 // done) are zeroed again, so that a plane costs two passes, not three.
 @compute @workgroup_size(64)
@@ -403,7 +391,8 @@ fn extract_cells(
             if c.x < own.grid_width && c.y < own.grid_height {
                 let cell = pack4x8unorm(cell_value(c.x, c.y));
                 if cell != 0u {
-                    values[own.values_offset + c.y * own.grid_width + c.x] = cell;
+                    let at = padded_cell(own, c);
+                    values[at / 4u][at % 4u] = cell;
                 }
             }
         }
@@ -413,7 +402,8 @@ fn extract_cells(
         for (var k = 0u; k < cells_per_block(cleared); k++) {
             let c = block_cell(cleared, item, k);
             if c.x < cleared.grid_width && c.y < cleared.grid_height {
-                values[cleared.values_offset + c.y * cleared.grid_width + c.x] = 0u;
+                let at = padded_cell(cleared, c);
+                values[at / 4u][at % 4u] = 0u;
             }
         }
     }
@@ -440,24 +430,30 @@ fn block_cell(blocks: CellBlocks, item: u32, k: u32) -> vec2<u32> {
     return corner + vec2<u32>(k & ((1u << shift) - 1u), k >> shift);
 }
 
-// Cell (u, v) of the plane as `fields`, zero outside the grid. Sums of up to 257 cells fit
-// the fields; a kmax <= 15 disc has at most 197 taps.
-fn cell_pair(u: i32, v: i32) -> vec2<u32> {
-    let inside = u >= 0 && v >= 0 && u < i32(task.grid_width) && v < i32(task.grid_height);
-    let index = u32(clamp(v, 0, i32(task.grid_height) - 1)) * task.grid_width
-        + u32(clamp(u, 0, i32(task.grid_width) - 1));
-    return fields(select(0u, values[task.values_offset + index], inside));
+// Index (in cells) of cell c of a plane's grid in `values`: the grid is laid out like
+// `tagged`, with zero margins (`padded_pitch`), so that blur_disc reads it four cells at a
+// time without bounds checks.
+fn padded_cell(blocks: CellBlocks, c: vec2<u32>) -> u32 {
+    return blocks.values_offset + (c.y + BORDER) * padded_pitch(blocks.grid_width) + c.x + BORDER;
+}
+
+// Row pitch of a grid `width` cells wide with its zero margins (`padded_size` in
+// src/dof/gpu.rs): padded to whole tiles, BORDER cells on the left and twice that on the right.
+fn padded_pitch(width: u32) -> u32 {
+    return (width + TILE - 1u) / TILE * TILE + 3u * BORDER;
 }
 
 // A cell's four bytes as two u32s of two 16-bit fields (channels 0, 2 and 1, 3), so that
-// sums of cells stay per channel.
+// sums of cells stay per channel. Sums of up to 257 cells fit the fields; a kmax <= 15 disc
+// has at most 197 taps.
 fn fields(cell: u32) -> vec2<u32> {
     return vec2<u32>(cell & 0x00ff00ffu, (cell >> 8u) & 0x00ff00ffu);
 }
 
-// Margin of zero pixels around the frame in `tagged`, on the left and top (the right and
-// bottom ones are wider: the frame is padded to whole tiles first). It covers the reach of
-// any fast-path kernel (at most 7 rows), so blur_disc reads without bounds checks.
+// Margin of zero cells around a grid in `tagged` and in the fast path's `values`, on the
+// left and top (the right and bottom ones are wider: the grid is padded to whole tiles
+// first). It covers the reach of any fast-path kernel (at most 7 rows), so blur_disc reads
+// without bounds checks.
 const BORDER: u32 = 8u;
 
 // Tag pass: pixel p's colour bytes and, in byte 3, the planes of level 0 whose hard mask
@@ -491,7 +487,7 @@ fn tag(@builtin(global_invocation_id) id: vec3<u32>) {
             quad[i] = (image[p] & 0xffffffu) | tag << 24u;
         }
     }
-    tagged[((id.y + BORDER) * frame.tagged_pitch + x0 + BORDER) / 4u] = quad;
+    tagged[((id.y + BORDER) * padded_pitch(frame.width) + x0 + BORDER) / 4u] = quad;
 }
 
 // The tag pass's planes: d_k of planes 4i..4i + 3 in `d<i>`, and 1/a.

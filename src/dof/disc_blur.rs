@@ -65,39 +65,35 @@ fn blur_disc(
     let p = task.tag_index;
 ",
     );
-    // `tagged` is read four pixels at a time; the tile's margin starts `shift` pixels into
-    // an aligned quad (tiles start at multiples of 8, the pitch is a multiple of 4).
+    // The input is read four cells at a time; the tile's margin starts `shift` cells into
+    // an aligned quad (tiles start at multiples of 8, pitches and regions are multiples of 4).
     let shift = (8 - rows).rem_euclid(4);
     let quads = (shift + side + 3) / 4;
-    if input == Input::Tagged {
-        writeln!(
-            out,
-            "    let origin = ((v0 + BORDER - {rows}u) * frame.tagged_pitch + u0 + BORDER - {rows}u - {shift}u) / 4u;"
-        )?;
-    }
+    let (buffer, grid, start) = match input {
+        Input::Tagged => ("tagged", "frame.width", "0u"),
+        Input::Cells => ("values", "task.grid_width", "task.values_offset"),
+    };
+    writeln!(out, "    let pitch = padded_pitch({grid});")?;
+    writeln!(
+        out,
+        "    let origin = ({start} + (v0 + BORDER - {rows}u) * pitch + u0 + BORDER - {rows}u - {shift}u) / 4u;"
+    )?;
     writeln!(out, "    var sums: array<vec2<u32>, {}>;", TILE * TILE)?;
     // Row by row of the tile and its margin: the prefix sums `q<i>` of the row's taps, then
     // for each output row within reach, the span of the disc row at that distance as
     // `q<hi> - q<lo>`.
     for row in 0..side {
         writeln!(out, "    {{")?;
-        match input {
-            Input::Tagged => {
-                writeln!(
-                    out,
-                    "        let row = origin + {row}u * (frame.tagged_pitch / 4u);"
-                )?;
-                for k in 0..quads {
-                    writeln!(out, "        let w{k} = tagged[row + {k}u];")?;
-                }
-            }
-            Input::Cells => writeln!(out, "        let y = i32(v0) + {};", row - rows)?,
+        writeln!(out, "        let row = origin + {row}u * (pitch / 4u);")?;
+        for k in 0..quads {
+            writeln!(out, "        let w{k} = {buffer}[row + {k}u];")?;
         }
         writeln!(out, "        let q0 = vec2<u32>(0u);")?;
         for x in 0..side {
+            let cell = format!("w{}[{}]", (shift + x) / 4, (shift + x) % 4);
             let tap = match input {
-                Input::Tagged => format!("tap(w{}[{}], p)", (shift + x) / 4, (shift + x) % 4),
-                Input::Cells => format!("cell_pair(i32(u0) + {}, y)", x - rows),
+                Input::Tagged => format!("tap({cell}, p)"),
+                Input::Cells => format!("fields({cell})"),
             };
             writeln!(out, "        let q{} = q{x} + {tap};", x + 1)?;
         }

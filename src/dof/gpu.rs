@@ -36,7 +36,6 @@ struct FrameUniform {
     max_disparity: f32,
     quantum: f32,
     subs_x: u32,
-    tagged_pitch: u32,
     pair_pitch: u32,
 }
 
@@ -95,9 +94,10 @@ struct CellBlocksUniform {
 /// Most planes of level 0 that read tagged pixels: a tag numbers them in four bits. The fast
 /// path's kmax <= 15 gives at most 15.
 const TAGGED_PLANES: usize = 16;
-/// Zero pixels around the frame in `tagged` (`BORDER` in the shader), left and top; the right
-/// and bottom margins are this wide beyond the frame padded to whole tiles.
-const TAGGED_BORDER: u32 = 8;
+/// Zero cells around a grid laid out with margins (`tagged`, the fast path's cells in
+/// `values`; `BORDER` in the shader), left and top; the right and bottom margins are this wide
+/// beyond the grid padded to whole tiles.
+const BORDER: u32 = 8;
 
 /// Largest `kmax` of the fast path: its disc (at most 197 taps) summed over byte-sized
 /// cells stays below 2^16 per channel.
@@ -372,9 +372,8 @@ struct Frame {
     output: wgpu::Buffer,
     /// Disparity range of each 4x4 sub-tile, from the planner.
     ranges: wgpu::Buffer,
-    /// Pixels tagged with their planes of level 0, with zero margins; row pitch `tagged_pitch`.
+    /// Pixels tagged with their planes of level 0, laid out with zero margins (`padded_size`).
     tagged: wgpu::Buffer,
-    tagged_pitch: u32,
     readback: wgpu::Buffer,
     frame_uniform: wgpu::Buffer,
     /// Grown on demand, with the bind group that refers to them.
@@ -762,8 +761,8 @@ impl Renderer {
         });
         let frame = self.frame.as_mut().expect("ensure_frame made it");
         if fast && !frame.values_zero {
-            // Two regions of the finest grid's cells, four bytes each: all the fast path reads.
-            encoder.clear_buffer(&frame.values, 0, Some(2 * pixels as u64 * 4));
+            // Two regions of cells, four bytes each: all the fast path reads.
+            encoder.clear_buffer(&frame.values, 0, Some(2 * region_cells(width, height) * 4));
         }
         frame.values_zero = fast;
         let frame = self.frame.as_ref().expect("ensure_frame made it");
@@ -960,7 +959,7 @@ impl Renderer {
             "a {width}x{height} frame is too large; scale the video below 65536 pixels a side"
         );
         let pixels = u64::from(width) * u64::from(height);
-        let largest = prefix_bytes(width, height)
+        let largest = values_bytes(width, height)
             .max(Levels::new(width, height).coarse_cells * 16)
             .max(pixels * 16);
         let limit = self
@@ -991,7 +990,7 @@ impl Renderer {
         self.check_size(width, height)?;
         let pixels = u64::from(width) * u64::from(height);
         let levels = Levels::new(width, height);
-        let prefix_size = prefix_bytes(width, height);
+        let values_size = values_bytes(width, height);
         let coarse_size = levels.coarse_cells * 16;
         let device = &self.context.device;
         let buffer = |label: &str, size: u64, usage: wgpu::BufferUsages| {
@@ -1010,7 +1009,7 @@ impl Renderer {
         );
         let image = buffer("image", pixels * 4, U::STORAGE | U::COPY_DST);
         let disparity = buffer("disparity", pixels * 4, U::STORAGE | U::COPY_DST);
-        let values = buffer("values", prefix_size, U::STORAGE | U::COPY_DST);
+        let values = buffer("values", values_size, U::STORAGE | U::COPY_DST);
         let accum = buffer("accum", pixels * 16, U::STORAGE | U::COPY_DST);
         let coarse = buffer("coarse", coarse_size, U::STORAGE | U::COPY_DST);
         let output = buffer("output", pixels * 4, U::STORAGE | U::COPY_SRC);
@@ -1018,12 +1017,7 @@ impl Renderer {
         let ranges = buffer("ranges", sub_tiles * 8, U::STORAGE | U::COPY_DST);
         let readback = buffer("readback", pixels * 4, U::MAP_READ | U::COPY_DST);
         // Created zeroed; the tag pass only writes the frame's pixels, so the margins stay 0.
-        let (tagged_pitch, tagged_rows) = tagged_size(width, height);
-        let tagged = buffer(
-            "tagged",
-            u64::from(tagged_pitch) * u64::from(tagged_rows) * 4,
-            U::STORAGE,
-        );
+        let tagged = buffer("tagged", region_cells(width, height) * 4, U::STORAGE);
         let lists = buffer("lists", 1 << 16, U::STORAGE | U::COPY_DST);
         let steps = buffer("steps", 64 * self.uniform_stride, U::UNIFORM | U::COPY_DST);
         let bind_group = self.bind_group(
@@ -1045,7 +1039,6 @@ impl Renderer {
             output,
             ranges,
             tagged,
-            tagged_pitch,
             readback,
             frame_uniform,
             lists,
@@ -1114,7 +1107,8 @@ impl Renderer {
         // One slot per step, and one for zeroing the last plane's cells.
         self.step_uniforms
             .resize((schedule.steps.len() + 1) * stride, 0);
-        let region_cells = self.clamped.len() as u32;
+        let frame = self.frame.as_ref().expect("frame buffers exist");
+        let region_cells = region_cells(frame.width, frame.height) as u32;
         let cells = |(plane, region): (usize, u32)| {
             let work: &PlaneWork = &self.plan.planes[plane];
             CellBlocksUniform {
@@ -1229,7 +1223,6 @@ impl Renderer {
             max_disparity: params.max_disparity,
             quantum,
             subs_x: frame.width.div_ceil(SUB),
-            tagged_pitch: frame.tagged_pitch,
             pair_pitch: frame.width.div_ceil(2),
         };
         queue.write_buffer(&frame.frame_uniform, 0, bytemuck::bytes_of(&frame_uniform));
@@ -1247,12 +1240,26 @@ impl Renderer {
     }
 }
 
-/// Row pitch and rows of `tagged`: the frame padded to whole tiles, with a margin of
-/// `TAGGED_BORDER` zero pixels on the left and top and twice that on the right and bottom, so
-/// that a tile's pixels plus the reach of a 15-wide kernel are always inside.
-fn tagged_size(width: u32, height: u32) -> (u32, u32) {
-    let pad = |n: u32| n.div_ceil(TILE) * TILE + 3 * TAGGED_BORDER;
-    (pad(width).next_multiple_of(4), pad(height))
+/// Row pitch and rows of a `width` x `height` grid laid out with zero margins (`tagged`, the
+/// fast path's cells; `padded_pitch` in the shader): padded to whole tiles, with a margin of
+/// `BORDER` cells on the left and top and twice that on the right and bottom, so that a
+/// tile's cells plus the reach of a 15-wide kernel are always inside. The pitch is a multiple
+/// of 8, so rows start at whole quads of cells.
+fn padded_size(width: u32, height: u32) -> (u32, u32) {
+    let pad = |n: u32| n.div_ceil(TILE) * TILE + 3 * BORDER;
+    (pad(width), pad(height))
+}
+
+/// Cells of a region of `values` on the fast path: the frame's grid with its margins, the
+/// largest grid a plane can read cells from (a multiple of 4: regions start at whole quads).
+fn region_cells(width: u32, height: u32) -> u64 {
+    let (pitch, rows) = padded_size(width, height);
+    u64::from(pitch) * u64::from(rows)
+}
+
+/// Bytes of `values`: the exact path's prefix sums, or the fast path's two regions of cells.
+fn values_bytes(width: u32, height: u32) -> u64 {
+    prefix_bytes(width, height).max(2 * region_cells(width, height) * 4)
 }
 
 /// Bytes of the exact path's prefix sums: up to (width + 1) x height slots of four u32.
