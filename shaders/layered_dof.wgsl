@@ -76,12 +76,14 @@ override FULL_RES: bool = true;
 // f32, one pixel per element, row pitch `frame.width` (the exact path).
 override PACKED: bool = false;
 
-// Pipeline constant of the extraction passes: samples per axis of a cell's footprint,
-// min(2^L, 4) on the plane's level L (coarser levels sample the footprint evenly).
-// Extractions are built for level 0, level 1 and the levels above, so that their loops over
-// samples and cells have constant bounds and no division is left (CPU Vulkan drivers divide
-// per SIMD lane).
-override SAMPLES: u32 = 1u;
+// Pipeline constant of the extraction passes: the plane's level L, 2 standing for any above.
+// Extractions are built for each, so that their loops over samples and cells have constant
+// bounds and no division is left (CPU Vulkan drivers divide per SIMD lane).
+override LEVEL: u32 = 0u;
+// Samples per axis of a cell's footprint, min(2^L, MAX_SAMPLES): coarser levels sample the
+// footprint evenly.
+const MAX_SAMPLES: u32 = 4u;
+override SAMPLES: u32 = min(1u << LEVEL, MAX_SAMPLES);
 
 // One step of the schedule. Plane steps use the first block, resample and normalize the
 // accumulator fields; a level's accumulator is at `offset` in `accum` (level 0) or `coarse`.
@@ -384,8 +386,8 @@ fn extract_cells(
         task.cell_blocks_count,
     );
     if item < own.blocks_count {
-        // Blocks are sub-tiles (`cell_block_side`), SUB / SAMPLES cells a side.
-        let side = SUB / SAMPLES;
+        // Blocks are sub-tiles (`cell_block_side`).
+        let side = SUB >> LEVEL;
         for (var k = 0u; k < side * side; k++) {
             let c = block_cell(own, item, k);
             if c.x < own.grid_width && c.y < own.grid_height {

@@ -621,8 +621,8 @@ struct Constants {
     level: u32,
 }
 
-/// The extraction pipeline of a plane of level `level`: cells of level 2 and above all
-/// sample their footprint 4 x 4 (`SAMPLES` in the shader).
+/// The extraction pipeline of a plane of level `level`: cells of level 2 and above are one
+/// a block and sample their footprints alike (`LEVEL` in the shader).
 fn level_class(level: u32) -> usize {
     level.min(2) as usize
 }
@@ -639,7 +639,7 @@ fn pipeline(
         ("FULL_RES", f64::from(u8::from(constants.full_res))),
         ("OVER", f64::from(u8::from(constants.over))),
         ("PACKED", f64::from(u8::from(constants.packed))),
-        ("SAMPLES", f64::from(1u32 << constants.level.min(2))),
+        ("LEVEL", f64::from(constants.level)),
     ];
     device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
         label: Some(entry),
