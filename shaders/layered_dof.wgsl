@@ -20,7 +20,9 @@
 //                   plane's disc (src/dof/disc_blur.rs): it reads the tile's tagged pixels or
 //                   cells and the kernel's margin once, (8 + 2r)^2 loads for the 64 window
 //                   sums, computes them in registers, and composites two cells at a time:
-//                   Is = Is o (1 - Mb) + Ib and Ms = Ms o (1 - Mb) + Mb.
+//                   Is = Is o (1 - Mb) + Ib and Ms = Ms o (1 - Mb) + Mb. Tagged planes go
+//                   in pairs of consecutive ones: one pass over the tiles of either blurs
+//                   both from the same loads and composites both with one access.
 // a plane, exact path (kmax 0 or above 15: kernels of any size, values to 1/65280):
 //   extract_prefix  one invocation per listed grid row: (M o I, M) as fixed-point integers,
 //                   written as prefix sums along the row (they wrap modulo 2^32, so any
@@ -112,6 +114,8 @@ struct Step {
     tag_index: u32,
     // Fast path: where in `values` this plane's cells are (one of two regions).
     values_offset: u32,
+    // blur_disc of a pair of tagged planes: inv_norm of the second.
+    next_inv_norm: f32,
     // extract_cells: the cells of the plane before, in the other region, zeroed meanwhile.
     @align(16) cleared: CellBlocks,
     // tag: d_k of each plane of level 0; unused ones are far out of any band.
@@ -329,6 +333,19 @@ fn composite_pair(u: u32, v: u32, a: vec4<f32>, b: vec4<f32>) {
             composite(u + 1u, v, b);
         }
     }
+}
+
+// `composite_pair` of plane b over plane a (cells u and u + 1 each), a PACKED level 0 read
+// and written once for both.
+fn composite_pair_twice(u: u32, v: u32, a0: vec4<f32>, a1: vec4<f32>, b0: vec4<f32>, b1: vec4<f32>) {
+    if a0.w == 0.0 && a1.w == 0.0 && b0.w == 0.0 && b1.w == 0.0 {
+        return;
+    }
+    let i = u / 2u;
+    var pair = accum_pair(i, v);
+    pair[0] = (pair[0] * (1.0 - a0.w) + a0) * (1.0 - b0.w) + b0;
+    pair[1] = (pair[1] * (1.0 - a1.w) + a1) * (1.0 - b1.w) + b1;
+    store_accum_pair(i, v, pair);
 }
 
 // Pixels (2i, y) and (2i + 1, y) of the level-0 accumulator; the second is undefined where

@@ -73,7 +73,8 @@ struct StepUniform {
     src: AccumulatorUniform,
     tag_index: u32,
     values_offset: u32,
-    _pad: [u32; 2],
+    next_inv_norm: f32,
+    _pad: u32,
     cleared: CellBlocksUniform,
     tagged_planes: [f32; TAGGED_PLANES],
 }
@@ -232,6 +233,13 @@ enum Step {
         index: usize,
         into: AccumulatorUniform,
     },
+    /// Blur tagged planes `first` and `first + 1` in one pass over the tiles of either
+    /// (`tiles`, in `plan.lists`) and composite them over `into`, back to front.
+    PlanePair {
+        first: usize,
+        into: AccumulatorUniform,
+        tiles: Slice,
+    },
     /// Upsample `from` into `into` (`over`: composite over it, else replace it).
     Resample {
         from: AccumulatorUniform,
@@ -317,6 +325,37 @@ impl Schedule {
     }
 }
 
+impl Schedule {
+    /// Merges each two consecutive steps of planes in `tagged` (a range of plane indices)
+    /// into a pair, whose tiles `union(first)` lists: the two read the same tagged pixels, so
+    /// one pass loads them once and reads and writes the accumulator once for both.
+    fn pair_tagged(
+        &mut self,
+        tagged: &std::ops::Range<usize>,
+        mut union: impl FnMut(usize) -> Slice,
+    ) {
+        let mut steps = Vec::with_capacity(self.steps.len());
+        let mut rest = std::mem::take(&mut self.steps).into_iter().peekable();
+        while let Some(step) = rest.next() {
+            if let Step::Plane { index, into } = step
+                && tagged.contains(&index)
+                && tagged.contains(&(index + 1))
+                && rest.next_if(|next| *next == Step::Plane { index: index + 1, into }).is_some()
+            {
+                let tiles = union(index);
+                steps.push(Step::PlanePair {
+                    first: index,
+                    into,
+                    tiles,
+                });
+            } else {
+                steps.push(step);
+            }
+        }
+        self.steps = steps;
+    }
+}
+
 /// On the fast path, how the planes that read cells share the two regions of `values`:
 /// they take turns, and each one's extraction zeroes the cells of the one before (whose blur
 /// is done by then); the last one's are zeroed by a pass of its own.
@@ -386,8 +425,8 @@ struct Frame {
 pub struct Renderer {
     context: Arc<GpuContext>,
     shaders: Arc<Shaders>,
-    /// On the fast path, this frame's disc blur of each plane, in plane order.
-    disc_blurs: Vec<wgpu::ComputePipeline>,
+    /// On the fast path, this frame's disc blur of each step that blurs planes.
+    disc_blurs: Vec<Option<wgpu::ComputePipeline>>,
     uniform_stride: u64,
     frame: Option<Frame>,
     plan: FramePlan,
@@ -417,11 +456,11 @@ struct Shaders {
     disc_blurs: std::sync::Mutex<Vec<(DiscBlurKey, wgpu::ComputePipeline)>>,
 }
 
-/// What a disc blur pipeline is made for: a disc (row half-widths), what it reads, and
-/// whether its plane is at full resolution.
+/// What a disc blur pipeline is made for: one or two discs (row half-widths), what it reads,
+/// and whether its planes are at full resolution.
 #[derive(Debug, Clone, PartialEq)]
 struct DiscBlurKey {
-    spans: Vec<u32>,
+    discs: Vec<Vec<u32>>,
     input: disc_blur::Input,
     full_res: bool,
 }
@@ -555,25 +594,25 @@ impl Shaders {
         })
     }
 
-    /// The disc blur of the disc of row half-widths `spans`, reading `input`, for a plane at
-    /// full resolution or not; made on first use (a module written for its disc, see
-    /// [`disc_blur`]).
+    /// The disc blur of the discs of row half-widths `discs` (one plane's, or a pair's),
+    /// reading `input`, for planes at full resolution or not; made on first use (a module
+    /// written for its discs, see [`disc_blur`]).
     fn disc_blur(
         &self,
         context: &GpuContext,
-        spans: &[u32],
+        discs: &[Vec<u32>],
         input: disc_blur::Input,
         full_res: bool,
     ) -> Result<wgpu::ComputePipeline> {
         let mut made = self.disc_blurs.lock().unwrap_or_else(|e| e.into_inner());
         let made_for = |key: &DiscBlurKey| {
-            key.spans == spans && key.input == input && key.full_res == full_res
+            key.discs == discs && key.input == input && key.full_res == full_res
         };
         if let Some((_, pipeline)) = made.iter().find(|(key, _)| made_for(key)) {
             return Ok(pipeline.clone());
         }
         let device = &context.device;
-        let module = extended_module(device, "blur_disc", &disc_blur::source(spans, input));
+        let module = extended_module(device, "blur_disc", &disc_blur::source(discs, input));
         let pipeline = pipeline(
             device,
             &self.pipeline_layout,
@@ -587,10 +626,10 @@ impl Shaders {
             .constants(false),
         );
         if let Some(error) = context.take_error() {
-            bail!("the GPU could not build the blur of disc {spans:?}: {error}");
+            bail!("the GPU could not build the blur of discs {discs:?}: {error}");
         }
         let key = DiscBlurKey {
-            spans: spans.to_vec(),
+            discs: discs.to_vec(),
             input,
             full_res,
         };
@@ -743,9 +782,16 @@ impl Renderer {
         }
         let levels: Vec<u32> = self.plan.planes.iter().map(|w| w.plane.level).collect();
         let tagged = self.tagged_planes(params, fast);
-        self.make_disc_blurs(fast, tagged.as_ref())?;
         let frame = self.frame.as_ref().expect("ensure_frame made it");
-        let schedule = Schedule::new(&levels, &frame.levels, tagged.is_some());
+        let mut schedule = Schedule::new(&levels, &frame.levels, tagged.is_some());
+        if let Some(planes) = &tagged {
+            let plan = &mut self.plan;
+            schedule.pair_tagged(planes, |first| {
+                let tiles = |k: usize| plan.planes[k].blur_tiles;
+                plan.push_tile_union(tiles(first), tiles(first + 1))
+            });
+        }
+        self.make_disc_blurs(&schedule, fast, tagged.as_ref())?;
         let turns = CellTurns::new(&schedule, |plane| {
             fast && !tagged
                 .as_ref()
@@ -810,7 +856,8 @@ impl Renderer {
                                 offset: 0,
                                 count: work.blur_tiles.count.div_ceil(8),
                             };
-                            dispatch_list(&mut pass, &self.disc_blurs[*index], groups);
+                            let blur = self.disc_blurs[step_index].as_ref();
+                            dispatch_list(&mut pass, blur.expect("made for each plane"), groups);
                         } else {
                             // extract_prefix runs 64 rows per workgroup.
                             let row_groups = Slice {
@@ -820,6 +867,15 @@ impl Renderer {
                             dispatch_list(&mut pass, &p.extract_prefix[class], row_groups);
                             dispatch_list(&mut pass, &p.blur[full_res], work.blur_tiles);
                         }
+                    }
+                    Step::PlanePair { tiles, .. } => {
+                        // Eight tiles per workgroup.
+                        let groups = Slice {
+                            offset: 0,
+                            count: tiles.count.div_ceil(8),
+                        };
+                        let blur = self.disc_blurs[step_index].as_ref();
+                        dispatch_list(&mut pass, blur.expect("made for each pair"), groups);
                     }
                     Step::Resample { from, into, over } => {
                         let p = &self.shaders.pipelines;
@@ -924,28 +980,34 @@ impl Renderer {
         tags.then_some(first..first + count)
     }
 
-    /// On the fast path, the disc blur of each plane of the frame, into `disc_blurs`.
+    /// On the fast path, the disc blur of each step of `schedule` that blurs planes, into
+    /// `disc_blurs`.
     fn make_disc_blurs(
         &mut self,
+        schedule: &Schedule,
         fast: bool,
         tagged: Option<&std::ops::Range<usize>>,
     ) -> Result<()> {
         self.disc_blurs.clear();
-        if !fast {
-            return Ok(());
-        }
-        for (index, work) in self.plan.planes.iter().enumerate() {
-            let input = if tagged.is_some_and(|planes| planes.contains(&index)) {
+        for step in &schedule.steps {
+            let planes = match step {
+                Step::Plane { index, .. } if fast => *index..*index + 1,
+                Step::PlanePair { first, .. } => *first..*first + 2,
+                _ => {
+                    self.disc_blurs.push(None);
+                    continue;
+                }
+            };
+            let input = if tagged.is_some_and(|tagged| tagged.contains(&planes.start)) {
                 disc_blur::Input::Tagged
             } else {
                 disc_blur::Input::Cells
             };
-            let full_res = work.plane.level == 0;
-            let spans = &work.plane.kernel.spans;
-            self.disc_blurs.push(
-                self.shaders
-                    .disc_blur(&self.context, spans, input, full_res)?,
-            );
+            let works = &self.plan.planes[planes];
+            let discs: Vec<Vec<u32>> = works.iter().map(|w| w.plane.kernel.spans.clone()).collect();
+            let full_res = works[0].plane.level == 0;
+            let blur = self.shaders.disc_blur(&self.context, &discs, input, full_res)?;
+            self.disc_blurs.push(Some(blur));
         }
         Ok(())
     }
@@ -1132,6 +1194,19 @@ impl Renderer {
                             .map_or(0, |planes| index.saturating_sub(planes.start) as u32),
                         values_offset: turns.region[step_index].unwrap_or(0) * region_cells,
                         cleared: turns.clears[step_index].map(cells).unwrap_or_default(),
+                        ..plane_uniform(work, half_band, smooth_alpha, quantum)
+                    }
+                }
+                Step::PlanePair { first, into, tiles } => {
+                    let [work, next] = [*first, first + 1].map(|k| &self.plan.planes[k]);
+                    let planes = tagged.as_ref().expect("pairs are of tagged planes");
+                    StepUniform {
+                        dst: *into,
+                        tag_index: (first - planes.start) as u32,
+                        tiles_offset: tiles.offset,
+                        tiles_count: tiles.count,
+                        next_inv_norm: plane_uniform(next, half_band, smooth_alpha, quantum)
+                            .inv_norm,
                         ..plane_uniform(work, half_band, smooth_alpha, quantum)
                     }
                 }

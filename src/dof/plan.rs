@@ -374,6 +374,27 @@ impl FramePlan {
         }
     }
 
+    /// The blur tiles of two planes, `a` and `b`, merged into one list (in scan order, as
+    /// each is), for a pass that blurs both.
+    pub fn push_tile_union(&mut self, a: Slice, b: Slice) -> Slice {
+        let offset = self.lists.len();
+        let (mut i, a_end) = (a.offset as usize, (a.offset + a.count) as usize);
+        let (mut j, b_end) = (b.offset as usize, (b.offset + b.count) as usize);
+        // Tiles are `x | y << 16`: scan order is the order of the numbers, none of them MAX.
+        while i < a_end || j < b_end {
+            let x = if i < a_end { self.lists[i] } else { u32::MAX };
+            let y = if j < b_end { self.lists[j] } else { u32::MAX };
+            let next = x.min(y);
+            i += usize::from(x == next);
+            j += usize::from(y == next);
+            self.lists.push(next);
+        }
+        Slice {
+            offset: offset as u32,
+            count: (self.lists.len() - offset) as u32,
+        }
+    }
+
     fn push(&mut self, values: impl Iterator<Item = u32>) -> Slice {
         let offset = self.lists.len() as u32;
         self.lists.extend(values);
@@ -622,5 +643,18 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn tile_union_merges_two_lists_in_scan_order() {
+        let mut plan = FramePlan::default();
+        let tile = |x: u32, y: u32| x | y << 16;
+        let a = plan.push([tile(0, 0), tile(3, 0), tile(1, 2)].into_iter());
+        let b = plan.push([tile(3, 0), tile(5, 1), tile(1, 2), tile(0, 4)].into_iter());
+        let union = plan.push_tile_union(a, b);
+        let merged = &plan.lists[union.offset as usize..][..union.count as usize];
+        assert_eq!(merged, [tile(0, 0), tile(3, 0), tile(5, 1), tile(1, 2), tile(0, 4)]);
+        let empty = plan.push_tile_union(Slice::default(), a);
+        assert_eq!(plan.lists[empty.offset as usize..][..empty.count as usize], plan.lists[..3]);
     }
 }
