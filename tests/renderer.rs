@@ -193,9 +193,10 @@ fn downsampled_mode_stays_close_to_exact() {
         };
         let (worst, mean) = compare(&mut renderer, &image, &disparity, width, height, &params);
         eprintln!("a={aperture}: worst {worst}, mean {mean:.3}");
-        // Measured: mean 0.34 (a=0.25) and 0.65 (a=0.8) levels of 255, worst 11 and 21 on
-        // pixel noise, the hardest texture for a downsampled blur. The bound leaves 2x room.
-        assert!(mean < 1.5, "a={aperture}: mean abs error {mean:.3} levels");
+        // Measured: mean 0.96 (a=0.25) and 1.34 (a=0.8) levels of 255, worst 30 and 27 on
+        // pixel noise, the hardest texture for a downsampled blur (cells of level 2 and up
+        // sample their footprint 2 x 2). The bound leaves about 2x room.
+        assert!(mean < 2.5, "a={aperture}: mean abs error {mean:.3} levels");
     }
 }
 
