@@ -603,7 +603,11 @@ fn resample(@builtin(global_invocation_id) id: vec3<u32>) {
 
 // Cell (x, y) of the destination: the source upsampled, over `below` if OVER.
 fn resampled(x: u32, y: u32, below: vec4<f32>) -> vec4<f32> {
-    let value = upsample(task.src, task.dst.level, x, y);
+    return resampled_over(upsample(task.src, task.dst.level, x, y), below);
+}
+
+// `value`, the source upsampled, over `below` if OVER.
+fn resampled_over(value: vec4<f32>, below: vec4<f32>) -> vec4<f32> {
     if OVER {
         return value + below * (1.0 - value.w);
     }

@@ -130,9 +130,9 @@ struct Pipelines {
     /// without a front one over it.
     normalize: [[wgpu::ComputePipeline; 2]; 3],
     tag: wgpu::ComputePipeline,
-    /// `resample` from level 1 into level 0, replacing it, a tile per invocation; indexed
-    /// `[packed]`.
-    resample_tiles: [wgpu::ComputePipeline; 2],
+    /// `resample` from a level into the one below, a tile per invocation; indexed like
+    /// `resample`.
+    resample_tiles: [[wgpu::ComputePipeline; 2]; 3],
     /// `normalize` with the back accumulator at level 0 or 1 and the front one (if any) at
     /// level 1, a tile per invocation; indexed like `normalize`, where it upsamples.
     normalize_tiles: [[Option<wgpu::ComputePipeline>; 2]; 3],
@@ -557,15 +557,17 @@ impl Shaders {
             resample: accumulator_variants("resample"),
             normalize: accumulator_variants("normalize"),
             tag: specialised("tag", Target::Full.constants(false)),
-            resample_tiles: [Target::Full, Target::FullPacked].map(|target| {
-                let constants = target.constants(false);
-                pipeline(
-                    device,
-                    &pipeline_layout,
-                    &tiles_module,
-                    "resample_tiles",
-                    constants,
-                )
+            resample_tiles: Target::ALL.map(|target| {
+                [false, true].map(|over| {
+                    let constants = target.constants(over);
+                    pipeline(
+                        device,
+                        &pipeline_layout,
+                        &tiles_module,
+                        "resample_tiles",
+                        constants,
+                    )
+                })
             }),
             // A level-0 back alone reads one cell per pixel either way: no tiled variant.
             normalize_tiles: Target::ALL.map(|target| {
@@ -879,16 +881,12 @@ impl Renderer {
                     }
                     Step::Resample { from, into, over } => {
                         let p = &self.shaders.pipelines;
-                        if from.level == 1 && into.level == 0 && !over {
-                            dispatch_tiles(
-                                &mut pass,
-                                &p.resample_tiles[usize::from(fast)],
-                                width,
-                                height,
-                            );
+                        let variant = [Target::of(into.level, fast) as usize, usize::from(*over)];
+                        if from.level == into.level + 1 {
+                            let pipeline = &p.resample_tiles[variant[0]][variant[1]];
+                            dispatch_tiles(&mut pass, pipeline, into.width, into.height);
                         } else {
-                            let target = Target::of(into.level, fast);
-                            let pipeline = &p.resample[target as usize][usize::from(*over)];
+                            let pipeline = &p.resample[variant[0]][variant[1]];
                             // A pair of cells per invocation.
                             dispatch_grid(&mut pass, pipeline, into.width.div_ceil(2), into.height);
                         }
@@ -1383,7 +1381,7 @@ fn dispatch_list(pass: &mut wgpu::ComputePass, pipeline: &wgpu::ComputePipeline,
     pass.dispatch_workgroups(x, y, 1);
 }
 
-/// Dispatches one invocation per 8x8 tile of a `width` x `height` frame, eight tiles of a
+/// Dispatches one invocation per 8x8 tile of a `width` x `height` grid, eight tiles of a
 /// row per workgroup.
 fn dispatch_tiles(
     pass: &mut wgpu::ComputePass,
