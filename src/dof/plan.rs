@@ -80,7 +80,6 @@ pub struct FramePlan {
     near_runs: Vec<(u32, u32)>,
     /// Per plane, the sub-tiles that meet its band.
     near_lists: NearLists,
-    sub_marks: Vec<bool>,
     grid_marks: Vec<bool>,
     /// Per grid tile, the bounding box of its near cells, `[x0, y0, x1, y1]` (grid cells).
     near_boxes: Vec<[u32; 4]>,
@@ -119,8 +118,8 @@ impl FramePlan {
             }
             let plane = plane.at_most(max_level);
             let level = plane.level;
-            // The dilation of level 0 and the exact path's rows need the sub-tiles as a mask.
-            if level == 0 || prefix_rows {
+            // The exact path's rows need the sub-tiles as a mask.
+            if prefix_rows {
                 self.near.clear();
                 self.near.resize(subs_x * subs_y, false);
                 for &i in near_list {
@@ -139,20 +138,8 @@ impl FramePlan {
             self.grid_marks.resize(grid_tiles_x * grid_tiles_y, false);
             if level == 0 {
                 // Widened at sub-tile precision, then pooled into tiles.
-                self.sub_marks.clone_from(&self.near);
-                dilate(
-                    &mut self.sub_marks,
-                    &mut self.scratch,
-                    subs_x,
-                    subs_y,
-                    kernel_rows.div_ceil(SUB) as usize,
-                );
-                for (i, marked) in self.sub_marks.iter().enumerate() {
-                    if *marked {
-                        let (sx, sy) = (i % subs_x, i / subs_x);
-                        self.grid_marks[sy / PER_TILE * grid_tiles_x + sx / PER_TILE] = true;
-                    }
-                }
+                let reach = kernel_rows.div_ceil(SUB) as usize;
+                mark_tiles_within(&mut self.grid_marks, grid_tiles_x, near_list, subs_x, subs_y, reach);
             } else {
                 // Each near sub-tile's cells, in the bounding box of its grid tile's near cells
                 // (a sub-tile's cells lie in one tile: 4 pixels divide a tile's 8 cells).
@@ -216,11 +203,17 @@ impl FramePlan {
     fn list_near_sub_tiles(&mut self, planes: &[super::Plane], params: &Params) {
         let runs = &mut self.near_runs;
         runs.clear();
+        // Planes are 1/a apart from the first: a guess one band's width off the bounds leaves
+        // a step or two to walk.
+        let first_plane = planes.first().map_or(0.0, |p| p.disparity);
+        let plane_near = |d: f32| ((d - first_plane) * params.aperture).max(0.0) as usize;
         runs.extend(self.sub_ranges.iter().map(|&[lo, hi]| {
-            let first = planes
-                .partition_point(|p| p.disparity < lo && !params.band_meets(lo, hi, p.disparity));
-            let end = planes
-                .partition_point(|p| p.disparity <= hi || params.band_meets(lo, hi, p.disparity));
+            let first = partition_point_near(planes, plane_near(lo).saturating_sub(1), |p| {
+                p.disparity < lo && !params.band_meets(lo, hi, p.disparity)
+            });
+            let end = partition_point_near(planes, plane_near(hi) + 2, |p| {
+                p.disparity <= hi || params.band_meets(lo, hi, p.disparity)
+            });
             (first as u32, end.max(first) as u32)
         }));
         let lists = &mut self.near_lists;
@@ -417,59 +410,58 @@ impl FramePlan {
         self.sub_ranges.clear();
         self.sub_ranges
             .resize(subs_x * subs_y, [f32::INFINITY, f32::NEG_INFINITY]);
-        for y in 0..height {
-            let row = &disparity[y * width..(y + 1) * width];
-            let sub_row = (y / sub) * subs_x;
-            for (sx, chunk) in row.chunks(sub).enumerate() {
-                let (lo, hi) = chunk
-                    .iter()
-                    .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), d| {
-                        (lo.min(*d), hi.max(*d))
-                    });
-                let t = sub_row + sx;
-                let range = &mut self.sub_ranges[t];
-                *range = [range[0].min(lo), range[1].max(hi)];
+        // Comparisons rather than f32::min and max, which also handle NaN (the disparity is
+        // clamped, so none is left): one instruction each, four pixels at a time.
+        let lesser = |a: f32, b: f32| if a < b { a } else { b };
+        let greater = |a: f32, b: f32| if a > b { a } else { b };
+        for (y, row) in disparity.chunks_exact(width).take(height).enumerate() {
+            let ranges = &mut self.sub_ranges[y / sub * subs_x..][..subs_x];
+            let quads = row.chunks_exact(sub);
+            let rest = quads.remainder();
+            for (range, q) in ranges.iter_mut().zip(quads) {
+                let lo = lesser(lesser(q[0], q[1]), lesser(q[2], q[3]));
+                let hi = greater(greater(q[0], q[1]), greater(q[2], q[3]));
+                *range = [lesser(range[0], lo), greater(range[1], hi)];
+            }
+            if let Some(range) = ranges.get_mut(width / sub).filter(|_| !rest.is_empty()) {
+                for &d in rest {
+                    *range = [lesser(range[0], d), greater(range[1], d)];
+                }
             }
         }
     }
 }
 
-/// Chebyshev dilation of a tile mask by `radius` tiles, separably, with running counts so
-/// its cost does not grow with the radius.
-fn dilate(mask: &mut [bool], scratch: &mut Vec<bool>, width: usize, height: usize, radius: usize) {
-    if radius == 0 {
-        return;
+/// `items.partition_point(pred)`, walked to from `guess` (best near it).
+fn partition_point_near<T>(items: &[T], guess: usize, pred: impl Fn(&T) -> bool) -> usize {
+    let mut i = guess.min(items.len());
+    while i > 0 && !pred(&items[i - 1]) {
+        i -= 1;
     }
-    scratch.clear();
-    scratch.resize(mask.len(), false);
-    dilate_lines(mask, scratch, height, width, 1, width, radius);
-    dilate_lines(scratch, mask, width, height, width, 1, radius);
+    while i < items.len() && pred(&items[i]) {
+        i += 1;
+    }
+    i
 }
 
-/// Dilates `lines` lines of `length` items (item `i` of line `j` at `j * line_step + i * step`).
-fn dilate_lines(
-    from: &[bool],
-    to: &mut [bool],
-    lines: usize,
-    length: usize,
-    step: usize,
-    line_step: usize,
-    radius: usize,
+/// Marks in `marks` (the tiles of a grid `tiles_x` wide) each tile that holds a sub-tile
+/// within `reach` sub-tiles (Chebyshev distance) of one of `near` (sub-tile indices, row by
+/// row, `subs_x` x `subs_y`): the near sub-tiles dilated, then pooled into tiles.
+fn mark_tiles_within(
+    marks: &mut [bool],
+    tiles_x: usize,
+    near: &[u32],
+    subs_x: usize,
+    subs_y: usize,
+    reach: usize,
 ) {
-    for line in 0..lines {
-        let at = |i: usize| line * line_step + i * step;
-        // Marked items in the window [i - radius, i + radius].
-        let mut count = (0..=radius.min(length - 1))
-            .filter(|&i| from[at(i)])
-            .count();
-        for i in 0..length {
-            to[at(i)] = count > 0;
-            if i + radius + 1 < length && from[at(i + radius + 1)] {
-                count += 1;
-            }
-            if i >= radius && from[at(i - radius)] {
-                count -= 1;
-            }
+    let span = |s: usize, subs: usize| {
+        s.saturating_sub(reach) / PER_TILE..=(s + reach).min(subs - 1) / PER_TILE
+    };
+    for &i in near {
+        let (sx, sy) = (i as usize % subs_x, i as usize / subs_x);
+        for ty in span(sy, subs_y) {
+            marks[ty * tiles_x..][span(sx, subs_x)].fill(true);
         }
     }
 }
@@ -627,19 +619,27 @@ mod tests {
     }
 
     #[test]
-    fn dilation_matches_the_definition() {
+    fn tiles_within_reach_match_the_definition() {
+        // 13 x 7 sub-tiles: tiles of 2 x 2 sub-tiles, 7 x 4 of them (the last ones partial).
         let (w, h) = (13usize, 7usize);
-        let mask: Vec<bool> = (0..w * h).map(|i| i % 17 == 3 || i == 40).collect();
-        for radius in 0..5 {
-            let mut fast = mask.clone();
-            dilate(&mut fast, &mut Vec::new(), w, h, radius);
-            for y in 0..h {
-                for x in 0..w {
-                    let expected = (y.saturating_sub(radius)..=(y + radius).min(h - 1)).any(|yy| {
-                        (x.saturating_sub(radius)..=(x + radius).min(w - 1))
-                            .any(|xx| mask[yy * w + xx])
+        let (tiles_x, tiles_y) = (w.div_ceil(PER_TILE), h.div_ceil(PER_TILE));
+        let near: Vec<u32> = (0..w * h).filter(|i| i % 17 == 3 || *i == 40).map(|i| i as u32).collect();
+        for reach in 0..5 {
+            let mut marks = vec![false; tiles_x * tiles_y];
+            mark_tiles_within(&mut marks, tiles_x, &near, w, h, reach);
+            for ty in 0..tiles_y {
+                for tx in 0..tiles_x {
+                    // Some sub-tile of the tile within reach of a near one.
+                    let subs = |t: usize, n: usize| t * PER_TILE..((t + 1) * PER_TILE).min(n);
+                    let expected = subs(ty, h).any(|y| {
+                        subs(tx, w).any(|x| {
+                            near.iter().any(|&i| {
+                                let (nx, ny) = (i as usize % w, i as usize / w);
+                                nx.abs_diff(x) <= reach && ny.abs_diff(y) <= reach
+                            })
+                        })
                     });
-                    assert_eq!(fast[y * w + x], expected, "x={x} y={y} r={radius}");
+                    assert_eq!(marks[ty * tiles_x + tx], expected, "tile {tx},{ty} reach {reach}");
                 }
             }
         }
@@ -656,5 +656,16 @@ mod tests {
         assert_eq!(merged, [tile(0, 0), tile(3, 0), tile(5, 1), tile(1, 2), tile(0, 4)]);
         let empty = plan.push_tile_union(Slice::default(), a);
         assert_eq!(plan.lists[empty.offset as usize..][..empty.count as usize], plan.lists[..3]);
+    }
+
+    #[test]
+    fn partition_point_near_finds_it_from_any_guess() {
+        let items = [1, 3, 3, 5, 8, 13];
+        for bound in 0..15 {
+            let expected = items.partition_point(|&x| x < bound);
+            for guess in 0..10 {
+                assert_eq!(partition_point_near(&items, guess, |&x| x < bound), expected);
+            }
+        }
     }
 }
