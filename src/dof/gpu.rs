@@ -751,12 +751,16 @@ impl Renderer {
         );
 
         self.clamped.clear();
-        self.clamped.extend(disparity.iter().map(|d| {
-            // NaN (a broken depth source) is treated as the far end of the range.
-            if d.is_nan() {
-                params.min_disparity
+        let (min, max) = (params.min_disparity, params.max_disparity);
+        self.clamped.extend(disparity.iter().map(|&d| {
+            // NaN (a broken depth source) fails the first test: the far end of the range.
+            // Plain comparisons, which compile to a few vector instructions per 8 pixels.
+            if !(d >= min) {
+                min
+            } else if d > max {
+                max
             } else {
-                d.clamp(params.min_disparity, params.max_disparity)
+                d
             }
         }));
         self.ensure_frame(width, height)?;
