@@ -47,7 +47,7 @@
 //   5 values    storage  the plane's packed cells, four per element, padded with zero
 //                       margins like `tagged` (fast path), or prefix sums (exact path)
 //   6 accum     storage  the full-resolution accumulator (Is, Ms), f32 or packed (PACKED)
-//   7 coarse    storage  the accumulators of levels 1 and up, back and front
+//   7 coarse    storage  the accumulators of levels 1 and up, back and front, f32 or packed
 //   8 output    storage  output pixels, 4 bytes each
 //   9 ranges    storage  minimum and maximum disparity of each 4x4 sub-tile (the host's)
 //  10 tagged    storage  pixels tagged with their planes of level 0, zero margins (see `tag`),
@@ -71,11 +71,11 @@ struct Frame {
 // untaken branches). On level 0 cells are pixels and the accumulator is `accum`.
 override FULL_RES: bool = true;
 
-// Pipeline constant: the level-0 accumulator `accum` holds (Is, Ms) as 16-bit fixed point,
-// the two pixels of a pair (columns 2i and 2i + 1) in one 16-byte element, row pitch
-// `frame.pair_pitch` (the fast path: on CPU Vulkan drivers each element accessed costs a
-// scalar loop over SIMD lanes, so two pixels per access halve the compositing's cost); else
-// f32, one pixel per element, row pitch `frame.width` (the exact path).
+// Pipeline constant: the accumulators hold (Is, Ms) as 16-bit fixed point, the two cells of
+// a pair (columns 2i and 2i + 1) in one 16-byte element, row pitch `pair_pitch` (the fast
+// path: on CPU Vulkan drivers each element accessed costs a scalar loop over SIMD lanes, so
+// two cells per access halve the compositing's cost); else f32, one cell per element, row
+// pitch the grid's width (the exact path).
 override PACKED: bool = false;
 
 // Pipeline constant of the extraction passes: the plane's level L, 2 standing for any above.
@@ -148,7 +148,7 @@ struct Accumulator {
 @group(0) @binding(4) var<storage, read> lists: array<u32>;
 @group(0) @binding(5) var<storage, read_write> values: array<vec4<u32>>;
 @group(0) @binding(6) var<storage, read_write> accum: array<vec4<u32>>;
-@group(0) @binding(7) var<storage, read_write> coarse: array<vec4<f32>>;
+@group(0) @binding(7) var<storage, read_write> coarse: array<vec4<u32>>;
 @group(0) @binding(8) var<storage, read_write> output: array<u32>;
 @group(0) @binding(9) var<storage, read> ranges: array<vec2<f32>>;
 @group(0) @binding(10) var<storage, read_write> tagged: array<vec4<u32>>;
@@ -302,8 +302,8 @@ fn blur(
 }
 
 // Blends the blurred plane (Ib, Mb) at cell (u, v) over the plane's accumulator (Is, Ms).
-// Where Mb = 0 (so Ib = 0 too) compositing changes nothing, and is skipped. Not for a
-// PACKED level 0 (see `composite_pair`).
+// Where Mb = 0 (so Ib = 0 too) compositing changes nothing, and is skipped. Not for PACKED
+// accumulators (see `composite_pair`).
 fn composite(u: u32, v: u32, blurred: vec4<f32>) {
     if blurred.w == 0.0 {
         return;
@@ -313,22 +313,31 @@ fn composite(u: u32, v: u32, blurred: vec4<f32>) {
         accum[index] = bitcast<vec4<u32>>(bitcast<vec4<f32>>(accum[index]) * (1.0 - blurred.w) + blurred);
     } else {
         let at = task.dst.offset + index;
-        coarse[at] = coarse[at] * (1.0 - blurred.w) + blurred;
+        coarse[at] = bitcast<vec4<u32>>(bitcast<vec4<f32>>(coarse[at]) * (1.0 - blurred.w) + blurred);
     }
 }
 
-// `composite` of cells (u, v) and (u + 1, v), u even, with a PACKED level 0 read and written
-// once for both. Cell u + 1 may lie beyond the grid (odd widths).
+// `composite` of cells (u, v) and (u + 1, v), u even, with a PACKED accumulator read and
+// written once for both. Cell u + 1 may lie beyond the grid (odd widths).
 fn composite_pair(u: u32, v: u32, a: vec4<f32>, b: vec4<f32>) {
-    if FULL_RES && PACKED {
+    if PACKED {
         if a.w == 0.0 && b.w == 0.0 {
             return;
         }
         let i = u / 2u;
-        var pair = accum_pair(i, v);
+        var pair: array<vec4<f32>, 2>;
+        if FULL_RES {
+            pair = accum_pair(i, v);
+        } else {
+            pair = coarse_pair(task.dst, i, v);
+        }
         pair[0] = pair[0] * (1.0 - a.w) + a;
         pair[1] = pair[1] * (1.0 - b.w) + b;
-        store_accum_pair(i, v, pair);
+        if FULL_RES {
+            store_accum_pair(i, v, pair);
+        } else {
+            store_coarse_pair(task.dst, i, v, pair);
+        }
     } else {
         composite(u, v, a);
         if u + 1u < task.grid_width {
@@ -354,11 +363,7 @@ fn composite_pair_twice(u: u32, v: u32, a0: vec4<f32>, a1: vec4<f32>, b0: vec4<f
 // it lies beyond the frame.
 fn accum_pair(i: u32, y: u32) -> array<vec4<f32>, 2> {
     if PACKED {
-        let w = accum[y * frame.pair_pitch + i];
-        return array<vec4<f32>, 2>(
-            vec4<f32>(unpack2x16unorm(w.x), unpack2x16unorm(w.y)),
-            vec4<f32>(unpack2x16unorm(w.z), unpack2x16unorm(w.w)),
-        );
+        return unpacked_pair(accum[y * frame.pair_pitch + i]);
     }
     let p = y * frame.width + 2u * i;
     let second = min(p + 1u, frame.width * frame.height - 1u);
@@ -369,12 +374,7 @@ fn accum_pair(i: u32, y: u32) -> array<vec4<f32>, 2> {
 // it lies in the frame).
 fn store_accum_pair(i: u32, y: u32, pair: array<vec4<f32>, 2>) {
     if PACKED {
-        accum[y * frame.pair_pitch + i] = vec4<u32>(
-            pack2x16unorm(pair[0].xy),
-            pack2x16unorm(pair[0].zw),
-            pack2x16unorm(pair[1].xy),
-            pack2x16unorm(pair[1].zw),
-        );
+        accum[y * frame.pair_pitch + i] = packed_pair(pair);
     } else {
         let p = y * frame.width + 2u * i;
         accum[p] = bitcast<vec4<u32>>(pair[0]);
@@ -384,11 +384,67 @@ fn store_accum_pair(i: u32, y: u32, pair: array<vec4<f32>, 2>) {
     }
 }
 
+// Row pitch, in elements, of a PACKED accumulator `width` cells wide.
+fn pair_pitch(width: u32) -> u32 {
+    return (width + 1u) / 2u;
+}
+
+// Cells (2i, y) and (2i + 1, y) of coarse accumulator `acc`; the second is undefined where it
+// lies beyond the grid.
+fn coarse_pair(acc: Accumulator, i: u32, y: u32) -> array<vec4<f32>, 2> {
+    if PACKED {
+        return unpacked_pair(coarse[acc.offset + y * pair_pitch(acc.width) + i]);
+    }
+    let at = acc.offset + y * acc.width + 2u * i;
+    let second = at + select(0u, 1u, 2u * i + 1u < acc.width);
+    return array<vec4<f32>, 2>(bitcast<vec4<f32>>(coarse[at]), bitcast<vec4<f32>>(coarse[second]));
+}
+
+// Stores cells (2i, y) and (2i + 1, y) of coarse accumulator `acc` (the second only where it
+// lies in the grid).
+fn store_coarse_pair(acc: Accumulator, i: u32, y: u32, pair: array<vec4<f32>, 2>) {
+    if PACKED {
+        coarse[acc.offset + y * pair_pitch(acc.width) + i] = packed_pair(pair);
+    } else {
+        let at = acc.offset + y * acc.width + 2u * i;
+        coarse[at] = bitcast<vec4<u32>>(pair[0]);
+        if 2u * i + 1u < acc.width {
+            coarse[at + 1u] = bitcast<vec4<u32>>(pair[1]);
+        }
+    }
+}
+
+// Cell (x, y) of coarse accumulator `acc`.
+fn coarse_cell(acc: Accumulator, x: u32, y: u32) -> vec4<f32> {
+    if PACKED {
+        let w = coarse[acc.offset + y * pair_pitch(acc.width) + x / 2u];
+        let half = select(w.xy, w.zw, x % 2u == 1u);
+        return vec4<f32>(unpack2x16unorm(half.x), unpack2x16unorm(half.y));
+    }
+    return bitcast<vec4<f32>>(coarse[acc.offset + y * acc.width + x]);
+}
+
+// A PACKED element: two cells of 16-bit fixed point.
+fn unpacked_pair(w: vec4<u32>) -> array<vec4<f32>, 2> {
+    return array<vec4<f32>, 2>(
+        vec4<f32>(unpack2x16unorm(w.x), unpack2x16unorm(w.y)),
+        vec4<f32>(unpack2x16unorm(w.z), unpack2x16unorm(w.w)),
+    );
+}
+
+fn packed_pair(pair: array<vec4<f32>, 2>) -> vec4<u32> {
+    return vec4<u32>(
+        pack2x16unorm(pair[0].xy),
+        pack2x16unorm(pair[0].zw),
+        pack2x16unorm(pair[1].xy),
+        pack2x16unorm(pair[1].zw),
+    );
+}
+
 // Fast path: the plane's (M o I, M) of the cells of the listed blocks, four bytes, at
 // `padded_cell`. Every other cell holds zero, and so do these before: only non-zero cells
-// need writing.
-// Meanwhile the cells the plane before wrote (in the other region of `values`, its blur
-// done) are zeroed again, so that a plane costs two passes, not three.
+// need writing. Meanwhile the cells the plane before wrote (in the other region of
+// `values`, its blur done) are zeroed again, so that a plane costs two passes, not three.
 @compute @workgroup_size(64)
 fn extract_cells(
     @builtin(workgroup_id) wg: vec3<u32>,
@@ -563,10 +619,8 @@ fn upsample(source: Accumulator, level: u32, x: u32, y: u32) -> vec4<f32> {
     let p0 = vec2<u32>(g);
     let p1 = min(p0 + 1u, vec2<u32>(source.width - 1u, source.height - 1u));
     let f = g - vec2<f32>(p0);
-    let row0 = source.offset + p0.y * source.width;
-    let row1 = source.offset + p1.y * source.width;
-    let top = mix(coarse[row0 + p0.x], coarse[row0 + p1.x], f.x);
-    let bottom = mix(coarse[row1 + p0.x], coarse[row1 + p1.x], f.x);
+    let top = mix(coarse_cell(source, p0.x, p0.y), coarse_cell(source, p1.x, p0.y), f.x);
+    let bottom = mix(coarse_cell(source, p0.x, p1.y), coarse_cell(source, p1.x, p1.y), f.x);
     return mix(top, bottom, f.y);
 }
 
@@ -593,11 +647,13 @@ fn resample(@builtin(global_invocation_id) id: vec3<u32>) {
         pair[1] = resampled(x + 1u, id.y, pair[1]);
         store_accum_pair(id.x, id.y, pair);
     } else {
-        let at = dst.offset + id.y * dst.width + x;
-        coarse[at] = resampled(x, id.y, coarse[at]);
-        if x + 1u < dst.width {
-            coarse[at + 1u] = resampled(x + 1u, id.y, coarse[at + 1u]);
+        var pair: array<vec4<f32>, 2>;
+        if OVER {
+            pair = coarse_pair(dst, id.x, id.y);
         }
+        pair[0] = resampled(x, id.y, pair[0]);
+        pair[1] = resampled(x + 1u, id.y, pair[1]);
+        store_coarse_pair(dst, id.x, id.y, pair);
     }
 }
 

@@ -125,46 +125,54 @@ struct Pipelines {
     /// Indexed `[full_res]`.
     blur: [wgpu::ComputePipeline; 2],
     /// Indexed `[Target][over]`: into that accumulator, over it or replacing it.
-    resample: [[wgpu::ComputePipeline; 2]; 3],
+    resample: [[wgpu::ComputePipeline; 2]; 4],
     /// Indexed `[Target][over]`: the back accumulator there (upsampled from `coarse`), with or
     /// without a front one over it.
-    normalize: [[wgpu::ComputePipeline; 2]; 3],
+    normalize: [[wgpu::ComputePipeline; 2]; 4],
     tag: wgpu::ComputePipeline,
     /// `resample` from a level into the one below, a tile per invocation; indexed like
     /// `resample`.
-    resample_tiles: [[wgpu::ComputePipeline; 2]; 3],
+    resample_tiles: [[wgpu::ComputePipeline; 2]; 4],
     /// `normalize` with the back accumulator at level 0 or 1 and the front one (if any) at
     /// level 1, a tile per invocation; indexed like `normalize`, where it upsamples.
-    normalize_tiles: [[Option<wgpu::ComputePipeline>; 2]; 3],
+    normalize_tiles: [[Option<wgpu::ComputePipeline>; 2]; 4],
 }
 
-/// Which accumulator a pass reads or writes: indexes the accumulator passes' pipelines.
+/// Which accumulator a pass reads or writes, and in which layout (f32 on the exact path,
+/// 16-bit fixed point with two cells per element on the fast one, `PACKED`): indexes the
+/// accumulator passes' pipelines.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Target {
     /// A level above 0, in `coarse`.
     Coarse,
-    /// Level 0 in f32 (the exact path).
+    CoarsePacked,
+    /// Level 0, in `accum`.
     Full,
-    /// Level 0 in 16-bit fixed point, two pixels per element (the fast path, `PACKED`).
     FullPacked,
 }
 
 impl Target {
-    const ALL: [Target; 3] = [Target::Coarse, Target::Full, Target::FullPacked];
+    const ALL: [Target; 4] = [
+        Target::Coarse,
+        Target::CoarsePacked,
+        Target::Full,
+        Target::FullPacked,
+    ];
 
     fn of(level: u32, fast: bool) -> Target {
         match (level, fast) {
             (0, true) => Target::FullPacked,
             (0, false) => Target::Full,
-            _ => Target::Coarse,
+            (_, true) => Target::CoarsePacked,
+            (_, false) => Target::Coarse,
         }
     }
 
     fn constants(self, over: bool) -> Constants {
         Constants {
-            full_res: self != Target::Coarse,
+            full_res: matches!(self, Target::Full | Target::FullPacked),
             over,
-            packed: self == Target::FullPacked,
+            packed: matches!(self, Target::CoarsePacked | Target::FullPacked),
             ..Default::default()
         }
     }
@@ -572,7 +580,7 @@ impl Shaders {
             // A level-0 back alone reads one cell per pixel either way: no tiled variant.
             normalize_tiles: Target::ALL.map(|target| {
                 [false, true].map(|over| {
-                    (target == Target::Coarse || over).then(|| {
+                    (!target.constants(over).full_res || over).then(|| {
                         let constants = target.constants(over);
                         pipeline(
                             device,
@@ -623,7 +631,7 @@ impl Shaders {
             if full_res {
                 Target::FullPacked
             } else {
-                Target::Coarse
+                Target::CoarsePacked
             }
             .constants(false),
         );

@@ -36,21 +36,15 @@ fn write_source(out: &mut String) -> std::fmt::Result {
     }
     write_patch(out, "back", "task.src")?;
     for_each_pair(out, dst, |out, ox, oy| {
-        let values = [ox, ox + 1].map(|x| upsampled("back", x, oy));
-        writeln!(out, "        if FULL_RES {{")?;
-        writeln!(out, "            var pair: array<vec4<f32>, 2>;")?;
-        writeln!(out, "            if OVER {{ pair = accum_pair(i, y); }}")?;
-        for (k, value) in values.iter().enumerate() {
-            writeln!(out, "            pair[{k}] = resampled_over({value}, pair[{k}]);")?;
+        writeln!(out, "        var pair: array<vec4<f32>, 2>;")?;
+        writeln!(out, "        if OVER {{")?;
+        writeln!(out, "            if FULL_RES {{ pair = accum_pair(i, y); }} else {{ pair = coarse_pair({dst}, i, y); }}")?;
+        writeln!(out, "        }}")?;
+        for (k, x) in [ox, ox + 1].into_iter().enumerate() {
+            let value = upsampled("back", x, oy);
+            writeln!(out, "        pair[{k}] = resampled_over({value}, pair[{k}]);")?;
         }
-        writeln!(out, "            store_accum_pair(i, y, pair);")?;
-        writeln!(out, "        }} else {{")?;
-        writeln!(out, "            let at = {dst}.offset + y * {dst}.width + 2u * i;")?;
-        writeln!(out, "            coarse[at] = resampled_over({}, coarse[at]);", values[0])?;
-        writeln!(out, "            if 2u * i + 1u < {dst}.width {{")?;
-        writeln!(out, "                coarse[at + 1u] = resampled_over({}, coarse[at + 1u]);", values[1])?;
-        writeln!(out, "            }}")?;
-        writeln!(out, "        }}")
+        writeln!(out, "        if FULL_RES {{ store_accum_pair(i, y, pair); }} else {{ store_coarse_pair({dst}, i, y, pair); }}")
     })?;
     writeln!(out, "}}")?;
 
@@ -125,7 +119,7 @@ fn write_patch(out: &mut String, name: &str, source: &str) -> std::fmt::Result {
     for j in 0..PATCH {
         writeln!(
             out,
-            "    let {name}_row{j} = {source}.offset + u32(clamp({name}_corner.y + {j}, 0, {name}_last.y)) * {source}.width;"
+            "    let {name}_row{j} = u32(clamp({name}_corner.y + {j}, 0, {name}_last.y));"
         )?;
     }
     for i in 0..PATCH {
@@ -138,7 +132,7 @@ fn write_patch(out: &mut String, name: &str, source: &str) -> std::fmt::Result {
         for i in 0..PATCH {
             writeln!(
                 out,
-                "    {name}{} = coarse[{name}_row{j} + {name}_column{i}];",
+                "    {name}{} = coarse_cell({source}, {name}_column{i}, {name}_row{j});",
                 j * PATCH + i
             )?;
         }
