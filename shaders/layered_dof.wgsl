@@ -62,8 +62,6 @@ struct Frame {
     quantum: f32,
     // Sub-tiles (4x4 pixels) per row of `ranges`.
     subs_x: u32,
-    // Row pitch of a packed `accum` (PACKED), in pairs of pixels.
-    pair_pitch: u32,
 }
 
 // Pipeline constant: the plane passes are built once for level 0 and once for the others,
@@ -363,7 +361,7 @@ fn composite_pair_twice(u: u32, v: u32, a0: vec4<f32>, a1: vec4<f32>, b0: vec4<f
 // it lies beyond the frame.
 fn accum_pair(i: u32, y: u32) -> array<vec4<f32>, 2> {
     if PACKED {
-        return unpacked_pair(accum[y * frame.pair_pitch + i]);
+        return unpacked_pair(accum[y * pair_pitch(frame.width) + i]);
     }
     let p = y * frame.width + 2u * i;
     let second = min(p + 1u, frame.width * frame.height - 1u);
@@ -374,7 +372,7 @@ fn accum_pair(i: u32, y: u32) -> array<vec4<f32>, 2> {
 // it lies in the frame).
 fn store_accum_pair(i: u32, y: u32, pair: array<vec4<f32>, 2>) {
     if PACKED {
-        accum[y * frame.pair_pitch + i] = packed_pair(pair);
+        accum[y * pair_pitch(frame.width) + i] = packed_pair(pair);
     } else {
         let p = y * frame.width + 2u * i;
         accum[p] = bitcast<vec4<u32>>(pair[0]);

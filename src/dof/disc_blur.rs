@@ -46,7 +46,11 @@ pub fn source(discs: &[Vec<u32>], input: Input) -> String {
 }
 
 fn write_source(out: &mut String, discs: &[Vec<u32>], input: Input) -> std::fmt::Result {
-    let rows = discs.iter().map(|spans| spans.len() as i32 - 1).max().unwrap_or(0);
+    let rows = discs
+        .iter()
+        .map(|spans| spans.len() as i32 - 1)
+        .max()
+        .unwrap_or(0);
     let side = TILE + 2 * rows;
     writeln!(
         out,

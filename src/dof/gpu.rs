@@ -36,7 +36,6 @@ struct FrameUniform {
     max_disparity: f32,
     quantum: f32,
     subs_x: u32,
-    pair_pitch: u32,
 }
 
 /// `Accumulator` in the shader: one level's (Is, Ms), at `offset` cells into its buffer.
@@ -331,9 +330,7 @@ impl Schedule {
         });
         schedule
     }
-}
 
-impl Schedule {
     /// Merges each two consecutive steps of planes in `tagged` (a range of plane indices)
     /// into a pair, whose tiles `union(first)` lists: the two read the same tagged pixels, so
     /// one pass loads them once and reads and writes the accumulator once for both.
@@ -348,7 +345,15 @@ impl Schedule {
             if let Step::Plane { index, into } = step
                 && tagged.contains(&index)
                 && tagged.contains(&(index + 1))
-                && rest.next_if(|next| *next == Step::Plane { index: index + 1, into }).is_some()
+                && rest
+                    .next_if(|next| {
+                        *next
+                            == Step::Plane {
+                                index: index + 1,
+                                into,
+                            }
+                    })
+                    .is_some()
             {
                 let tiles = union(index);
                 steps.push(Step::PlanePair {
@@ -761,9 +766,9 @@ impl Renderer {
         self.clamped.clear();
         let (min, max) = (params.min_disparity, params.max_disparity);
         self.clamped.extend(disparity.iter().map(|&d| {
-            // NaN (a broken depth source) fails the first test: the far end of the range.
-            // Plain comparisons, which compile to a few vector instructions per 8 pixels.
-            if !(d >= min) {
+            // NaN (a broken depth source) is treated as the far end of the range. Plain
+            // comparisons, which compile to a few vector instructions per 8 pixels.
+            if d.is_nan() || d < min {
                 min
             } else if d > max {
                 max
@@ -1016,7 +1021,9 @@ impl Renderer {
             let works = &self.plan.planes[planes];
             let discs: Vec<Vec<u32>> = works.iter().map(|w| w.plane.kernel.spans.clone()).collect();
             let full_res = works[0].plane.level == 0;
-            let blur = self.shaders.disc_blur(&self.context, &discs, input, full_res)?;
+            let blur = self
+                .shaders
+                .disc_blur(&self.context, &discs, input, full_res)?;
             self.disc_blurs.push(Some(blur));
         }
         Ok(())
@@ -1308,7 +1315,6 @@ impl Renderer {
             max_disparity: params.max_disparity,
             quantum,
             subs_x: frame.width.div_ceil(SUB),
-            pair_pitch: frame.width.div_ceil(2),
         };
         queue.write_buffer(&frame.frame_uniform, 0, bytemuck::bytes_of(&frame_uniform));
         queue.write_buffer(&frame.disparity, 0, bytemuck::cast_slice(&self.clamped));
@@ -1516,6 +1522,47 @@ mod tests {
         assert_eq!(turns.last, Some((5, 1)));
         // Steps without planes read nothing.
         assert_eq!(turns.region[0], None);
+    }
+
+    #[test]
+    fn consecutive_tagged_planes_go_in_pairs() {
+        let grid = Levels::new(64, 64);
+        // Planes 2..7 are tagged (level 0); 2 and 3, 4 and 5 pair up, 6 is left alone.
+        let mut schedule = Schedule::new(&[2, 1, 0, 0, 0, 0, 0, 1], &grid, true);
+        let mut unions = Vec::new();
+        schedule.pair_tagged(&(2..7), |first| {
+            unions.push(first);
+            Slice {
+                offset: first as u32,
+                count: 1,
+            }
+        });
+        assert_eq!(unions, [2, 4]);
+        let back = grid.accumulator(0, false);
+        let planes: Vec<&Step> = schedule
+            .steps
+            .iter()
+            .filter(|s| matches!(s, Step::Plane { .. } | Step::PlanePair { .. }))
+            .collect();
+        let pair = |first: usize| Step::PlanePair {
+            first,
+            into: back,
+            tiles: Slice {
+                offset: first as u32,
+                count: 1,
+            },
+        };
+        assert_eq!(*planes[2], pair(2));
+        assert_eq!(*planes[3], pair(4));
+        assert_eq!(
+            *planes[4],
+            Step::Plane {
+                index: 6,
+                into: back
+            }
+        );
+        assert!(matches!(planes[1], Step::Plane { index: 1, .. }));
+        assert_eq!(planes.len(), 6);
     }
 
     #[test]

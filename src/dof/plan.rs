@@ -139,7 +139,14 @@ impl FramePlan {
             if level == 0 {
                 // Widened at sub-tile precision, then pooled into tiles.
                 let reach = kernel_rows.div_ceil(SUB) as usize;
-                mark_tiles_within(&mut self.grid_marks, grid_tiles_x, near_list, subs_x, subs_y, reach);
+                mark_tiles_within(
+                    &mut self.grid_marks,
+                    grid_tiles_x,
+                    near_list,
+                    subs_x,
+                    subs_y,
+                    reach,
+                );
             } else {
                 // Each near sub-tile's cells, in the bounding box of its grid tile's near cells
                 // (a sub-tile's cells lie in one tile: 4 pixels divide a tile's 8 cells).
@@ -623,7 +630,10 @@ mod tests {
         // 13 x 7 sub-tiles: tiles of 2 x 2 sub-tiles, 7 x 4 of them (the last ones partial).
         let (w, h) = (13usize, 7usize);
         let (tiles_x, tiles_y) = (w.div_ceil(PER_TILE), h.div_ceil(PER_TILE));
-        let near: Vec<u32> = (0..w * h).filter(|i| i % 17 == 3 || *i == 40).map(|i| i as u32).collect();
+        let near: Vec<u32> = (0..w * h)
+            .filter(|i| i % 17 == 3 || *i == 40)
+            .map(|i| i as u32)
+            .collect();
         for reach in 0..5 {
             let mut marks = vec![false; tiles_x * tiles_y];
             mark_tiles_within(&mut marks, tiles_x, &near, w, h, reach);
@@ -639,7 +649,11 @@ mod tests {
                             })
                         })
                     });
-                    assert_eq!(marks[ty * tiles_x + tx], expected, "tile {tx},{ty} reach {reach}");
+                    assert_eq!(
+                        marks[ty * tiles_x + tx],
+                        expected,
+                        "tile {tx},{ty} reach {reach}"
+                    );
                 }
             }
         }
@@ -653,9 +667,15 @@ mod tests {
         let b = plan.push([tile(3, 0), tile(5, 1), tile(1, 2), tile(0, 4)].into_iter());
         let union = plan.push_tile_union(a, b);
         let merged = &plan.lists[union.offset as usize..][..union.count as usize];
-        assert_eq!(merged, [tile(0, 0), tile(3, 0), tile(5, 1), tile(1, 2), tile(0, 4)]);
+        assert_eq!(
+            merged,
+            [tile(0, 0), tile(3, 0), tile(5, 1), tile(1, 2), tile(0, 4)]
+        );
         let empty = plan.push_tile_union(Slice::default(), a);
-        assert_eq!(plan.lists[empty.offset as usize..][..empty.count as usize], plan.lists[..3]);
+        assert_eq!(
+            plan.lists[empty.offset as usize..][..empty.count as usize],
+            plan.lists[..3]
+        );
     }
 
     #[test]
@@ -664,7 +684,10 @@ mod tests {
         for bound in 0..15 {
             let expected = items.partition_point(|&x| x < bound);
             for guess in 0..10 {
-                assert_eq!(partition_point_near(&items, guess, |&x| x < bound), expected);
+                assert_eq!(
+                    partition_point_near(&items, guess, |&x| x < bound),
+                    expected
+                );
             }
         }
     }

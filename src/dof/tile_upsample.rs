@@ -38,13 +38,22 @@ fn write_source(out: &mut String) -> std::fmt::Result {
     for_each_pair(out, dst, |out, ox, oy| {
         writeln!(out, "        var pair: array<vec4<f32>, 2>;")?;
         writeln!(out, "        if OVER {{")?;
-        writeln!(out, "            if FULL_RES {{ pair = accum_pair(i, y); }} else {{ pair = coarse_pair({dst}, i, y); }}")?;
+        writeln!(
+            out,
+            "            if FULL_RES {{ pair = accum_pair(i, y); }} else {{ pair = coarse_pair({dst}, i, y); }}"
+        )?;
         writeln!(out, "        }}")?;
         for (k, x) in [ox, ox + 1].into_iter().enumerate() {
             let value = upsampled("back", x, oy);
-            writeln!(out, "        pair[{k}] = resampled_over({value}, pair[{k}]);")?;
+            writeln!(
+                out,
+                "        pair[{k}] = resampled_over({value}, pair[{k}]);"
+            )?;
         }
-        writeln!(out, "        if FULL_RES {{ store_accum_pair(i, y, pair); }} else {{ store_coarse_pair({dst}, i, y, pair); }}")
+        writeln!(
+            out,
+            "        if FULL_RES {{ store_accum_pair(i, y, pair); }} else {{ store_coarse_pair({dst}, i, y, pair); }}"
+        )
     })?;
     writeln!(out, "}}")?;
 
