@@ -11,7 +11,7 @@
 //                   `tagged`, four pixels per access.
 //   extract_cells   for the other planes, one invocation per block of cells that can hold
 //                   the plane's pixels: the plane's mask M and masked image M o I (the
-//                   mean over a cell's 2^L x 2^L footprint, at most 4 x 4 samples of it),
+//                   mean over a cell's 2^L x 2^L footprint, at most 2 x 2 samples of it),
 //                   packed as four bytes, into one of two regions of `values` (planes take
 //                   turns). All other cells hold zero: `values` is zeroed before the first
 //                   plane, and the same pass zeroes the blocks of the plane before in the
