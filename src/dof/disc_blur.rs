@@ -35,7 +35,7 @@ pub enum Input {
 /// discs of row half-widths `discs` (`Disc::spans`) reading `input`: one disc, or two for a
 /// pair of consecutive tagged planes (task.tag_index and the next one), blurred from the same
 /// loads and composited back to front with one access to the accumulator.
-pub fn source(discs: &[Vec<u32>], input: Input) -> String {
+pub fn source(discs: &[&[u32]], input: Input) -> String {
     assert!(
         discs.len() == 1 || (discs.len() == 2 && input == Input::Tagged),
         "one disc, or two of tagged planes"
@@ -45,7 +45,7 @@ pub fn source(discs: &[Vec<u32>], input: Input) -> String {
     out
 }
 
-fn write_source(out: &mut String, discs: &[Vec<u32>], input: Input) -> std::fmt::Result {
+fn write_source(out: &mut String, discs: &[&[u32]], input: Input) -> std::fmt::Result {
     let rows = discs
         .iter()
         .map(|spans| spans.len() as i32 - 1)

@@ -615,13 +615,18 @@ impl Shaders {
     fn disc_blur(
         &self,
         context: &GpuContext,
-        discs: &[Vec<u32>],
+        discs: &[&[u32]],
         input: disc_blur::Input,
         full_res: bool,
     ) -> Result<wgpu::ComputePipeline> {
         let mut made = self.disc_blurs.lock().unwrap_or_else(|e| e.into_inner());
         let made_for = |key: &DiscBlurKey| {
-            key.discs == discs && key.input == input && key.full_res == full_res
+            key.discs
+                .iter()
+                .map(Vec::as_slice)
+                .eq(discs.iter().copied())
+                && key.input == input
+                && key.full_res == full_res
         };
         if let Some((_, pipeline)) = made.iter().find(|(key, _)| made_for(key)) {
             return Ok(pipeline.clone());
@@ -644,7 +649,7 @@ impl Shaders {
             bail!("the GPU could not build the blur of discs {discs:?}: {error}");
         }
         let key = DiscBlurKey {
-            discs: discs.to_vec(),
+            discs: discs.iter().map(|spans| spans.to_vec()).collect(),
             input,
             full_res,
         };
@@ -1019,11 +1024,14 @@ impl Renderer {
                 disc_blur::Input::Cells
             };
             let works = &self.plan.planes[planes];
-            let discs: Vec<Vec<u32>> = works.iter().map(|w| w.plane.kernel.spans.clone()).collect();
+            // Looked up without allocating: one or two discs.
+            let pair =
+                [&works[0], &works[works.len() - 1]].map(|w| w.plane.kernel.spans.as_slice());
+            let discs = &pair[..works.len()];
             let full_res = works[0].plane.level == 0;
             let blur = self
                 .shaders
-                .disc_blur(&self.context, &discs, input, full_res)?;
+                .disc_blur(&self.context, discs, input, full_res)?;
             self.disc_blurs.push(Some(blur));
         }
         Ok(())
