@@ -123,19 +123,21 @@ struct Pipelines {
     extract_prefix: [wgpu::ComputePipeline; 3],
     /// Indexed `[full_res]`.
     blur: [wgpu::ComputePipeline; 2],
-    /// Indexed `[Target][over]`: into that accumulator, over it or replacing it.
-    resample: [[wgpu::ComputePipeline; 2]; 4],
-    /// Indexed `[Target][over]`: the back accumulator there (upsampled from `coarse`), with or
-    /// without a front one over it.
-    normalize: [[wgpu::ComputePipeline; 2]; 4],
+    /// Into that accumulator, over it or replacing it.
+    resample: AccumulatorVariants,
+    /// The back accumulator there (upsampled from `coarse`), with or without a front one
+    /// over it.
+    normalize: AccumulatorVariants,
     tag: wgpu::ComputePipeline,
-    /// `resample` from a level into the one below, a tile per invocation; indexed like
-    /// `resample`.
-    resample_tiles: [[wgpu::ComputePipeline; 2]; 4],
+    /// `resample` from a level into the one below, a tile per invocation.
+    resample_tiles: AccumulatorVariants,
     /// `normalize` with the back accumulator at level 0 or 1 and the front one (if any) at
-    /// level 1, a tile per invocation; indexed like `normalize`, where it upsamples.
-    normalize_tiles: [[Option<wgpu::ComputePipeline>; 2]; 4],
+    /// level 1, a tile per invocation, where it upsamples.
+    normalize_tiles: AccumulatorVariants,
 }
+
+/// An accumulator pass's pipelines, indexed `[Target][over]`; `None` where no step needs one.
+type AccumulatorVariants = [[Option<wgpu::ComputePipeline>; 2]; 4];
 
 /// Which accumulator a pass reads or writes, and in which layout (f32 on the exact path,
 /// 16-bit fixed point with two cells per element on the fast one, `PACKED`): indexes the
@@ -167,9 +169,13 @@ impl Target {
         }
     }
 
+    fn full_res(self) -> bool {
+        matches!(self, Target::Full | Target::FullPacked)
+    }
+
     fn constants(self, over: bool) -> Constants {
         Constants {
-            full_res: matches!(self, Target::Full | Target::FullPacked),
+            full_res: self.full_res(),
             over,
             packed: matches!(self, Target::CoarsePacked | Target::FullPacked),
             ..Default::default()
@@ -559,44 +565,33 @@ impl Shaders {
                 specialised(entry, constants)
             })
         };
-        let accumulator_variants = |entry: &str| {
-            Target::ALL
-                .map(|target| [false, true].map(|over| specialised(entry, target.constants(over))))
-        };
+        let accumulator_variants =
+            |module: &wgpu::ShaderModule, entry: &str, wanted: &dyn Fn(Target, bool) -> bool| {
+                Target::ALL.map(|target| {
+                    [false, true].map(|over| {
+                        wanted(target, over).then(|| {
+                            let constants = target.constants(over);
+                            pipeline(device, &pipeline_layout, module, entry, constants)
+                        })
+                    })
+                })
+            };
+        // Level 0 is never composited over: the front's accumulators are of level 1 and up.
+        let resampled = |target: Target, over: bool| !(over && target.full_res());
         let pipelines = Pipelines {
             extract_cells: level_variants("extract_cells"),
             extract_prefix: level_variants("extract_prefix"),
             blur: variants("blur"),
-            resample: accumulator_variants("resample"),
-            normalize: accumulator_variants("normalize"),
+            resample: accumulator_variants(&module, "resample", &resampled),
+            normalize: accumulator_variants(&module, "normalize", &|_, _| true),
             tag: specialised("tag", Target::Full.constants(false)),
-            resample_tiles: Target::ALL.map(|target| {
-                [false, true].map(|over| {
-                    let constants = target.constants(over);
-                    pipeline(
-                        device,
-                        &pipeline_layout,
-                        &tiles_module,
-                        "resample_tiles",
-                        constants,
-                    )
-                })
-            }),
+            resample_tiles: accumulator_variants(&tiles_module, "resample_tiles", &resampled),
             // A level-0 back alone reads one cell per pixel either way: no tiled variant.
-            normalize_tiles: Target::ALL.map(|target| {
-                [false, true].map(|over| {
-                    (!target.constants(over).full_res || over).then(|| {
-                        let constants = target.constants(over);
-                        pipeline(
-                            device,
-                            &pipeline_layout,
-                            &tiles_module,
-                            "normalize_tiles",
-                            constants,
-                        )
-                    })
-                })
-            }),
+            normalize_tiles: accumulator_variants(
+                &tiles_module,
+                "normalize_tiles",
+                &|target, over| !target.full_res() || over,
+            ),
         };
         if let Some(error) = context.take_error() {
             bail!("the GPU could not build the refocusing shaders: {error}");
@@ -904,11 +899,13 @@ impl Renderer {
                     Step::Resample { from, into, over } => {
                         let p = &self.shaders.pipelines;
                         let variant = [Target::of(into.level, fast) as usize, usize::from(*over)];
+                        let made = "made for every resample a schedule has";
                         if from.level == into.level + 1 {
                             let pipeline = &p.resample_tiles[variant[0]][variant[1]];
+                            let pipeline = pipeline.as_ref().expect(made);
                             dispatch_tiles(&mut pass, pipeline, into.width, into.height);
                         } else {
-                            let pipeline = &p.resample[variant[0]][variant[1]];
+                            let pipeline = p.resample[variant[0]][variant[1]].as_ref().expect(made);
                             // A pair of cells per invocation.
                             dispatch_grid(&mut pass, pipeline, into.width.div_ceil(2), into.height);
                         }
@@ -927,12 +924,9 @@ impl Renderer {
                             dispatch_tiles(&mut pass, pipeline, width, height);
                         } else {
                             // A pair of pixels per invocation.
-                            dispatch_grid(
-                                &mut pass,
-                                &p.normalize[variant[0]][variant[1]],
-                                width.div_ceil(2),
-                                height,
-                            );
+                            let pipeline = p.normalize[variant[0]][variant[1]].as_ref();
+                            let pipeline = pipeline.expect("made for every normalisation");
+                            dispatch_grid(&mut pass, pipeline, width.div_ceil(2), height);
                         }
                     }
                     Step::Tag => dispatch_grid(
