@@ -870,13 +870,9 @@ impl Renderer {
                                 };
                                 dispatch_list(&mut pass, &p.extract_cells[class], block_groups);
                             }
-                            // Eight tiles per workgroup.
-                            let groups = Slice {
-                                offset: 0,
-                                count: work.blur_tiles.count.div_ceil(8),
-                            };
                             let blur = self.disc_blurs[step_index].as_ref();
-                            dispatch_list(&mut pass, blur.expect("made for each plane"), groups);
+                            let blur = blur.expect("made for each plane");
+                            dispatch_disc_blur(&mut pass, blur, work.blur_tiles);
                         } else {
                             // extract_prefix runs 64 rows per workgroup.
                             let row_groups = Slice {
@@ -888,13 +884,8 @@ impl Renderer {
                         }
                     }
                     Step::PlanePair { tiles, .. } => {
-                        // Eight tiles per workgroup.
-                        let groups = Slice {
-                            offset: 0,
-                            count: tiles.count.div_ceil(8),
-                        };
                         let blur = self.disc_blurs[step_index].as_ref();
-                        dispatch_list(&mut pass, blur.expect("made for each pair"), groups);
+                        dispatch_disc_blur(&mut pass, blur.expect("made for each pair"), *tiles);
                     }
                     Step::Resample { from, into, over } => {
                         let p = &self.shaders.pipelines;
@@ -1399,6 +1390,16 @@ fn dispatch_list(pass: &mut wgpu::ComputePass, pipeline: &wgpu::ComputePipeline,
     let y = list.count.div_ceil(MAX);
     pass.set_pipeline(pipeline);
     pass.dispatch_workgroups(x, y, 1);
+}
+
+/// Dispatches a disc blur (`src/dof/disc_blur.rs`) over the listed `tiles`: one invocation
+/// per tile, eight per workgroup.
+fn dispatch_disc_blur(pass: &mut wgpu::ComputePass, blur: &wgpu::ComputePipeline, tiles: Slice) {
+    let groups = Slice {
+        offset: 0,
+        count: tiles.count.div_ceil(8),
+    };
+    dispatch_list(pass, blur, groups);
 }
 
 /// Dispatches one invocation per 8x8 tile of a `width` x `height` grid, eight tiles of a

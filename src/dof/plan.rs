@@ -206,7 +206,8 @@ impl FramePlan {
     /// For each plane, the sub-tiles whose disparity range meets its band, in order.
     ///
     /// Planes are sorted by disparity and a band is an interval, so each sub-tile meets a run
-    /// of consecutive planes, found by bisection with the exact test (`Params::band_meets`).
+    /// of consecutive planes: its ends are walked to from where the planes' even spacing puts
+    /// them, with the exact test (`Params::band_meets`).
     fn list_near_sub_tiles(&mut self, planes: &[super::Plane], params: &Params) {
         let runs = &mut self.near_runs;
         runs.clear();
@@ -477,6 +478,11 @@ fn mark_tiles_within(
 mod tests {
     use super::*;
 
+    /// The `u32`s of `slice` in the plan's lists.
+    fn in_lists(plan: &FramePlan, slice: Slice) -> &[u32] {
+        &plan.lists[slice.offset as usize..][..slice.count as usize]
+    }
+
     #[test]
     fn empty_planes_are_dropped_and_reach_follows_the_kernel() {
         // 64x32 frame: one near square (d = 40) on a far background (d = 0).
@@ -556,9 +562,7 @@ mod tests {
             }
             let side = cell_block_side(level);
             let mut listed = vec![false; holds.len()];
-            let blocks =
-                &plan.lists[work.cell_blocks.offset as usize..][..work.cell_blocks.count as usize];
-            for block in blocks {
+            for block in in_lists(&plan, work.cell_blocks) {
                 let (x0, y0) = (block & 0xffff, block >> 16);
                 for y in y0..(y0 + side).min(gh) {
                     for x in x0..(x0 + side).min(gw) {
@@ -567,9 +571,7 @@ mod tests {
                 }
             }
             let mut blurred = vec![false; holds.len()];
-            let tiles =
-                &plan.lists[work.blur_tiles.offset as usize..][..work.blur_tiles.count as usize];
-            for tile in tiles {
+            for tile in in_lists(&plan, work.blur_tiles) {
                 let (tx, ty) = ((tile & 0xffff) * TILE, (tile >> 16) * TILE);
                 for y in ty..(ty + TILE).min(gh) {
                     for x in tx..(tx + TILE).min(gw) {
@@ -666,16 +668,12 @@ mod tests {
         let a = plan.push([tile(0, 0), tile(3, 0), tile(1, 2)].into_iter());
         let b = plan.push([tile(3, 0), tile(5, 1), tile(1, 2), tile(0, 4)].into_iter());
         let union = plan.push_tile_union(a, b);
-        let merged = &plan.lists[union.offset as usize..][..union.count as usize];
         assert_eq!(
-            merged,
+            in_lists(&plan, union),
             [tile(0, 0), tile(3, 0), tile(5, 1), tile(1, 2), tile(0, 4)]
         );
         let empty = plan.push_tile_union(Slice::default(), a);
-        assert_eq!(
-            plan.lists[empty.offset as usize..][..empty.count as usize],
-            plan.lists[..3]
-        );
+        assert_eq!(in_lists(&plan, empty), in_lists(&plan, a));
     }
 
     #[test]
