@@ -5,7 +5,8 @@
 //!   (`scripts/depth_reference.py`, run with the project's venv).
 //! - The pre- and post-processing geometry with a tiny model whose output is a known
 //!   function of its input.
-//! - Each bad input: a clear error, no panic.
+//! - Each bad input: a clear error, no panic; grey, differently exposed, flat and tiny
+//!   frames: finite output.
 //!
 //! Needs what `scripts/setup.sh` installs: the ONNX Runtime library (`ORT_DYLIB_PATH` or
 //! `.deps/onnxruntime`), `.venv/bin/python` with onnx, onnxruntime and OpenCV, and the shipped
@@ -300,6 +301,78 @@ fn shipped_model_recovers_a_synthetic_scene() {
             "{errors}"
         );
     }
+}
+
+/// Applies `f` to the RGB bytes of every pixel of a packed RGBA image.
+fn map_rgb(image: &[u8], f: impl Fn([u8; 3]) -> [u8; 3]) -> Vec<u8> {
+    let mut out = image.to_vec();
+    for pixel in out.chunks_exact_mut(4) {
+        let rgb = f([pixel[0], pixel[1], pixel[2]]);
+        pixel[..3].copy_from_slice(&rgb);
+    }
+    out
+}
+
+fn grey([r, g, b]: [u8; 3]) -> [u8; 3] {
+    let y = (0.299 * r as f32 + 0.587 * g as f32 + 0.114 * b as f32).round() as u8;
+    [y, y, y]
+}
+
+/// What cameras deliver, on the two-layer scene: a grey pair (a mono stereo camera, the
+/// channel replicated) and a right view with other exposure and white balance (x0.6,
+/// warmer). The output is finite and the scene is still recovered, with bounds twice those
+/// of the clean pair (the medians still reject every constant, see above).
+#[test]
+fn shipped_model_handles_grey_and_differently_exposed_pairs() {
+    let mut estimator = DepthEstimator::new(&shipped_model(), &cpu()).expect("load");
+    let clean = scene(256, 160, 8, 20);
+    let grey_pair = Scene {
+        left: map_rgb(&clean.left, grey),
+        right: map_rgb(&clean.right, grey),
+        ..scene(256, 160, 8, 20)
+    };
+    let darker_warmer = Scene {
+        right: map_rgb(&clean.right, |[r, g, b]| {
+            let scale = |v: u8, k: f32| (v as f32 * k).round().min(255.0) as u8;
+            [scale(r, 0.66), scale(g, 0.6), scale(b, 0.45)]
+        }),
+        ..scene(256, 160, 8, 20)
+    };
+    for (name, pair) in [("grey", &grey_pair), ("darker, warmer right", &darker_warmer)] {
+        let disparity = estimate(&mut estimator, pair);
+        assert!(disparity.iter().all(|d| d.is_finite() && *d >= 0.0), "{name}: non-finite or negative output");
+        let errors = end_point_error(pair, &disparity);
+        println!("{name}: {errors}");
+        assert!(
+            errors.median_background < 3.0 && errors.median_foreground < 3.0 && errors.mean < 4.0,
+            "{name}: {errors}"
+        );
+    }
+}
+
+/// A frame with no texture at all (one flat colour, and black), and frames smaller than
+/// the model's stride (down to 1x1): finite, non-negative output of the input's size, no
+/// error. What the disparity of a flat frame is cannot be known; only that it is a number.
+#[test]
+fn shipped_model_gives_finite_output_on_flat_and_tiny_frames() {
+    let mut estimator = DepthEstimator::new(&shipped_model(), &cpu()).expect("load");
+    for (width, height, value) in [(96, 64, 128u8), (96, 64, 0), (20, 12, 200), (31, 33, 90), (1, 1, 50)] {
+        let flat = vec![value; width * height * 4];
+        let image = StereoImage::packed(&flat, width, height, ChannelOrder::Rgba);
+        let mut disparity = Vec::new();
+        estimator
+            .estimate(&image, &image, &mut disparity)
+            .unwrap_or_else(|e| panic!("{width}x{height} flat {value}: {e:#}"));
+        assert_eq!(disparity.len(), width * height);
+        assert!(
+            disparity.iter().all(|d| d.is_finite() && *d >= 0.0),
+            "{width}x{height} flat {value}: non-finite or negative output"
+        );
+    }
+    // a small textured pair, smaller than the stride in both directions
+    let tiny = scene(24, 20, 2, 5);
+    let disparity = estimate(&mut estimator, &tiny);
+    assert!(disparity.iter().all(|d| d.is_finite() && *d >= 0.0));
 }
 
 fn write_f32(path: &Path, values: &[f32]) {

@@ -32,7 +32,9 @@ All of it is numpy + OpenCV, single-threaded; one 160x320 sample takes a few ms.
 
 from __future__ import annotations
 
+import glob
 import math
+import os
 
 import cv2
 import numpy as np
@@ -50,34 +52,91 @@ PHOTO_NAMES = [
 ]
 assert "stereo_motorcycle" not in PHOTO_NAMES
 
+# Debian's wallpaper packages (photographs and artwork, no depth of any kind), installed by
+# models/train/setup.sh: one image per wallpaper, the largest no wider than 1920 px.
+WALLPAPER_DIRS = ["/usr/share/wallpapers", "/usr/share/backgrounds"]
+
 _PHOTOS: list[np.ndarray] | None = None
 
 
-def load_photos() -> list[np.ndarray]:
-    """Float32 RGB [0, 1] photos, each at most 512 px on its longer side."""
-    global _PHOTOS
-    if _PHOTOS is not None:
-        return _PHOTOS
+def _wallpaper_files() -> list[str]:
+    files = []
+    for base in WALLPAPER_DIRS:
+        for folder in sorted(glob.glob(os.path.join(base, "*"))):
+            if os.path.isdir(os.path.join(folder, "contents", "images")):  # KDE: one per size
+                sizes = []
+                for f in glob.glob(os.path.join(folder, "contents", "images", "*")):
+                    w = os.path.basename(f).split("x")[0]
+                    if w.isdigit() and int(w) <= 1920:
+                        sizes.append((int(w), f))
+                if sizes:
+                    files.append(max(sizes)[1])
+            elif os.path.isdir(folder):  # GNOME: files in the folder
+                files += sorted(f for f in glob.glob(os.path.join(folder, "*"))
+                                if f.lower().endswith((".jpg", ".jpeg", ".png", ".webp")))
+    return [f for f in files if "stereo" not in f.lower()]
+
+
+def _as_float_rgb(im, max_side):
+    im = np.asarray(im)
+    if im.dtype == bool:
+        im = im.astype(np.uint8) * 255
+    if im.ndim == 2:
+        im = np.repeat(im[:, :, None], 3, axis=2)
+    im = im[:, :, :3].astype(np.float32) / 255.0
+    s = max_side / max(im.shape[:2])
+    if s < 1.0:
+        im = cv2.resize(im, None, fx=s, fy=s, interpolation=cv2.INTER_AREA)
+    return np.ascontiguousarray(im)
+
+
+# The same photos as files, made by models/train/setup.sh (`dataset.py --cache-textures`), so
+# that a machine without the wallpaper packages (a lent GPU machine) trains on the same
+# textures: when this folder has images, they are the only source.
+TEXTURE_CACHE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "data", "textures")
+
+
+def source_photos() -> list[np.ndarray]:
+    """Float32 RGB [0, 1] photos from their sources: scikit-image's (at most 512 px on the
+    longer side) and the wallpapers (at most 768 px)."""
     import skimage.data
+    from PIL import Image
 
     out = []
     for name in PHOTO_NAMES:
         try:
-            im = getattr(skimage.data, name)()
+            out.append(_as_float_rgb(getattr(skimage.data, name)(), 512.0))
         except Exception:  # pragma: no cover - missing optional data file
             continue
-        im = np.asarray(im)
-        if im.dtype == bool:
-            im = im.astype(np.uint8) * 255
-        if im.ndim == 2:
-            im = np.repeat(im[:, :, None], 3, axis=2)
-        im = im[:, :, :3].astype(np.float32) / 255.0
-        s = 512.0 / max(im.shape[:2])
-        if s < 1.0:
-            im = cv2.resize(im, None, fx=s, fy=s, interpolation=cv2.INTER_AREA)
-        out.append(np.ascontiguousarray(im))
-    _PHOTOS = out
+    for f in _wallpaper_files():
+        try:
+            out.append(_as_float_rgb(Image.open(f).convert("RGB"), 768.0))
+        except Exception:  # pragma: no cover - unreadable file
+            continue
     return out
+
+
+def cache_textures(folder=TEXTURE_CACHE):
+    os.makedirs(folder, exist_ok=True)
+    photos = source_photos()
+    for i, im in enumerate(photos):
+        cv2.imwrite(os.path.join(folder, f"{i:03d}.jpg"), (im[:, :, ::-1] * 255 + 0.5).astype(np.uint8),
+                    [cv2.IMWRITE_JPEG_QUALITY, 95])
+    return len(photos)
+
+
+def load_photos() -> list[np.ndarray]:
+    """The texture photos: from TEXTURE_CACHE when it has images, else from the sources."""
+    global _PHOTOS
+    if _PHOTOS is not None:
+        return _PHOTOS
+    cached = sorted(glob.glob(os.path.join(TEXTURE_CACHE, "*.jpg")))
+    if cached:
+        _PHOTOS = [np.ascontiguousarray(cv2.imread(f, cv2.IMREAD_COLOR)[:, :, ::-1].astype(np.float32) / 255.0)
+                   for f in cached]
+    else:
+        _PHOTOS = source_photos()
+    return _PHOTOS
 
 
 # ----------------------------------------------------------------------------- textures
@@ -160,16 +219,31 @@ class TextureBank:
             self.proc[self.rng.integers(len(self.proc))] = procedural_texture(self.rng, self.size)
 
     def pick(self, rng):
-        """Returns (texture HxWx3 float32, scale hint in texture px per image px)."""
+        """Returns (texture HxWx3 float32, scale hint in texture px per image px, colour
+        matrix 3x3 or None). The colour matrix (a channel shuffle and tint of a photo) is
+        applied to the rendered layer, not to the whole photo."""
         if rng.random() < 0.55 and self.photos:
             t = self.photos[rng.integers(len(self.photos))]
-            # per-layer colour modification of the photo (hue-ish shuffle, tint)
+            colour = np.eye(3, dtype=np.float32)
             if rng.random() < 0.3:
-                t = t[:, :, rng.permutation(3)]
+                colour = colour[rng.permutation(3)]
             if rng.random() < 0.3:
-                t = t * rng.uniform(0.6, 1.2, 3).astype(np.float32)[None, None, :]
-            return t, rng.uniform(0.7, 2.5)
-        return self.proc[rng.integers(len(self.proc))], rng.uniform(0.6, 2.0)
+                colour = colour * rng.uniform(0.6, 1.2, 3).astype(np.float32)[:, None]
+            return t, rng.uniform(0.7, 2.5), colour
+        return self.proc[rng.integers(len(self.proc))], rng.uniform(0.6, 2.0), None
+
+
+def texture_mask(rng, tex):
+    """A soft mask in texture space whose edges are the texture's own intensity edges
+    (Learning Stereo from Single Images: depth edges on image edges): the blurred luma
+    thresholded at a random quantile, with a one-texel soft edge."""
+    g = tex @ np.array([0.299, 0.587, 0.114], np.float32)
+    g = cv2.GaussianBlur(g, (0, 0), rng.uniform(0.8, 3.0))
+    t = np.quantile(g[::4, ::4], rng.uniform(0.25, 0.75))
+    m = np.clip((g - t) / (np.std(g) * 0.05 + 1e-4) + 0.5, 0.0, 1.0)
+    if rng.random() < 0.5:
+        m = 1.0 - m
+    return m.astype(np.float32)
 
 
 # ----------------------------------------------------------------------------- shapes
@@ -270,14 +344,16 @@ def _raster(polys, kind, H, W):
 # ----------------------------------------------------------------------------- scene
 
 class Layer:
-    __slots__ = ("a", "b", "c", "tex", "Htex", "polys", "kind", "shade", "full")
+    __slots__ = ("a", "b", "c", "tex", "colour", "Htex", "polys", "kind", "shade", "full", "mask")
 
-    def __init__(self, a, b, c, tex, Htex, polys, kind, shade, full=False):
+    def __init__(self, a, b, c, tex, Htex, polys, kind, shade, full=False, mask=None):
         self.a, self.b, self.c = a, b, c
-        self.tex, self.Htex = tex, Htex
+        self.tex, self.colour = tex  # (texture, 3x3 colour matrix or None), TextureBank.pick
+        self.Htex = Htex
         self.polys, self.kind = polys, kind
         self.shade = shade  # (g0, gx, gy) smooth lighting, identical in both views
         self.full = full  # covers the whole frame (background)
+        self.mask = mask  # optional texture-space alpha (texture_mask), warped like tex
 
 
 def _tex_homography(rng, a, b, c, cx, cy, scale):
@@ -338,18 +414,24 @@ def _render_layer(L: Layer, H, W, right: bool, grid):
     else:
         sh = [np.stack([p[:, 0] - x0, p[:, 1] - y0], 1) for p in polys]
         alpha = _raster(sh, L.kind, y1 - y0, x1 - x0)
+        if L.mask is not None:
+            alpha *= cv2.warpPerspective(L.mask, Ht @ T, (x1 - x0, y1 - y0),
+                                         flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                                         borderMode=cv2.BORDER_REFLECT_101)
         if L.kind == "ground":
             alpha *= (disp > 0.05)
     g0, gx, gy = L.shade
     shade = (g0 + gx * (lx / W - 0.5) + gy * (yy / H - 0.5)).astype(np.float32)
     rgb *= shade[:, :, None]
+    if L.colour is not None:  # out = colour @ in, per pixel
+        rgb = rgb @ L.colour.T
     return y0, y1, x0, x1, rgb, alpha, disp
 
 
 class StereoSceneGenerator:
     """Deterministic by (seed, index)."""
 
-    def __init__(self, height=160, width=320, max_disp=120.0, min_scene_max=6.0, seed=0):
+    def __init__(self, height=192, width=384, max_disp=200.0, min_scene_max=4.0, seed=0):
         self.H, self.W = height, width
         self.max_disp = max_disp
         self.min_scene_max = min_scene_max
@@ -374,8 +456,8 @@ class StereoSceneGenerator:
         by = rng.normal(0, 0.02) if rng.random() < 0.5 else 0.0
         a = d_bg - bx * W / 2 - by * H / 2
         a = max(a, 0.2 + max(0.0, -bx * W * 1.2) + max(0.0, -by * H))  # keep > 0 over frame
-        tex, sc = self.bank.pick(rng)
-        layers.append(Layer(a, bx, by, tex, _tex_homography(rng, a, bx, by, W / 2, H / 2, sc / max(d_bg, 1.0)),
+        tex, sc, colour = self.bank.pick(rng)
+        layers.append(Layer(a, bx, by, (tex, colour), _tex_homography(rng, a, bx, by, W / 2, H / 2, sc / max(d_bg, 1.0)),
                             None, "full", self._shade(rng), full=True))
 
         # ground plane: d = k * (y - y_h), rises toward the bottom (road / floor / table)
@@ -385,12 +467,12 @@ class StereoSceneGenerator:
             k = d_bottom / max(H - y_h, 1.0)
             bx = rng.normal(0, 0.01)  # slight roll
             a, b, c = -k * y_h - bx * W / 2, bx, k
-            tex, sc = self.bank.pick(rng)
+            tex, sc, colour = self.bank.pick(rng)
             # perspective texture: (u, v) ~ (x - cx, 1) / (y - y_h)
             s = sc * rng.uniform(0.5, 3.0)
             Ht = np.array([[s * H * 0.5, 0, -s * H * 0.5 * W / 2], [0, 0, s * H * 2.0], [b, c, a]])
             poly = [np.array([[-W, y_h + 1.0], [2 * W, y_h + 1.0], [2 * W, 2 * H], [-W, 2 * H]])]
-            layers.append(Layer(a, b, c, tex, Ht, poly, "ground", self._shade(rng)))
+            layers.append(Layer(a, b, c, (tex, colour), Ht, poly, "ground", self._shade(rng)))
 
         # receding side wall (strong horizontal slant)
         if rng.random() < 0.25:
@@ -400,7 +482,7 @@ class StereoSceneGenerator:
             k = min(k, 0.6)
             b = -k if left_side else k
             a = -b * x_v
-            tex, sc = self.bank.pick(rng)
+            tex, sc, colour = self.bank.pick(rng)
             s = sc * rng.uniform(0.5, 3.0)
             Ht = np.array([[0, 0, s * W], [0, s * W * 0.5, 0], [b, 0.0, a]])
             Ht[1] += rng.uniform(0, 300) * Ht[2]
@@ -408,10 +490,10 @@ class StereoSceneGenerator:
                 poly = [np.array([[-W, -H], [x_v - 1, -H], [x_v - 1, 2 * H], [-W, 2 * H]])]
             else:
                 poly = [np.array([[x_v + 1, -H], [2 * W, -H], [2 * W, 2 * H], [x_v + 1, 2 * H]])]
-            layers.append(Layer(a, b, 0.0, tex, Ht, poly, "wall", self._shade(rng)))
+            layers.append(Layer(a, b, 0.0, (tex, colour), Ht, poly, "wall", self._shade(rng)))
 
         # objects
-        n_obj = rng.integers(3, 16)
+        n_obj = rng.integers(5, 23)
         for _ in range(n_obj):
             polys, kind = random_shape(rng, H, W)
             allp = np.concatenate(polys, 0)
@@ -429,9 +511,12 @@ class StereoSceneGenerator:
             if lo < 0.3 or hi > self.max_disp:
                 bx, by = 0.0, 0.0
             a = dc - bx * cx - by * cy
-            tex, sc = self.bank.pick(rng)
+            tex, sc, colour = self.bank.pick(rng)
             Ht = _tex_homography(rng, a, bx, by, cx, cy, sc / max(dc, 1.0))
-            layers.append(Layer(a, bx, by, tex, Ht, polys, kind, self._shade(rng)))
+            mask = None
+            if kind in ("poly", "ellipse") and rng.random() < 0.35:
+                mask = texture_mask(rng, tex)  # on the photo's own intensities
+            layers.append(Layer(a, bx, by, (tex, colour), Ht, polys, kind, self._shade(rng), mask=mask))
         return layers
 
     # -- rendering ---------------------------------------------------------------------
@@ -475,44 +560,67 @@ class StereoSceneGenerator:
 
 
 def photometric(rng, left, right):
-    """Camera effects; mostly shared, partly different between the two views."""
-    # shared global
-    if rng.random() < 0.8:
+    """What cameras do to a pair: shared optics, then per-view exposure, white balance,
+    gamma, rectification error, occluders, sensor noise, grey sensors and JPEG."""
+    H, W = left.shape[:2]
+    if rng.random() < 0.8:  # shared optical blur
         sig = rng.uniform(0.0, 1.0)
         if sig > 0.3:
             left = cv2.GaussianBlur(left, (0, 0), sig)
             right = cv2.GaussianBlur(right, (0, 0), sig * rng.uniform(0.85, 1.15))
+    if rng.random() < 0.5:  # imperfect rectification: the right view moved vertically, rotated
+        dy = rng.uniform(-1.5, 1.5)
+        rot = rng.normal(0, 0.1)
+        M = cv2.getRotationMatrix2D((W / 2, H / 2), rot, 1.0 + rng.normal(0, 0.002))
+        M[1, 2] += dy
+        right = cv2.warpAffine(right, M, (W, H), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
+    if rng.random() < 0.3:  # occluders in the right view only (RAFT-Stereo's eraser)
+        right = right.copy()
+        for _ in range(rng.integers(1, 3)):
+            h, w = int(rng.uniform(10, 60)), int(rng.uniform(10, 60))
+            y, x = int(rng.integers(0, max(H - h, 1))), int(rng.integers(0, max(W - w, 1)))
+            right[y:y + h, x:x + w] = right.reshape(-1, 3).mean(0)
     gain = rng.uniform(0.5, 1.4)
+    asym = rng.random() < 0.5  # half the pairs: clearly different exposure / white balance
+    grey = rng.random() < 0.12
     outs = []
     for im in (left, right):
-        g = gain * rng.uniform(0.9, 1.1)
-        tint = rng.uniform(0.95, 1.05, 3).astype(np.float32) if rng.random() < 0.7 else np.ones(3, np.float32)
-        im = im * g * tint[None, None, :] + rng.uniform(-0.03, 0.03)
-        im = np.clip(im, 0, 1)
-        gam = math.exp(rng.normal(0, 0.12))
-        im = im ** gam
-        sn = rng.uniform(0, 0.02)
-        im = im + rng.normal(0, sn, im.shape).astype(np.float32)
-        outs.append(np.clip(im, 0, 1).astype(np.float32))
+        g = gain * (rng.uniform(0.8, 1.25) if asym else rng.uniform(0.93, 1.07))
+        spread = 0.12 if asym else 0.04
+        tint = rng.uniform(1 - spread, 1 + spread, 3).astype(np.float32)
+        im = im * g * tint[None, None, :] + rng.uniform(-0.04, 0.04)
+        im = np.clip(im, 0, 1) ** math.exp(rng.normal(0, 0.18 if asym else 0.08))
+        if grey:
+            im = np.repeat((im @ np.array([0.299, 0.587, 0.114], np.float32))[:, :, None], 3, axis=2)
+        sn = rng.uniform(0, 0.025)  # read noise plus signal-dependent shot noise
+        im = im + rng.normal(0, 1, im.shape).astype(np.float32) * (sn + rng.uniform(0, 0.02) * np.sqrt(im))
+        im = np.clip(im, 0, 1).astype(np.float32)
+        if rng.random() < 0.3:
+            q = int(rng.integers(25, 96))
+            ok, buf = cv2.imencode(".jpg", (im * 255 + 0.5).astype(np.uint8), [cv2.IMWRITE_JPEG_QUALITY, q])
+            im = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED).astype(np.float32) / 255.0
+        outs.append(im)
     return outs[0], outs[1]
 
 
 # ----------------------------------------------------------------------------- torch side
 
-def make_iterable_dataset(height, width, seed, start_index=0, max_disp=120.0):
+def make_iterable_dataset(height, width, seed, start_index=0, max_disp=200.0):
     import torch
 
     class _DS(torch.utils.data.IterableDataset):
         def __iter__(self):
             cv2.setNumThreads(0)
             gen = StereoSceneGenerator(height, width, max_disp=max_disp, seed=seed)
-            i = start_index
+            info = torch.utils.data.get_worker_info()  # n workers take every n-th index
+            step = info.num_workers if info else 1
+            i = start_index + (info.id if info else 0)
             while True:
                 l, r, d = gen.sample(i)
                 yield (torch.from_numpy(l.transpose(2, 0, 1).copy()),
                        torch.from_numpy(r.transpose(2, 0, 1).copy()),
                        torch.from_numpy(d[None].copy()), i)
-                i += 1
+                i += step
 
     return _DS()
 
@@ -521,7 +629,12 @@ if __name__ == "__main__":
     import sys
     import time
 
-    gen = StereoSceneGenerator(160, 320, seed=1)
+    if sys.argv[1:2] == ["--cache-textures"]:
+        n = cache_textures(*(sys.argv[2:3] or [TEXTURE_CACHE]))
+        print(f"cached {n} texture photos")
+        sys.exit(0)
+
+    gen = StereoSceneGenerator(192, 384, seed=1)
     t = time.time()
     n = 50
     for i in range(n):

@@ -1,8 +1,17 @@
 """Evaluate the exported ONNX model on the Middlebury 2014 motorcycle pair that ships with
 scikit-image (skimage.data.stereo_motorcycle, 741x500, GT invalid = +inf), next to OpenCV
-SGBM, and time it at KITTI and 1080p sizes.
+SGBM, all in one run: accuracy, refocus fidelity, robustness to what cameras deliver, and
+speed at KITTI and 1080p sizes.
 
     python models/train/evaluate.py [--model models/stereonet.onnx] [--threads 2] [--json out.json]
+
+Refocus fidelity (issue 13): the ground truth's holes are filled along each row from the
+farther of the nearest valid neighbours; Algorithm 1 is rendered exactly (a = 0.25, range
+[0, ceil(max GT) + 2], no kernel cap; scripts/naive_refocus.py) with the focus at the 90th
+(near) and 10th (far) percentile of the valid ground truth, once with the filled ground
+truth (the ideal) and once with each method's disparity; PSNR and SSIM against the ideal
+over the whole frame and within 8 px of a ground-truth depth edge (a jump of more than
+2 px between 4-neighbours).
 
 Metrics are dense: every pixel with valid GT counts (SGBM holes are filled from the nearest
 valid pixel along the row). Model: run at full resolution, and at half resolution (input
@@ -27,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 import time
@@ -82,6 +92,87 @@ def sgbm_scaled(fn, l, r, scale, **kw):
     return cv2.resize(d, (W, H), interpolation=cv2.INTER_LINEAR) / scale
 
 
+FIDELITY_APERTURE = 0.25
+EDGE_JUMP_PX = 2.0
+EDGE_BAND_PX = 8
+
+
+def edge_band(gt_filled):
+    """Pixels within EDGE_BAND_PX of a ground-truth depth edge (a 4-neighbour jump > 2 px)."""
+    jump = np.zeros(gt_filled.shape, bool)
+    dx = np.abs(np.diff(gt_filled, axis=1)) > EDGE_JUMP_PX
+    dy = np.abs(np.diff(gt_filled, axis=0)) > EDGE_JUMP_PX
+    jump[:, :-1] |= dx
+    jump[:, 1:] |= dx
+    jump[:-1, :] |= dy
+    jump[1:, :] |= dy
+    dist = cv2.distanceTransform((~jump).astype(np.uint8), cv2.DIST_L2, 5)
+    return dist <= EDGE_BAND_PX
+
+
+class Fidelity:
+    """Refocus fidelity of a disparity map against the ground truth's refocus."""
+
+    def __init__(self, image, gt):
+        sys.path.insert(0, os.path.join(ROOT, "scripts"))
+        from naive_refocus import refocus
+
+        self.refocus = refocus
+        self.image = image.astype(np.float32)
+        valid = np.isfinite(gt) & (gt > 0)
+        self.gt_filled = fill_holes_lr(np.where(valid, gt, 0), ~valid)
+        self.dmax = float(math.ceil(gt[valid].max()) + 2)
+        self.focus = {"near": float(np.percentile(gt[valid], 90)), "far": float(np.percentile(gt[valid], 10))}
+        self.band = edge_band(self.gt_filled)
+        self.ideal = {k: self.render(self.gt_filled, f) for k, f in self.focus.items()}
+
+    def render(self, disparity, focus):
+        out = self.refocus(self.image, disparity.astype(np.float32), FIDELITY_APERTURE, focus, 0.0, self.dmax, 0)
+        return np.clip(out, 0, 1)
+
+    def __call__(self, disparity):
+        from skimage.metrics import structural_similarity
+
+        res = {}
+        for k, f in self.focus.items():
+            out, ideal = self.render(disparity, f), self.ideal[k]
+            err = ((out - ideal) ** 2).mean(axis=2)
+            _, smap = structural_similarity(out, ideal, channel_axis=2, data_range=1.0, full=True)
+            smap = smap.mean(axis=2)
+            res[k] = {"psnr": psnr(err.mean()), "ssim": float(smap.mean()),
+                      "psnr_edge": psnr(err[self.band].mean()), "ssim_edge": float(smap[self.band].mean())}
+        return res
+
+
+def psnr(mse):
+    return float(10 * math.log10(1.0 / max(mse, 1e-12)))
+
+
+def perturbations(l8, r8):
+    """What cameras deliver, applied to the evaluation pair: (name, left, right)."""
+    rng = np.random.default_rng(7)
+    grey = lambda im: np.repeat(cv2.cvtColor(im, cv2.COLOR_RGB2GRAY)[:, :, None], 3, axis=2)
+    shifted = cv2.warpAffine(r8, np.float32([[1, 0, 0], [0, 1, 1.0]]), (r8.shape[1], r8.shape[0]),
+                             borderMode=cv2.BORDER_REFLECT_101)
+    warm = np.clip(r8.astype(np.float32) * np.array([1.0, 0.8, 0.6]) * 0.7, 0, 255).astype(np.uint8)
+
+    def noisy(im):
+        return np.clip(im + rng.normal(0, 0.02 * 255, im.shape), 0, 255).astype(np.uint8)
+
+    def jpeg(im):
+        ok, buf = cv2.imencode(".jpg", im[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, 50])
+        return cv2.imdecode(buf, cv2.IMREAD_COLOR)[:, :, ::-1].copy()
+
+    return [
+        ("as captured", l8, r8),
+        ("grey pair (channel replicated)", grey(l8), grey(r8)),
+        ("right view darker (x0.7) and warmer (G x0.8, B x0.6)", l8, warm),
+        ("right view 1 px lower (rectification error)", l8, shifted),
+        ("sensor noise (sigma 0.02) on both", noisy(l8), noisy(r8)),
+        ("JPEG quality 50 on both", jpeg(l8), jpeg(r8)),
+    ]
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default=os.path.join(ROOT, "models", "stereonet.onnx"))
@@ -101,74 +192,79 @@ def main():
     sess = ort.InferenceSession(a.model, so, providers=["CPUExecutionProvider"])
     meta = sess.get_modelmeta().custom_metadata_map
     print(f"model {a.model} ({os.path.getsize(a.model) / 1e6:.2f} MB), metadata {meta}, "
-          f"onnxruntime {ort.__version__} CPU, {a.threads} threads, cv2 {cv2.__version__}")
+          f"onnxruntime {ort.__version__} CPU, {a.threads} threads, cv2 {cv2.__version__}, "
+          f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
 
     def onnx_fn(lx, rx):
         return sess.run(["disparity"], {"left": lx.astype(np.float32), "right": rx.astype(np.float32)})[0]
 
+    def model_at(scale):
+        return lambda l8, r8: run_scaled(onnx_fn, l8.astype(np.float32) / 255, r8.astype(np.float32) / 255, scale)
+
+    methods = [
+        ("model, full res (741x500)", model_at(1.0)),
+        ("model, half res (371x250 -> x2)", model_at(0.5)),
+        ("SGBM tuned, full res, holes filled", lambda l, r: sgbm_tuned(l, r, 64)),
+        ("SGBM tuned, half res -> x2, holes filled", lambda l, r: sgbm_scaled(sgbm_tuned, l, r, 0.5, num=32)),
+        ("SGBM `disparity` element settings, full res, holes filled", sgbm_gst),
+    ]
+
     lf, rf, gt = motorcycle()
     l8 = (lf * 255).round().astype(np.uint8)
     r8 = (rf * 255).round().astype(np.uint8)
-    H, W = gt.shape
-    rows = []
-    maps = {}
-
-    for name, s in (("model, full res (741x500)", 1.0), ("model, half res (371x250 -> x2)", 0.5)):
-        d, ms = timed(lambda: run_scaled(onnx_fn, lf, rf, s), a.repeat)
-        rows.append((name, metrics(d, gt), ms))
+    fidelity = Fidelity(lf, gt)
+    rows, maps = [], {}
+    for name, fn in methods:
+        d, ms = timed(lambda: fn(l8, r8), a.repeat)
+        rows.append({"method": name, **metrics(d, gt), "ms": ms, "fidelity": fidelity(d)})
         maps[name] = d
-    d, ms = timed(lambda: sgbm_gst(l8, r8), a.repeat)
-    rows.append(("SGBM (a) gst `disparity` settings, full res, holes filled", metrics(d, gt), ms))
-    maps["sgbm_a"] = d
-    for mode, mname in ((cv2.STEREO_SGBM_MODE_SGBM_3WAY, "3WAY"), (cv2.STEREO_SGBM_MODE_HH, "HH")):
-        d, ms = timed(lambda: sgbm_tuned(l8, r8, 64, mode), a.repeat)
-        rows.append((f"SGBM (b) tuned {mname}, full res, holes filled", metrics(d, gt), ms))
-        maps[f"sgbm_b_{mname}"] = d
-        d, ms = timed(lambda: sgbm_scaled(sgbm_tuned, l8, r8, 0.5, num=32, mode=mode), a.repeat)
-        rows.append((f"SGBM (b) tuned {mname}, half res -> x2, holes filled", metrics(d, gt), ms))
+    print()
+    print("Middlebury motorcycle (skimage.data.stereo_motorcycle), dense, all valid GT pixels; "
+          f"refocus fidelity at a = {FIDELITY_APERTURE}, focus near = {fidelity.focus['near']:.1f} px, "
+          f"far = {fidelity.focus['far']:.1f} px (PSNR dB / SSIM against the ground truth's refocus, "
+          f"whole frame and within {EDGE_BAND_PX} px of depth edges):")
+    print()
+    print("| method | EPE (px) | bad-1 (%) | bad-3 (%) | near: PSNR / SSIM | near, edges | far: PSNR / SSIM | far, edges | time (ms) |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        f = r["fidelity"]
+        cells = [f"{f[k]['psnr' + e]:.2f} / {f[k]['ssim' + e]:.4f}" for k in ("near", "far") for e in ("", "_edge")]
+        print(f"| {r['method']} | {r['epe']:.2f} | {r['bad1']:.1f} | {r['bad3']:.1f} | " + " | ".join(cells) + f" | {r['ms']:.0f} |")
 
     print()
-    print("Middlebury motorcycle (skimage.data.stereo_motorcycle), dense, all valid GT pixels:")
+    print("Robustness: EPE (px) / bad-3 (%) on the motorcycle pair as cameras deliver it:")
     print()
-    print("| method | EPE (px) | bad-1 (%) | bad-3 (%) | time (ms) |")
-    print("|---|---|---|---|---|")
-    for name, m, ms in rows:
-        print(f"| {name} | {m['epe']:.2f} | {m['bad1']:.1f} | {m['bad3']:.1f} | {ms:.0f} |")
+    print("| input | model full res | SGBM tuned full res |")
+    print("|---|---|---|")
+    robust = []
+    for name, pl, pr in perturbations(l8, r8):
+        mm = metrics(methods[0][1](pl, pr), gt)
+        ms_ = metrics(methods[2][1](pl, pr), gt)
+        robust.append({"input": name, "model": mm, "sgbm": ms_})
+        print(f"| {name} | {mm['epe']:.2f} / {mm['bad3']:.1f} | {ms_['epe']:.2f} / {ms_['bad3']:.1f} |")
 
-    # speed at common video sizes (model inference only: session.run on padded inputs)
     print()
-    print(f"Model inference time, onnxruntime CPU, {a.threads} threads (session.run only, input padded to 32):")
+    print(f"Speed, {a.threads} threads, same run: network = onnxruntime session.run on the padded input; "
+          "SGBM = the `disparity` element's settings (compute + hole fill), at the same frame size:")
     print()
-    print("| frame | working resolution | padded input | time (ms) |")
-    print("|---|---|---|---|")
+    print("| frame | working resolution | padded input | network (ms) | SGBM element settings (ms) | network / SGBM |")
+    print("|---|---|---|---|---|---|")
     speed = []
-    rng = np.random.default_rng(0)
     for fw, fh in ((1242, 375), (1920, 1080)):
+        lb = cv2.resize(l8, (fw, fh), interpolation=cv2.INTER_AREA)
+        rb = np.roll(lb, -12, axis=1)
+        _, sg = timed(lambda: sgbm_gst(lb, rb), max(1, a.repeat // 2))
         for label, s in (("full", 1.0), ("half", 0.5)):
             w, h = int(round(fw * s)), int(round(fh * s))
-            base = cv2.resize(lf, (w, h), interpolation=cv2.INTER_AREA)
+            base = cv2.resize(lb, (w, h), interpolation=cv2.INTER_AREA).astype(np.float32) / 255
             lp, _ = pad_to_stride(base)
             rp, _ = pad_to_stride(np.roll(base, -8, axis=1))
             lx = lp.transpose(2, 0, 1)[None].copy()
             rx = rp.transpose(2, 0, 1)[None].copy()
             _, ms = timed(lambda: onnx_fn(lx, rx), a.repeat)
-            speed.append({"frame": f"{fw}x{fh}", "work": f"{label} ({w}x{h})", "input": f"{lx.shape[3]}x{lx.shape[2]}", "ms": ms})
-            print(f"| {fw}x{fh} | {label} ({w}x{h}) | {lx.shape[3]}x{lx.shape[2]} | {ms:.0f} |")
-    _ = rng
-
-    print()
-    print(f"SGBM time at the same frame sizes, cv2 {a.threads} threads (compute + hole fill):")
-    print()
-    print("| frame | SGBM (a) gst settings (ms) | SGBM (b) tuned 3WAY, numDisparities 128 (ms) |")
-    print("|---|---|---|")
-    sg_speed = []
-    for fw, fh in ((1242, 375), (1920, 1080)):
-        lb = cv2.resize(l8, (fw, fh), interpolation=cv2.INTER_AREA)
-        rb = cv2.resize(r8, (fw, fh), interpolation=cv2.INTER_AREA)
-        _, ma = timed(lambda: sgbm_gst(lb, rb), max(1, a.repeat // 2))
-        _, mb = timed(lambda: sgbm_tuned(lb, rb, 128), max(1, a.repeat // 2))
-        sg_speed.append({"frame": f"{fw}x{fh}", "sgbm_a_ms": ma, "sgbm_b_ms": mb})
-        print(f"| {fw}x{fh} | {ma:.0f} | {mb:.0f} |")
+            speed.append({"frame": f"{fw}x{fh}", "work": label, "input": f"{lx.shape[3]}x{lx.shape[2]}",
+                          "ms": ms, "sgbm_ms": sg})
+            print(f"| {fw}x{fh} | {label} ({w}x{h}) | {lx.shape[3]}x{lx.shape[2]} | {ms:.0f} | {sg:.0f} | {ms / sg:.2f} |")
 
     if a.save_maps:
         os.makedirs(a.save_maps, exist_ok=True)
@@ -180,8 +276,7 @@ def main():
 
     if a.json:
         with open(a.json, "w") as f:
-            json.dump({"motorcycle": [{"method": n, **m, "ms": ms} for n, m, ms in rows],
-                       "model_speed": speed, "sgbm_speed": sg_speed, "metadata": meta}, f, indent=1)
+            json.dump({"motorcycle": rows, "robustness": robust, "speed": speed, "metadata": meta}, f, indent=1)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Export the trained network to ONNX (opset 17, dynamic H and W) and verify it.
 
-    python models/train/export.py [--ckpt models/train/checkpoints/best.pt] [--out models/stereonet.onnx]
+    python models/train/export.py [--ckpt models/train/campaign/best.pt] [--out models/stereonet.onnx]
 
 Layout (the Rust crate relies on it exactly):
   inputs  `left`, `right`: float32 [1, 3, H, W], RGB, values in [0, 1]; H, W multiples of 32
@@ -102,7 +102,7 @@ def verify(net, path, sizes=((192, 640), (384, 1248), (256, 384))):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--ckpt", default=os.path.join(HERE, "checkpoints", "best.pt"))
+    ap.add_argument("--ckpt", default=os.path.join(HERE, "campaign", "best.pt"))
     ap.add_argument("--out", default=os.path.join(ROOT, "models", "stereonet.onnx"))
     ap.add_argument("--version", default=VERSION)
     a = ap.parse_args()

@@ -1,12 +1,18 @@
-"""Train the StereoNet-style disparity network on procedural stereo scenes.
+"""Train the disparity network on procedural stereo scenes (a campaign over many sessions).
 
     python models/train/train.py --minutes 80            # new run (or continue with --resume)
-    python models/train/train.py --resume --minutes 30   # continue from checkpoints/last.pt
+    python models/train/train.py --resume --minutes 30   # continue from campaign/last.pt
 
-Saves checkpoints/last.pt every --save-every minutes, on SIGTERM / Ctrl-C and at the end;
-checkpoints/best.pt = lowest EPE on a fixed *synthetic* validation set. The Middlebury
-motorcycle pair is evaluated every --eval-every minutes and only logged (selecting on it
-would be leakage). Device: cuda if available, else CPU with --threads threads.
+Everything goes to --out (default models/train/campaign/, committed, so that the next
+session, possibly on another machine, continues instead of restarting):
+  last.pt      resume state (weights, optimizer, iteration, data position), every
+               --save-every minutes, on SIGTERM / Ctrl-C and at the end;
+  best.pt      weights with the lowest full-resolution EPE on the Middlebury motorcycle
+               pair, the project's real validation pair (checkpoint selection only: it is
+               never trained on);
+  train.log    iterations per second, losses, synthetic-validation and motorcycle scores,
+               time left.
+Device: cuda if available, else CPU with --threads threads.
 """
 
 from __future__ import annotations
@@ -30,6 +36,8 @@ sys.path.insert(0, HERE)
 from common import metrics, motorcycle, run_scaled  # noqa: E402
 from dataset import StereoSceneGenerator, make_iterable_dataset  # noqa: E402
 from model import MAX_DISPARITY, StereoNet, count_params  # noqa: E402
+
+CAMPAIGN = os.path.join(HERE, "campaign")
 
 
 def barron(x, alpha=1.0, c=2.0):
@@ -117,14 +125,14 @@ def main():
     ap.add_argument("--minutes", type=float, default=80.0, help="wall-clock budget of this invocation")
     ap.add_argument("--iters", type=int, default=0, help="stop at this total iteration count (0 = no limit)")
     ap.add_argument("--batch", type=int, default=6)
-    ap.add_argument("--crop", type=str, default="160x320", help="HxW, multiples of 32")
+    ap.add_argument("--crop", type=str, default="192x384", help="HxW, multiples of 32")
     ap.add_argument("--optim", choices=["adam", "rmsprop"], default=None,
                     help="default: rmsprop, or the optimizer of the resumed checkpoint")
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--lr-decay", type=float, default=0.5, help="lr multiplier per --decay-iters")
-    ap.add_argument("--decay-iters", type=int, default=2500)
-    ap.add_argument("--max-scene-disp", type=float, default=120.0)
-    ap.add_argument("--out", default=os.path.join(HERE, "checkpoints"))
+    ap.add_argument("--decay-iters", type=int, default=20000)
+    ap.add_argument("--max-scene-disp", type=float, default=200.0)
+    ap.add_argument("--out", default=CAMPAIGN)
     ap.add_argument("--resume", nargs="?", const="auto", default=None,
                     help="checkpoint to continue from (default: <out>/last.pt)")
     ap.add_argument("--threads", type=int, default=2)
@@ -135,7 +143,7 @@ def main():
     ap.add_argument("--eval-every", type=float, default=5.0, help="minutes")
     ap.add_argument("--val-n", type=int, default=32)
     ap.add_argument("--reset-best", action="store_true",
-                    help="forget the resumed best synthetic-val EPE (after changing the generator/val set)")
+                    help="forget the resumed best motorcycle EPE (after changing the evaluation)")
     ap.add_argument("--log", default=None, help="log file (default <out>/train.log)")
     a = ap.parse_args()
 
@@ -167,12 +175,14 @@ def main():
         it, samples, best, trained_s = ck["iter"], ck["samples"], ck["best"], ck["trained_s"]
         if a.reset_best:
             best = float("inf")
-        log(f"resumed {path}: iter {it}, samples {samples}, best val EPE {best:.3f}, trained {trained_s / 60:.1f} min")
+        log(f"resumed {path}: iter {it}, samples {samples}, best motorcycle EPE {best:.3f}, trained {trained_s / 60:.1f} min")
     log(f"device {device} threads {torch.get_num_threads()} params {count_params(net)} args {vars(a)}")
 
-    def save(path, extra=None):
-        ck = {"model": net.state_dict(), "optim": opt.state_dict(), "iter": it, "samples": samples,
-              "best": best, "trained_s": trained_s, "args": vars(a), "max_disparity": MAX_DISPARITY}
+    def save(path, extra=None, weights_only=False):
+        ck = {"model": net.state_dict(), "iter": it, "samples": samples, "best": best,
+              "trained_s": trained_s, "args": vars(a), "max_disparity": MAX_DISPARITY}
+        if not weights_only:
+            ck["optim"] = opt.state_dict()
         if extra:
             ck.update(extra)
         torch.save(ck, path + ".tmp")
@@ -194,6 +204,7 @@ def main():
                                      pin_memory=device.type == "cuda",
                                      persistent_workers=a.workers > 0)
     t0 = time.time()
+    budget_s = a.minutes * 60
     last_save = last_eval = t0
     run_loss, run_n, t_it = 0.0, 0, time.time()
     net.train()
@@ -218,29 +229,34 @@ def main():
             torch.nn.utils.clip_grad_norm_(net.parameters(), 5.0)
             opt.step()
             it += 1
-            samples = int(idx[-1]) + 1
+            samples = max(samples, int(idx.max()) + 1)
             run_loss += float(loss.detach())
             run_n += 1
             now = time.time()
             if it % 50 == 0:
                 with torch.no_grad():
                     epe = float((outs[-1] - gt).abs().mean())
+                left_s = budget_s - (now - t0)
+                if a.iters:
+                    left_s = min(left_s, (a.iters - it) * (now - t_it) / run_n)
                 log(f"it {it} loss {run_loss / run_n:.4f} train-epe {epe:.3f} lr {lr:.2e} "
-                    f"{(now - t_it) / run_n:.2f}s/it")
+                    f"{run_n / (now - t_it):.2f} it/s {a.batch * run_n / (now - t_it):.1f} samples/s "
+                    f"left {left_s / 60:.0f} min")
                 run_loss, run_n, t_it = 0.0, 0, now
             if now - last_eval >= a.eval_every * 60:
                 v = validate(net, val, device)
                 m = eval_motorcycle(net, device, moto)
-                is_best = v[0] < best
+                is_best = m["full"]["epe"] < best
                 if is_best:
-                    best = v[0]
+                    best = m["full"]["epe"]
                 trained_s_now = trained_s + (now - t0)
-                log(f"EVAL it {it} synth-val EPE {v[0]:.3f} bad1 {v[1]:.1f}% bad3 {v[2]:.1f}%{' (best)' if is_best else ''} | "
-                    f"motorcycle(log only) half EPE {m['half']['epe']:.3f} bad1 {m['half']['bad1']:.1f}% bad3 {m['half']['bad3']:.1f}% "
-                    f"full EPE {m['full']['epe']:.3f} bad1 {m['full']['bad1']:.1f}% bad3 {m['full']['bad3']:.1f}%")
+                log(f"EVAL it {it} synth-val EPE {v[0]:.3f} bad1 {v[1]:.1f}% bad3 {v[2]:.1f}% | "
+                    f"motorcycle half EPE {m['half']['epe']:.3f} bad1 {m['half']['bad1']:.1f}% bad3 {m['half']['bad3']:.1f}% "
+                    f"full EPE {m['full']['epe']:.3f} bad1 {m['full']['bad1']:.1f}% bad3 {m['full']['bad3']:.1f}%"
+                    f"{' (best)' if is_best else ''} | trained {trained_s_now / 3600:.2f} h")
                 if is_best:
                     ts, trained_s = trained_s, trained_s_now
-                    save(os.path.join(a.out, "best.pt"), {"val": v, "motorcycle": m})
+                    save(os.path.join(a.out, "best.pt"), {"val": v, "motorcycle": m}, weights_only=True)
                     trained_s = ts
                 last_eval = time.time()
             if now - last_save >= a.save_every * 60:
@@ -253,14 +269,9 @@ def main():
     except Exception as e:  # e.g. a signal-killed data worker; keep what was learned
         log(f"training interrupted: {type(e).__name__}: {e}")
     trained_s += time.time() - t0
-    # final validation so best.pt reflects the end of the run too
-    v = validate(net, val, device)
-    if v[0] < best:
-        best = v[0]
-        save(os.path.join(a.out, "best.pt"), {"val": v})
     save(ck_path)
     log(f"stopped at it {it}, samples {samples}, trained {trained_s / 60:.1f} min total; "
-        f"final synth-val EPE {v[0]:.3f} bad3 {v[2]:.1f}%, best {best:.3f}; saved {ck_path}")
+        f"best motorcycle EPE {best:.3f}; saved {ck_path}")
 
 
 if __name__ == "__main__":
