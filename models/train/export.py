@@ -24,7 +24,7 @@ from model import MAX_DISPARITY, STRIDE, StereoNet, count_params  # noqa: E402
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 NAME = "sterefo-stereonet"
-VERSION = "1"
+VERSION = "2"
 
 
 class Wrapper(torch.nn.Module):
@@ -37,10 +37,13 @@ class Wrapper(torch.nn.Module):
 
 
 def load_net(ckpt_path):
-    net = StereoNet()
-    if ckpt_path:
-        ck = torch.load(ckpt_path, map_location="cpu", weights_only=False)
-        net.load_state_dict(ck["model"])
+    """The network of a checkpoint, built with the variant options it was trained with."""
+    if not ckpt_path:
+        return StereoNet().eval()
+    ck = torch.load(ckpt_path, map_location="cpu", weights_only=False)
+    args = ck.get("args", {})
+    net = StereoNet(census=not args.get("no_census", False))
+    net.load_state_dict(ck["model"])
     return net.eval()
 
 

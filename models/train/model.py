@@ -14,9 +14,12 @@ for ONNX Runtime's CPU provider (only 2D convolutions, no GridSample; see MODEL_
 2. Cost volume at 1/8 over BINS disparities (0..192 px at the input resolution): cosine
    correlation of the learned features in groups, plus one census group (mean product of
    the soft bits = 1 - 2 x Hamming distance / 24 for hard bits).
-3. 2D aggregation, disparities as channels (MobileStereoNet / LightStereo): a small U-Net
-   over 1/8, 1/16, 1/32 on [correlations, left context], output C(d) per bin plus a learned
-   skip of the raw correlations; soft-argmin (paper eq. 1): d = sum_d d softmax_d(-C(d)).
+3. Cost aggregation by (2+1)D blocks: a 3x3 spatial convolution shared by all bins, then a
+   3-tap convolution along the bins (disparity-equivariant like StereoNet's 3D
+   convolutions, at 12 of 27 taps; a 2D U-Net with disparities as channels learned
+   less steadily in a first comparison, see MODEL_CARD.md), the left context added to
+   every bin, plus a per-bin skip of the raw costs that starts as their winner-take-all;
+   soft-argmin (paper eq. 1): d = sum_d d softmax_d(-C(d)).
 4. 1/4: the right view's features and census are warped horizontally by the upsampled
    disparity (two GatherElements and a lerp instead of GridSample), shifted by -2..2 px
    (1/4 pixels), correlated again with the left, and a residual net predicts a correction.
@@ -58,13 +61,16 @@ class ResBlock(nn.Module):
         return lrelu(x + self.c2(lrelu(self.c1(x))))
 
 
-def normalise(img):
-    """Per-image (per-sample) zero mean, unit variance over pixels and channels.
-    Written as one scale and one offset (x * k - m * k) with Mul for the square: ONNX
-    Runtime's Pow, Sub and Div each cost a full-resolution pass."""
+def image_statistics(img):
+    """Per-image (per-sample) mean m and 1 / standard deviation k over pixels and
+    channels, so that img * k - m * k has zero mean and unit variance."""
     m = img.mean(dim=(1, 2, 3), keepdim=True)
     c = img - m
-    k = torch.rsqrt((c * c).mean(dim=(1, 2, 3), keepdim=True) + 1e-4)
+    return m, torch.rsqrt((c * c).mean(dim=(1, 2, 3), keepdim=True) + 1e-4)
+
+
+def normalise(img):
+    m, k = image_statistics(img)
     return img * k - m * k
 
 
@@ -76,7 +82,9 @@ def pixel_columns(like):
 
 def warp_horizontal(x, disp):
     """x [B, C, H, W] sampled at (u - disp(u, v), v), bilinear, border clamped: the right
-    view seen from the left. disp [B, 1, H, W] in pixels of this level."""
+    view seen from the left. disp [B, 1, H, W] in pixels of this level. Two GatherElements
+    and a lerp: ONNX Runtime's GridSample is a slow generic kernel (and a flat Gather of
+    all channels measured slower than this)."""
     xs = pixel_columns(disp)
     wmax = xs[:, :, :, -1:]
     pos = torch.minimum(torch.clamp(xs - disp, min=0.0), wmax)
@@ -99,8 +107,8 @@ def shift_right(x, k):
 
 
 def correlation_volume(fl, fr, bins, groups):
-    """Mean product per channel group for disparities 0..bins-1: [B, groups * bins, H, W],
-    group-major. Right columns beyond the left border are zero (no match)."""
+    """Mean product per channel group for disparities 0..bins-1: [B, groups, bins, H, W].
+    Right columns beyond the left border are zero (no match)."""
     B, C, H, W = fl.shape
     cg = C // groups
     frp = F.pad(fr, (bins - 1, 0))
@@ -109,7 +117,7 @@ def correlation_volume(fl, fr, bins, groups):
         s = bins - 1 - d  # columns [s, s + W) of the padded map, via constant slices
         sl = frp[..., s:] if d == 0 else frp[..., s:-d]
         vols.append((fl * sl).reshape(B, groups, cg, H, W).mean(dim=2))
-    return torch.stack(vols, dim=2).reshape(B, groups * bins, H, W)
+    return torch.stack(vols, dim=2)
 
 
 def local_correlation(fl, fr_warped, groups):
@@ -164,33 +172,44 @@ class Tower(nn.Module):
         return f4, f8
 
 
-class Aggregation(nn.Module):
-    """2D U-Net over the cost volume (disparities as channels): 1/8 -> 1/16 -> 1/32 and back."""
+class FactorisedBlock(nn.Module):
+    """A (2+1)D residual block over a cost volume [B, C, BINS, H, W]: a 3x3 spatial
+    convolution shared by all bins (kernel 1x3x3), then a 3-tap convolution along the bins
+    (kernel 3x1x1). Equivariant in disparity like StereoNet's 3D convolutions, at 12 of
+    their 27 taps per channel pair."""
 
-    def __init__(self, cin, bins, c=(32, 48, 64)):
+    def __init__(self, c, dil=1):
         super().__init__()
-        self.inp = conv(cin, c[0], k=1)
-        self.a1 = conv(c[0], c[0])
-        self.down2 = conv(c[0], c[1], stride=2)
-        self.b2 = ResBlock(c[1])
-        self.down3 = conv(c[1], c[2], stride=2)
-        self.b3 = ResBlock(c[2])
-        self.up2 = conv(c[2], c[1])
-        self.m2 = conv(c[1], c[1])
-        self.up1 = conv(c[1], c[0])
-        self.m1 = conv(c[0], c[0])
-        self.out = conv(c[0], bins)
-        self.skip = conv(cin, bins, k=1)
+        self.spatial = nn.Conv3d(c, c, (1, 3, 3), padding=(0, dil, dil), dilation=(1, dil, dil))
+        self.bins = nn.Conv3d(c, c, (3, 1, 1), padding=(1, 0, 0))
 
     def forward(self, x):
-        s1 = lrelu(self.a1(lrelu(self.inp(x))))
-        s2 = self.b2(lrelu(self.down2(s1)))
-        s3 = self.b3(lrelu(self.down3(s2)))
-        u2 = lrelu(self.up2(F.interpolate(s3, scale_factor=2.0, mode="bilinear", align_corners=False)) + s2)
-        u2 = lrelu(self.m2(u2))
-        u1 = lrelu(self.up1(F.interpolate(u2, scale_factor=2.0, mode="bilinear", align_corners=False)) + s1)
-        u1 = lrelu(self.m1(u1))
-        return self.out(u1) + self.skip(x)
+        return lrelu(x + self.bins(lrelu(self.spatial(x))))
+
+
+class Aggregation(nn.Module):
+    """Cost aggregation of the costs [B, Cv, BINS, H, W] by (2+1)D blocks (dilations 1, 2,
+    4, 1), with the left context added to every bin. Output -C(d) [B, BINS, H, W]: the
+    blocks' output plus a learned per-bin skip of the raw costs. The skip starts as the sum
+    of the costs (winner-take-all of the raw cost) and the blocks' output at zero: with a
+    random start instead, a first run learned far more slowly."""
+
+    def __init__(self, cv, ctx, c=8, dilations=(1, 2, 4, 1)):
+        super().__init__()
+        self.inp = nn.Conv3d(cv, c, 1)
+        self.ctx = conv(ctx, c, k=1)
+        self.blocks = nn.Sequential(*[FactorisedBlock(c, d) for d in dilations])
+        self.out = nn.Conv3d(c, 1, 1)
+        self.skip = nn.Conv3d(cv, 1, 1)
+        with torch.no_grad():
+            self.out.weight.zero_()
+            self.out.bias.zero_()
+            self.skip.weight.fill_(2.0)
+            self.skip.bias.zero_()
+
+    def forward(self, costs, context):
+        x = lrelu(self.inp(costs) + self.ctx(context).unsqueeze(2))
+        return (self.out(self.blocks(x)) + self.skip(costs))[:, 0]
 
 
 class LocalStage(nn.Module):
@@ -205,62 +224,77 @@ class LocalStage(nn.Module):
 
     def forward(self, d4, f4l, f4r, c4l, c4r):
         fw = warp_horizontal(torch.cat([f4r, c4r], dim=1), d4)
-        corr_f = local_correlation(F.normalize(f4l, dim=1), F.normalize(fw[:, :24], dim=1), 1)
-        corr_c = local_correlation(c4l, fw[:, 24:], 1)
-        x = torch.cat([corr_f, corr_c, d4 * (1.0 / 32.0), f4l], dim=1)
+        # features and census correlated in one pass, as two groups: (offset, group) order
+        fw = torch.cat([F.normalize(fw[:, :24], dim=1), fw[:, 24:]], dim=1)
+        corr = local_correlation(torch.cat([F.normalize(f4l, dim=1), c4l], dim=1), fw, 2)
+        n = len(LOCAL_OFFSETS)
+        corr = corr.reshape(corr.shape[0], n, 2, *corr.shape[2:]).transpose(1, 2).reshape(corr.shape)
+        x = torch.cat([corr, d4 * (1.0 / 32.0), f4l], dim=1)
         return F.relu(d4 + self.out(self.block(lrelu(self.inp(x)))))
 
 
 class GuidedStage(nn.Module):
-    """Image-guided residual refinement (paper 3.1) with the photometric error."""
+    """Image-guided residual refinement (paper 3.1) on [left RGB, disparity, right luma
+    warped by the disparity, |left luma - warped right luma|] (the photometric error is
+    this project's addition; luma only, so the warp is one channel)."""
 
     def __init__(self, c=8):
         super().__init__()
-        self.inp = conv(3 + 1 + 3 + 1, c)
+        self.inp = conv(3 + 1 + 1 + 1, c)
         self.block = ResBlock(c)
         self.out = conv(c, 1)
 
-    def forward(self, d, left, right, unit):
-        warped = warp_horizontal(right, d)
-        err = (left - warped).abs().mean(dim=1, keepdim=True)
-        x = torch.cat([left, d * (0.25 / unit), warped, err], dim=1)
+    def forward(self, d, left, left_luma, right_luma, unit):
+        warped = warp_horizontal(right_luma, d)
+        x = torch.cat([left, d * (0.25 / unit), warped, (left_luma - warped).abs()], dim=1)
         return F.relu(d + self.out(self.block(lrelu(self.inp(x)))) * unit)
 
 
 class StereoNet(nn.Module):
-    def __init__(self):
+    """census=False (an ablation) feeds zeros where the census codes go: the same network
+    and parameters, with no hand-crafted matching cost."""
+
+    def __init__(self, census: bool = True):
         super().__init__()
+        self.use_census = census
         self.register_buffer("luma", torch.tensor(LUMA).view(1, 3, 1, 1))
         self.tower = Tower()
         self.census = Census()
-        self.context = conv(32, 16, k=1)
-        self.aggregate = Aggregation(GROUPS * BINS + BINS + 16, BINS)
+        self.aggregate = Aggregation(GROUPS + 1, 32)
         self.local = LocalStage()
         self.guided = GuidedStage()
 
     def forward(self, left, right, all_scales: bool = False):
         B = left.shape[0]
         both = torch.cat([left, right], dim=0)
-        norm = normalise(both)
-        f4, f8 = self.tower(norm)
+        # each view normalised by statistics of its 1/4 image (cheaper than full
+        # resolution: the full-resolution frame is read by one pooling, one scale and
+        # one offset, and the first convolution)
+        half = F.avg_pool2d(both, 2)
+        quarter = F.avg_pool2d(half, 2)
+        m, k = image_statistics(quarter)
+        f4, f8 = self.tower(both * k - m * k)
+        half = half * k - m * k
+        luma2 = (half * self.luma).sum(dim=1, keepdim=True)
         # census on the luma at 1/4 (area-averaged), and its 2x2 mean at 1/8
-        luma = normalise((both * self.luma).sum(dim=1, keepdim=True))
-        c4 = self.census(F.avg_pool2d(luma, 4))
+        c4 = self.census(normalise((quarter * self.luma).sum(dim=1, keepdim=True)))
+        if not self.use_census:
+            c4 = torch.zeros_like(c4)
         c8 = F.avg_pool2d(c4, 2)
+        # one pass over the bins for both kinds of cost: the learned features as GROUPS
+        # cosine groups of 8 channels, the census as 3 groups of 8 bits averaged afterwards
         f8n = F.normalize(f8.reshape(2 * B, GROUPS, 32 // GROUPS, *f8.shape[2:]), dim=2).reshape(f8.shape)
-        corr = torch.cat([
-            correlation_volume(f8n[:B], f8n[B:], BINS, GROUPS) * float(32 // GROUPS),
-            correlation_volume(c8[:B], c8[B:], BINS, 1),
-            lrelu(self.context(f8[:B])),
-        ], dim=1)
-        cost = self.aggregate(corr)  # [B, BINS, H/8, W/8], larger = better match (= -C)
+        both8 = torch.cat([f8n, c8], dim=1)
+        vol = correlation_volume(both8[:B], both8[B:], BINS, GROUPS + 3)  # [B, G + 3, BINS, h, w]
+        costs = torch.cat([vol[:, :GROUPS] * float(32 // GROUPS), vol[:, GROUPS:].mean(dim=1, keepdim=True)], dim=1)
+        cost = self.aggregate(costs, f8[:B])  # [B, BINS, H/8, W/8], larger = better match (= -C)
         prob = F.softmax(cost, dim=1)
         idx = torch.arange(BINS, dtype=prob.dtype, device=prob.device).view(1, BINS, 1, 1)
         d8 = (prob * idx).sum(dim=1, keepdim=True)  # 1/8-resolution pixels
         d4 = F.interpolate(d8, scale_factor=2.0, mode="bilinear", align_corners=False) * 2.0
         d4 = self.local(d4, f4[:B], f4[B:], c4[:B], c4[B:])
         d2 = F.interpolate(d4, scale_factor=2.0, mode="bilinear", align_corners=False) * 2.0
-        d2 = self.guided(d2, F.avg_pool2d(norm[:B], 2), F.avg_pool2d(norm[B:], 2), 2.0)
+        d2 = self.guided(d2, half[:B], luma2[:B], luma2[B:], 2.0)
         d1 = F.interpolate(d2, scale_factor=2.0, mode="bilinear", align_corners=False) * 2.0
         if all_scales:
             return [d8 * 8.0, d4 * 4.0, d2 * 2.0, d1]  # input pixels at 1/8, 1/4, 1/2, 1

@@ -34,7 +34,8 @@ import torch.nn.functional as F
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from common import metrics, motorcycle, run_scaled  # noqa: E402
-from dataset import StereoSceneGenerator, make_iterable_dataset  # noqa: E402
+import dataset as default_dataset  # noqa: E402
+from dataset import StereoSceneGenerator  # noqa: E402
 from model import MAX_DISPARITY, StereoNet, count_params  # noqa: E402
 
 CAMPAIGN = os.path.join(HERE, "campaign")
@@ -145,6 +146,10 @@ def main():
     ap.add_argument("--reset-best", action="store_true",
                     help="forget the resumed best motorcycle EPE (after changing the evaluation)")
     ap.add_argument("--log", default=None, help="log file (default <out>/train.log)")
+    ap.add_argument("--data-module", default=None,
+                    help="ablations: a dataset module file to train on instead of dataset.py "
+                         "(the synthetic validation set stays dataset.py's)")
+    ap.add_argument("--no-census", action="store_true", help="ablation: no census cost (zeros instead)")
     a = ap.parse_args()
 
     os.makedirs(a.out, exist_ok=True)
@@ -158,7 +163,7 @@ def main():
     assert ch % 32 == 0 and cw % 32 == 0
 
     torch.manual_seed(a.seed)
-    net = StereoNet().to(device)
+    net = StereoNet(census=not a.no_census).to(device)
     it, samples, best, trained_s = 0, 0, float("inf"), 0.0
     ck_path = os.path.join(a.out, "last.pt")
     ck = None
@@ -199,7 +204,14 @@ def main():
 
     val = make_val_set(a.val_n, 192, 384)
     moto = motorcycle()
-    ds = make_iterable_dataset(ch, cw, a.seed, start_index=samples, max_disp=a.max_scene_disp)
+    data = default_dataset
+    if a.data_module:
+        import importlib.util
+
+        spec = importlib.util.spec_from_file_location("ablation_dataset", a.data_module)
+        data = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(data)
+    ds = data.make_iterable_dataset(ch, cw, a.seed, start_index=samples, max_disp=a.max_scene_disp)
     dl = torch.utils.data.DataLoader(ds, batch_size=a.batch, num_workers=a.workers,
                                      pin_memory=device.type == "cuda",
                                      persistent_workers=a.workers > 0)
@@ -269,6 +281,12 @@ def main():
     except Exception as e:  # e.g. a signal-killed data worker; keep what was learned
         log(f"training interrupted: {type(e).__name__}: {e}")
     trained_s += time.time() - t0
+    if a.iters and it >= a.iters:  # a fixed-length (ablation) run ends with its scores
+        v = validate(net, val, device)
+        m = eval_motorcycle(net, device, moto)
+        log(f"FINAL it {it} synth-val EPE {v[0]:.3f} bad1 {v[1]:.1f}% bad3 {v[2]:.1f}% | "
+            f"motorcycle half EPE {m['half']['epe']:.3f} bad3 {m['half']['bad3']:.1f}% "
+            f"full EPE {m['full']['epe']:.3f} bad1 {m['full']['bad1']:.1f}% bad3 {m['full']['bad3']:.1f}%")
     save(ck_path)
     log(f"stopped at it {it}, samples {samples}, trained {trained_s / 60:.1f} min total; "
         f"best motorcycle EPE {best:.3f}; saved {ck_path}")
