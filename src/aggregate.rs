@@ -16,6 +16,21 @@ pub fn running_time(pad: &gst_base::AggregatorPad, buffer: &gst::Buffer) -> Opti
     segment.to_running_time(buffer.pts()?).map(|t| t.nseconds())
 }
 
+/// How long a frame lasts, nanoseconds: its duration, else one period of the framerate in
+/// its pad's caps (free-running sources often set no durations); None for still images
+/// (framerate 0/1) and unknown rates.
+pub fn frame_duration_ns(pad: &gst_base::AggregatorPad, buffer: &gst::Buffer) -> Option<u64> {
+    buffer.duration().map(|d| d.nseconds()).or_else(|| {
+        let caps = pad.current_caps()?;
+        let rate = caps.structure(0)?.get::<gst::Fraction>("framerate").ok()?;
+        let (numer, denom) = (
+            u64::try_from(rate.numer()).ok()?,
+            u64::try_from(rate.denom()).ok()?,
+        );
+        (numer > 0 && denom > 0).then(|| 1_000_000_000 * denom / numer)
+    })
+}
+
 /// Pops the next pair of frames, dropping (and logging) frames that have no partner.
 /// `Err(Eos)` once either input has ended with nothing left to pair; `NEED_DATA` while an
 /// input has no frame yet (live mode, on timeout).
@@ -31,7 +46,7 @@ pub fn next_pair(
             (_, None) if second.is_eos() => return Err(gst::FlowError::Eos),
             _ => return Err(gst_base::AGGREGATOR_FLOW_NEED_DATA),
         };
-        let tolerance = tolerance_ns(a.duration().map(|d| d.nseconds()));
+        let tolerance = tolerance_ns(frame_duration_ns(first, &a));
         match pair(running_time(first, &a), running_time(second, &b), tolerance) {
             Pairing::Pair => {
                 first.drop_buffer();

@@ -50,7 +50,9 @@ pub fn point_box(x: f64, y: f64, width: usize, height: usize) -> Rect {
 }
 
 /// Exponential smoothing of the focus over running time: a step in the target is followed
-/// with time constant `tau` seconds (0 = jump at once).
+/// with time constant `tau` seconds (0 = jump at once). Frames without a timestamp count as
+/// one frame period each (the stream's framerate), so the focus still moves; with neither a
+/// timestamp nor a framerate (still images) it jumps.
 #[derive(Debug, Clone, Default)]
 pub struct FocusPuller {
     current: Option<f32>,
@@ -58,15 +60,25 @@ pub struct FocusPuller {
 }
 
 impl FocusPuller {
-    /// Moves toward `target` for a frame at `time_ns`; returns the focus to use.
-    pub fn follow(&mut self, target: f32, time_ns: Option<u64>, tau_seconds: f64) -> f32 {
-        let focus = match (self.current, self.last_time_ns, time_ns) {
-            (Some(current), Some(last), Some(now)) if tau_seconds > 0.0 && now > last => {
-                let dt = (now - last) as f64 * 1e-9;
-                let keep = (-dt / tau_seconds).exp() as f32;
+    /// Moves toward `target` for a frame at running time `time_ns` (None: untimestamped,
+    /// then `frame_ns`, the frame period, is the time that passed); returns the focus to use.
+    pub fn follow(
+        &mut self,
+        target: f32,
+        time_ns: Option<u64>,
+        frame_ns: Option<u64>,
+        tau_seconds: f64,
+    ) -> f32 {
+        let elapsed_ns = match (self.last_time_ns, time_ns) {
+            (Some(last), Some(now)) if now > last => Some(now - last),
+            (_, None) => frame_ns,
+            _ => None,
+        };
+        let focus = match (self.current, elapsed_ns) {
+            (Some(current), Some(elapsed)) if tau_seconds > 0.0 => {
+                let keep = (-(elapsed as f64 * 1e-9) / tau_seconds).exp() as f32;
                 current * keep + target * (1.0 - keep)
             }
-            (Some(current), _, _) if tau_seconds > 0.0 && time_ns.is_none() => current,
             _ => target,
         };
         self.current = Some(focus);
@@ -159,16 +171,31 @@ mod tests {
     #[test]
     fn puller_glides_with_its_time_constant_and_jumps_without() {
         let mut puller = FocusPuller::default();
-        assert_eq!(puller.follow(10.0, Some(0), 0.5), 10.0);
+        assert_eq!(puller.follow(10.0, Some(0), None, 0.5), 10.0);
         // One time constant later, 63% of the way to the new target.
-        let focus = puller.follow(20.0, Some(500_000_000), 0.5);
-        assert!(
-            (focus - (10.0 + 10.0 * (1.0 - (-1.0f32).exp()))).abs() < 1e-4,
-            "{focus}"
-        );
+        let focus = puller.follow(20.0, Some(500_000_000), None, 0.5);
+        let one_tau = 10.0 + 10.0 * (1.0 - (-1.0f32).exp());
+        assert!((focus - one_tau).abs() < 1e-4, "{focus}");
         let mut jumpy = FocusPuller::default();
-        jumpy.follow(10.0, Some(0), 0.0);
-        assert_eq!(jumpy.follow(20.0, Some(40_000_000), 0.0), 20.0);
+        jumpy.follow(10.0, Some(0), None, 0.0);
+        assert_eq!(jumpy.follow(20.0, Some(40_000_000), None, 0.0), 20.0);
+    }
+
+    #[test]
+    fn untimestamped_frames_count_one_frame_period_or_jump_without_a_framerate() {
+        // 25 frames of 20 ms without timestamps are one time constant of 0.5 s.
+        let mut puller = FocusPuller::default();
+        puller.follow(10.0, None, Some(20_000_000), 0.5);
+        let mut focus = 10.0;
+        for _ in 0..25 {
+            focus = puller.follow(20.0, None, Some(20_000_000), 0.5);
+        }
+        let one_tau = 10.0 + 10.0 * (1.0 - (-1.0f32).exp());
+        assert!((focus - one_tau).abs() < 1e-3, "{focus}");
+        // no timestamp and no framerate (a still image): the target at once
+        let mut still = FocusPuller::default();
+        still.follow(10.0, None, None, 0.5);
+        assert_eq!(still.follow(20.0, None, None, 0.5), 20.0);
     }
 
     #[test]

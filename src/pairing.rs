@@ -30,7 +30,8 @@ pub fn pair(first: Option<u64>, second: Option<u64>, tolerance_ns: u64) -> Pairi
     }
 }
 
-/// Tolerance for a stream of the given frame duration: half a frame, or 1 ms when unknown.
+/// Tolerance for a stream of the given frame duration (the buffer's, else the caps'
+/// framerate's): half a frame, or 1 ms when unknown.
 pub fn tolerance_ns(frame_duration_ns: Option<u64>) -> u64 {
     frame_duration_ns.map_or(1_000_000, |d| d / 2)
 }

@@ -338,9 +338,15 @@ fn shipped_model_handles_grey_and_differently_exposed_pairs() {
         }),
         ..scene(256, 160, 8, 20)
     };
-    for (name, pair) in [("grey", &grey_pair), ("darker, warmer right", &darker_warmer)] {
+    for (name, pair) in [
+        ("grey", &grey_pair),
+        ("darker, warmer right", &darker_warmer),
+    ] {
         let disparity = estimate(&mut estimator, pair);
-        assert!(disparity.iter().all(|d| d.is_finite() && *d >= 0.0), "{name}: non-finite or negative output");
+        assert!(
+            disparity.iter().all(|d| d.is_finite() && *d >= 0.0),
+            "{name}: non-finite or negative output"
+        );
         let errors = end_point_error(pair, &disparity);
         println!("{name}: {errors}");
         assert!(
@@ -356,7 +362,13 @@ fn shipped_model_handles_grey_and_differently_exposed_pairs() {
 #[test]
 fn shipped_model_gives_finite_output_on_flat_and_tiny_frames() {
     let mut estimator = DepthEstimator::new(&shipped_model(), &cpu()).expect("load");
-    for (width, height, value) in [(96, 64, 128u8), (96, 64, 0), (20, 12, 200), (31, 33, 90), (1, 1, 50)] {
+    for (width, height, value) in [
+        (96, 64, 128u8),
+        (96, 64, 0),
+        (20, 12, 200),
+        (31, 33, 90),
+        (1, 1, 50),
+    ] {
         let flat = vec![value; width * height * 4];
         let image = StereoImage::packed(&flat, width, height, ChannelOrder::Rgba);
         let mut disparity = Vec::new();

@@ -476,3 +476,67 @@ fn a_model_with_the_wrong_layout_is_a_clear_error() {
     assert!(message.contains(&model.display().to_string()), "{message}");
     assert!(message.contains("non-finite disparity"), "{message}");
 }
+
+/// Buffers without a duration, as free-running sources send them: pairing takes its
+/// tolerance (half a frame) from the caps' framerate, so left and right frames 5 ms apart at
+/// 25 fps all pair. (With a 1 ms tolerance, every frame was lost.)
+#[test]
+fn frames_without_duration_pair_within_half_a_frame_of_the_caps_framerate() {
+    init();
+    let (left_image, right_image, _) = stereo_scene::render(WIDTH, HEIGHT, 8.0, &[BOX]);
+    let untimed = |data: &[u8], index: u64, offset_ms: u64| {
+        let mut buffer = frame(data, index, offset_ms);
+        buffer
+            .get_mut()
+            .expect("new buffer")
+            .set_duration(gst::ClockTime::NONE);
+        buffer
+    };
+    let sterefo = element(&[]);
+    let (mut left, right) = harnesses(&sterefo, WIDTH, HEIGHT);
+    let right = feed(right, (0..4).map(|i| untimed(&right_image, i, 5)).collect());
+    let mut pts = Vec::new();
+    for i in 0..4 {
+        left.push(untimed(&left_image, i, 0)).expect("push left");
+        let buffer = left
+            .pull()
+            .unwrap_or_else(|_| panic!("frame {i} lost; errors {:?}", errors(&sterefo)));
+        pts.push(buffer.pts().map(|t| t.mseconds()));
+    }
+    right.join().expect("right feeder");
+    assert_eq!(
+        pts,
+        [0, 40, 80, 120].map(Some),
+        "errors {:?}",
+        errors(&sterefo)
+    );
+}
+
+/// Buffers without timestamps: each counts as one frame period of the caps' framerate for
+/// the focus smoothing, so the focus glides to a new target (25 frames of 40 ms with
+/// `focus-smoothing=1` go 63% of the way) instead of staying at the first frame's focus.
+#[test]
+fn the_focus_moves_when_buffers_carry_no_timestamps() {
+    init();
+    let (left_image, right_image, _) = stereo_scene::render(WIDTH, HEIGHT, 8.0, &[BOX]);
+    let untimed = |data: &[u8]| gst::Buffer::from_mut_slice(data.to_vec());
+    let sterefo = element(&[("focus-disparity", &10.0f32)]);
+    sterefo.set_property_from_str("focus-mode", "disparity");
+    sterefo.set_property("focus-smoothing", 1.0f64);
+    let (mut left, right) = harnesses(&sterefo, WIDTH, HEIGHT);
+    let frames = 26;
+    let right = feed(right, (0..frames).map(|_| untimed(&right_image)).collect());
+    let mut focus = Vec::new();
+    for i in 0..frames {
+        left.push(untimed(&left_image)).expect("push left");
+        left.pull()
+            .unwrap_or_else(|_| panic!("frame {i}: no output; errors {:?}", errors(&sterefo)));
+        focus.push(focus_in_use(&sterefo));
+        sterefo.set_property("focus-disparity", 20.0f32);
+    }
+    right.join().expect("right feeder");
+    assert_eq!(focus[0], 10.0);
+    let after_one_second = 10.0 + 10.0 * (1.0 - (-1.0f32).exp());
+    assert!((focus[25] - after_one_second).abs() < 0.01, "{focus:?}");
+    assert!(focus.windows(2).all(|w| w[1] > w[0]), "{focus:?}");
+}

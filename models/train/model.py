@@ -264,37 +264,43 @@ class StereoNet(nn.Module):
         self.local = LocalStage()
         self.guided = GuidedStage()
 
-    def forward(self, left, right, all_scales: bool = False):
-        B = left.shape[0]
-        both = torch.cat([left, right], dim=0)
-        # each view normalised by statistics of its 1/4 image (cheaper than full
-        # resolution: the full-resolution frame is read by one pooling, one scale and
-        # one offset, and the first convolution)
-        half = F.avg_pool2d(both, 2)
+    def view(self, img):
+        """What one view contributes: 1/4 features and census, 1/8 features, the 1/8
+        matching descriptor [cosine-normalised feature groups, census], and the
+        normalised 1/2 image with its luma. Each view separately (the same weights): no
+        full-resolution copy of the pair into one batch."""
+        # normalised by statistics of its 1/4 image (cheaper than full resolution: the
+        # full-resolution frame is read by one pooling, one scale and one offset, and the
+        # first convolution)
+        half = F.avg_pool2d(img, 2)
         quarter = F.avg_pool2d(half, 2)
         m, k = image_statistics(quarter)
-        f4, f8 = self.tower(both * k - m * k)
+        f4, f8 = self.tower(img * k - m * k)
         half = half * k - m * k
         luma2 = (half * self.luma).sum(dim=1, keepdim=True)
         # census on the luma at 1/4 (area-averaged), and its 2x2 mean at 1/8
         c4 = self.census(normalise((quarter * self.luma).sum(dim=1, keepdim=True)))
         if not self.use_census:
             c4 = torch.zeros_like(c4)
-        c8 = F.avg_pool2d(c4, 2)
+        f8n = F.normalize(f8.reshape(f8.shape[0], GROUPS, 32 // GROUPS, *f8.shape[2:]), dim=2).reshape(f8.shape)
+        descriptor8 = torch.cat([f8n, F.avg_pool2d(c4, 2)], dim=1)
+        return f4, f8, c4, descriptor8, half, luma2
+
+    def forward(self, left, right, all_scales: bool = False):
+        f4l, f8l, c4l, desc_l, half_l, luma_l = self.view(left)
+        f4r, _, c4r, desc_r, _, luma_r = self.view(right)
         # one pass over the bins for both kinds of cost: the learned features as GROUPS
         # cosine groups of 8 channels, the census as 3 groups of 8 bits averaged afterwards
-        f8n = F.normalize(f8.reshape(2 * B, GROUPS, 32 // GROUPS, *f8.shape[2:]), dim=2).reshape(f8.shape)
-        both8 = torch.cat([f8n, c8], dim=1)
-        vol = correlation_volume(both8[:B], both8[B:], BINS, GROUPS + 3)  # [B, G + 3, BINS, h, w]
+        vol = correlation_volume(desc_l, desc_r, BINS, GROUPS + 3)  # [B, G + 3, BINS, h, w]
         costs = torch.cat([vol[:, :GROUPS] * float(32 // GROUPS), vol[:, GROUPS:].mean(dim=1, keepdim=True)], dim=1)
-        cost = self.aggregate(costs, f8[:B])  # [B, BINS, H/8, W/8], larger = better match (= -C)
+        cost = self.aggregate(costs, f8l)  # [B, BINS, H/8, W/8], larger = better match (= -C)
         prob = F.softmax(cost, dim=1)
         idx = torch.arange(BINS, dtype=prob.dtype, device=prob.device).view(1, BINS, 1, 1)
         d8 = (prob * idx).sum(dim=1, keepdim=True)  # 1/8-resolution pixels
         d4 = F.interpolate(d8, scale_factor=2.0, mode="bilinear", align_corners=False) * 2.0
-        d4 = self.local(d4, f4[:B], f4[B:], c4[:B], c4[B:])
+        d4 = self.local(d4, f4l, f4r, c4l, c4r)
         d2 = F.interpolate(d4, scale_factor=2.0, mode="bilinear", align_corners=False) * 2.0
-        d2 = self.guided(d2, half[:B], luma2[:B], luma2[B:], 2.0)
+        d2 = self.guided(d2, half_l, luma_l, luma_r, 2.0)
         d1 = F.interpolate(d2, scale_factor=2.0, mode="bilinear", align_corners=False) * 2.0
         if all_scales:
             return [d8 * 8.0, d4 * 4.0, d2 * 2.0, d1]  # input pixels at 1/8, 1/4, 1/2, 1

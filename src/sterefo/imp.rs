@@ -600,7 +600,10 @@ impl AggregatorImpl for Sterefo {
             state.puller.reset();
         }
         state.following_roi = from_roi;
-        let focus = state.puller.follow(target, time, settings.focus_smoothing);
+        let frame = aggregate::frame_duration_ns(&self.sink_left, &left);
+        let focus = state
+            .puller
+            .follow(target, time, frame, settings.focus_smoothing);
         *lock(&self.focus_in_use) = focus;
         gst::log!(
             CAT,
