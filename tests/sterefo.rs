@@ -540,3 +540,49 @@ fn the_focus_moves_when_buffers_carry_no_timestamps() {
     assert!((focus[25] - after_one_second).abs() < 0.01, "{focus:?}");
     assert!(focus.windows(2).all(|w| w[1] > w[0]), "{focus:?}");
 }
+
+/// A click while a frame is being processed is taken at once, not after the frame: the
+/// navigation handler does not wait for the lock that `aggregate` holds through inference
+/// and rendering. A 1920x1088 pair in exact mode at a = 0.5 (seconds of work here) is
+/// pushed from a thread; the click, sent once that frame is under way, has returned and
+/// moved the focus point while the frame is still not out 50 ms later.
+#[test]
+fn a_click_is_taken_while_a_frame_is_processed() {
+    init();
+    let (width, height) = (1920, 1088);
+    let (left_image, right_image, _) = stereo_scene::render(width, height, 8.0, &[BOX]);
+    let sterefo = element(&[("aperture", &0.5f32), ("max-kernel", &0u32)]);
+    sterefo.set_property_from_str("focus-mode", "point");
+    let (mut left, right) = harnesses(&sterefo, width, height);
+    let right = feed(
+        right,
+        vec![frame(&right_image, 0, 0), frame(&right_image, 1, 0)],
+    );
+    // a first frame, so that the element is negotiated and warm
+    left.push(frame(&left_image, 0, 0)).expect("push left");
+    left.pull().expect("first frame");
+    let pusher = {
+        let sink = left
+            .element()
+            .expect("element")
+            .static_pad("sink_left")
+            .expect("sink_left");
+        let buffer = frame(&left_image, 1, 0);
+        let peer = sink.peer().expect("harness src pad");
+        std::thread::spawn(move || peer.push(buffer))
+    };
+    std::thread::sleep(Duration::from_millis(100)); // the second frame is under way
+    let click = gst_video::NavigationEvent::new_mouse_button_press(1, 480.0, 272.0).build();
+    // (the event goes on upstream, where the harness does not handle it: no result to check)
+    left.push_upstream_event(click);
+    std::thread::sleep(Duration::from_millis(50));
+    assert!(
+        left.try_pull().is_none(),
+        "the click waited for the frame being processed"
+    );
+    assert_eq!(sterefo.property::<f64>("focus-x"), 0.25);
+    assert_eq!(sterefo.property::<f64>("focus-y"), 0.25);
+    left.pull().expect("second frame");
+    pusher.join().expect("pusher").expect("push");
+    right.join().expect("right feeder");
+}

@@ -434,9 +434,13 @@ impl AggregatorImpl for Sterefo {
         if let Ok(gst_video::NavigationEvent::MouseButtonPress { x, y, .. }) =
             gst_video::NavigationEvent::parse(&event)
         {
-            let size = lock(&self.state)
-                .as_ref()
-                .and_then(|s| s.left_info.as_ref().map(|i| (i.width(), i.height())));
+            // The output has the left input's size in every output mode. Read from the
+            // caps, not the state, whose lock `aggregate` holds through a whole frame.
+            let size = self
+                .sink_left
+                .current_caps()
+                .and_then(|caps| gst_video::VideoInfo::from_caps(&caps).ok())
+                .map(|info| (info.width(), info.height()));
             if let Some((width, height)) = size {
                 let mut settings = lock(&self.settings);
                 settings.focus_x = (x / f64::from(width)).clamp(0.0, 1.0);
