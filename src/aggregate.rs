@@ -150,7 +150,8 @@ pub fn caps_video_info(
     info
 }
 
-/// A new output buffer of `size` bytes with the timestamps of the input frame `like`.
+/// A new output buffer of `size` bytes with the timestamps, flags and metadata of the input
+/// frame `like` (see [`copy_metadata`]).
 pub fn output_buffer(size: usize, like: &gst::Buffer) -> Result<gst::Buffer, gst::FlowError> {
     let mut buffer = gst::Buffer::with_size(size).map_err(|_| gst::FlowError::Error)?;
     {
@@ -158,8 +159,30 @@ pub fn output_buffer(size: usize, like: &gst::Buffer) -> Result<gst::Buffer, gst
         buffer.set_pts(like.pts());
         buffer.set_dts(like.dts());
         buffer.set_duration(like.duration());
+        copy_metadata(like, buffer);
     }
     Ok(buffer)
+}
+
+/// Meta tags an output frame of the input's size and orientation keeps valid.
+const KEPT_META_TAGS: [&str; 3] = ["video", "size", "orientation"];
+
+/// Copies `like`'s flags and the metas that stay true of an output frame of the same size
+/// and orientation, by the rule of GStreamer's video filters: metas without tags (custom
+/// metas, reference timestamps) and those tagged only video / size / orientation (regions
+/// of interest, a tracker's boxes). Not the `GstVideoMeta`: the output has its own layout.
+/// Metas tagged with the colour space or memory are dropped, since the output format (for
+/// the disparity outputs) and memory are new.
+pub fn copy_metadata(like: &gst::BufferRef, out: &mut gst::BufferRef) {
+    let _ = like.copy_into(out, gst::BufferCopyFlags::FLAGS, ..);
+    for meta in like.iter_meta::<gst::Meta>() {
+        if meta.api() == gst_video::VideoMeta::meta_api()
+            || !meta.tags_contain_only(&KEPT_META_TAGS)
+        {
+            continue;
+        }
+        let _ = meta.transform(out, &gst::meta::MetaTransformCopy::new(..));
+    }
 }
 
 /// Reports the element's processing latency (the rule is in [`crate::latency`]) to the

@@ -586,3 +586,61 @@ fn a_click_is_taken_while_a_frame_is_processed() {
     pusher.join().expect("pusher").expect("push");
     right.join().expect("right feeder");
 }
+
+/// The output frame keeps the left input's flags and the metas that stay true of it:
+/// a tracker's region of interest (tags video, orientation, size) and an untagged meta (a
+/// reference timestamp), in the refocused and the disparity outputs alike.
+#[test]
+fn flags_and_metas_of_the_left_input_reach_the_output() {
+    init();
+    let (left_image, right_image, _) = stereo_scene::render(WIDTH, HEIGHT, 8.0, &[BOX]);
+    let reference = gst::Caps::new_empty_simple("timestamp/x-ntp");
+    for output in ["refocused", "disparity"] {
+        let sterefo = element(&[]);
+        sterefo.set_property_from_str("output", output);
+        let (mut left, right) = harnesses(&sterefo, WIDTH, HEIGHT);
+        let right = feed(right, vec![frame(&right_image, 0, 0)]);
+        let mut buffer = frame(&left_image, 0, 0);
+        {
+            let b = buffer.get_mut().expect("new buffer");
+            b.set_flags(gst::BufferFlags::MARKER);
+            gst_video::VideoRegionOfInterestMeta::add(b, "person", (56, 28, 56, 40));
+            gst::ReferenceTimestampMeta::add(
+                b,
+                &reference,
+                gst::ClockTime::from_seconds(7),
+                gst::ClockTime::NONE,
+            );
+        }
+        left.push(buffer).expect("push left");
+        let out = left
+            .pull()
+            .unwrap_or_else(|_| panic!("{output}: no frame; errors {:?}", errors(&sterefo)));
+        right.join().expect("right feeder");
+        assert!(
+            out.flags().contains(gst::BufferFlags::MARKER),
+            "{output}: flags {:?}",
+            out.flags()
+        );
+        let roi = out
+            .meta::<gst_video::VideoRegionOfInterestMeta>()
+            .unwrap_or_else(|| panic!("{output}: no region of interest meta"));
+        assert_eq!(
+            (roi.roi_type(), roi.rect()),
+            ("person", (56, 28, 56, 40)),
+            "{output}"
+        );
+        let timestamp = out
+            .meta::<gst::ReferenceTimestampMeta>()
+            .unwrap_or_else(|| panic!("{output}: no reference timestamp meta"));
+        assert_eq!(
+            timestamp.timestamp(),
+            gst::ClockTime::from_seconds(7),
+            "{output}"
+        );
+        assert!(
+            out.meta::<gst_video::VideoMeta>().is_none(),
+            "{output}: the input's layout was copied"
+        );
+    }
+}
