@@ -150,18 +150,38 @@ pub fn caps_video_info(
     info
 }
 
-/// A new output buffer of `size` bytes with the timestamps, flags and metadata of the input
-/// frame `like` (see [`copy_metadata`]).
-pub fn output_buffer(size: usize, like: &gst::Buffer) -> Result<gst::Buffer, gst::FlowError> {
+/// A new output buffer of `size` bytes for the input frame `like` that arrived on `pad`:
+/// its timestamp is the frame's running time placed in the output segment (as GStreamer's
+/// aggregators do, so inputs whose segments do not start at 0, after `concat`, a seek or
+/// from a live source, come out in order and at the right time); its duration, flags and
+/// metadata are the frame's (see [`copy_metadata`]).
+pub fn output_buffer(
+    element: &gst_base::Aggregator,
+    pad: &gst_base::AggregatorPad,
+    size: usize,
+    like: &gst::Buffer,
+) -> Result<gst::Buffer, gst::FlowError> {
     let mut buffer = gst::Buffer::with_size(size).map_err(|_| gst::FlowError::Error)?;
     {
         let buffer = buffer.get_mut().expect("new buffer is writable");
-        buffer.set_pts(like.pts());
-        buffer.set_dts(like.dts());
+        buffer.set_pts(output_time(element, running_time(pad, like)));
         buffer.set_duration(like.duration());
         copy_metadata(like, buffer);
     }
     Ok(buffer)
+}
+
+/// A running time (nanoseconds) as a position in the element's output segment.
+fn output_time(
+    element: &gst_base::Aggregator,
+    running_time: Option<u64>,
+) -> Option<gst::ClockTime> {
+    let running_time = gst::ClockTime::from_nseconds(running_time?);
+    let segment = element.src_pad().segment();
+    match segment.downcast_ref::<gst::ClockTime>() {
+        Some(segment) => segment.position_from_running_time(running_time),
+        None => Some(running_time),
+    }
 }
 
 /// Meta tags an output frame of the input's size and orientation keeps valid.

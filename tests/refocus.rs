@@ -8,6 +8,7 @@ use pipeline::{feed, init, run};
 #[path = "common/png_io.rs"]
 mod png_io;
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use gst::prelude::*;
@@ -329,4 +330,40 @@ fn padded_colour_rows_match_the_oracle() {
     assert_matches_oracle(&output, &image, &disparity, w, h, &exact(24.0));
     colour.push_event(gst::event::Eos::new());
     depth.join().expect("feeder");
+}
+
+/// Output timestamps are the inputs' running times in the output segment, as GStreamer's
+/// aggregators give them: two 3-frame clips joined by `concat` (whose second segment
+/// starts over at PTS 0 with a later base) come out at 0, 40, ... 200 ms, in order, not
+/// 0, 40, 80, 0, 40, 80.
+#[test]
+fn output_timestamps_follow_running_time_across_concat() {
+    init();
+    let clip = |pattern: &str, format: &str| {
+        format!(
+            "videotestsrc num-buffers=3 pattern={pattern} ! video/x-raw,format={format},width=32,height=24,framerate=25/1"
+        )
+    };
+    let pipeline = gst::parse::launch(&format!(
+        "refocus name=r max-kernel=0 ! fakesink name=sink sync=false \
+         concat name=colour ! r.sink  concat name=disparity ! r.sink_disparity \
+         {a} ! colour.  {b} ! colour.  {c} ! disparity.  {d} ! disparity.",
+        a = clip("ball", "RGBA"),
+        b = clip("snow", "RGBA"),
+        c = clip("black", "GRAY16_LE"),
+        d = clip("black", "GRAY16_LE"),
+    ))
+    .expect("pipeline");
+    let times = Arc::new(Mutex::new(Vec::new()));
+    let seen = Arc::clone(&times);
+    pipeline::sink_pad(&pipeline, "sink").add_probe(gst::PadProbeType::BUFFER, move |_, probe| {
+        let buffer = probe.buffer().expect("a buffer");
+        seen.lock()
+            .unwrap()
+            .push(buffer.pts().map(|t| t.mseconds()));
+        gst::PadProbeReturn::Ok
+    });
+    run(&pipeline, Duration::from_secs(60)).expect("runs to EOS");
+    let times = times.lock().unwrap().clone();
+    assert_eq!(times, [0, 40, 80, 120, 160, 200].map(Some));
 }

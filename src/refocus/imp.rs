@@ -312,7 +312,12 @@ impl AggregatorImpl for Refocus {
             params.focus_disparity
         );
 
-        let mut output = aggregate::output_buffer(colour_info.size(), &colour)?;
+        let mut output = aggregate::output_buffer(
+            self.obj().upcast_ref(),
+            &self.sink,
+            colour_info.size(),
+            &colour,
+        )?;
         {
             let buffer = output.get_mut().expect("new buffer is writable");
             let mut frame =

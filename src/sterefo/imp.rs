@@ -621,7 +621,12 @@ impl AggregatorImpl for Sterefo {
             Output::Disparity => video_info(gst_video::VideoFormat::Gray16Le, &left_info)?,
             Output::DisparityColor => video_info(gst_video::VideoFormat::Rgba, &left_info)?,
         };
-        let mut output = aggregate::output_buffer(output_info.size(), &left)?;
+        let mut output = aggregate::output_buffer(
+            self.obj().upcast_ref(),
+            &self.sink_left,
+            output_info.size(),
+            &left,
+        )?;
         {
             let buffer = output.get_mut().expect("new buffer is writable");
             let mut out_frame =
