@@ -184,6 +184,28 @@ fn output_time(
     }
 }
 
+/// Answers a caps query on the sink pad whose format the output takes: the pad's template
+/// narrowed to what downstream accepts, so that an upstream converter picks a format
+/// downstream can take (as `compositor` does). Where downstream takes none of the
+/// template's formats, the template: negotiation then fails with `update_src_caps`'s
+/// message, which says what to put after the element.
+pub fn answer_caps_from_downstream(
+    element: &gst_base::Aggregator,
+    pad: &gst_base::AggregatorPad,
+    query: &mut gst::query::Caps,
+) {
+    let template = pad.pad_template_caps();
+    let downstream = element.src_pad().peer_query_caps(None);
+    let mut caps = downstream.intersect_with_mode(&template, gst::CapsIntersectMode::First);
+    if caps.is_empty() {
+        caps = template;
+    }
+    if let Some(filter) = query.filter() {
+        caps = filter.intersect_with_mode(&caps, gst::CapsIntersectMode::First);
+    }
+    query.set_result(&caps);
+}
+
 /// Meta tags an output frame of the input's size and orientation keeps valid.
 const KEPT_META_TAGS: [&str; 3] = ["video", "size", "orientation"];
 

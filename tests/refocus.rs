@@ -367,3 +367,30 @@ fn output_timestamps_follow_running_time_across_concat() {
     let times = times.lock().unwrap().clone();
     assert_eq!(times, [0, 40, 80, 120, 160, 200].map(Some));
 }
+
+/// The colour pad's caps query answers with what downstream takes, so that an upstream
+/// `videoconvert` converts to the format a capsfilter after `refocus` asks for (BGRx here),
+/// as it would into `compositor`: the pipeline runs, and the output is BGRx.
+#[test]
+fn an_upstream_converter_is_told_the_format_downstream_takes() {
+    init();
+    let pipeline = gst::parse::launch(
+        "videotestsrc num-buffers=2 ! video/x-raw,width=32,height=24 ! videoconvert ! r.sink \
+         videotestsrc num-buffers=2 pattern=black ! video/x-raw,format=GRAY16_LE,width=32,height=24 ! r.sink_disparity \
+         refocus name=r ! video/x-raw,format=BGRx ! fakesink name=sink",
+    )
+    .expect("pipeline");
+    let formats = Arc::new(Mutex::new(Vec::new()));
+    let seen = Arc::clone(&formats);
+    pipeline::sink_pad(&pipeline, "sink").add_probe(gst::PadProbeType::BUFFER, move |pad, _| {
+        let caps = pad.current_caps().expect("caps before buffers");
+        seen.lock().unwrap().push(
+            gst_video::VideoInfo::from_caps(&caps)
+                .expect("video caps")
+                .format(),
+        );
+        gst::PadProbeReturn::Ok
+    });
+    run(&pipeline, Duration::from_secs(60)).expect("negotiates and runs to EOS");
+    assert_eq!(*formats.lock().unwrap(), [gst_video::VideoFormat::Bgrx; 2]);
+}

@@ -644,3 +644,17 @@ fn flags_and_metas_of_the_left_input_reach_the_output() {
         );
     }
 }
+
+/// As for `refocus`: in the refocused output, the left pad's caps query answers with what
+/// downstream takes, so an upstream `videoconvert` gives the format downstream asks for.
+#[test]
+fn an_upstream_converter_is_told_the_format_downstream_takes() {
+    init();
+    let pipeline = gst::parse::launch(
+        "videotestsrc num-buffers=2 ! video/x-raw,width=64,height=32 ! videoconvert ! s.sink_left \
+         videotestsrc num-buffers=2 ! video/x-raw,format=RGBA,width=64,height=32 ! s.sink_right \
+         sterefo name=s ! video/x-raw,format=BGRx ! fakesink",
+    )
+    .expect("pipeline");
+    run(&pipeline, Duration::from_secs(60)).expect("negotiates and runs to EOS");
+}

@@ -208,6 +208,17 @@ impl AggregatorImpl for Refocus {
         self.parent_sink_event(pad, event)
     }
 
+    fn sink_query(&self, pad: &gst_base::AggregatorPad, query: &mut gst::QueryRef) -> bool {
+        if let gst::QueryViewMut::Caps(caps) = query.view_mut()
+            && pad == &self.sink
+        {
+            // the output has the colour input's format
+            aggregate::answer_caps_from_downstream(self.obj().upcast_ref(), pad, caps);
+            return true;
+        }
+        self.parent_sink_query(pad, query)
+    }
+
     fn update_src_caps(&self, caps: &gst::Caps) -> Result<gst::Caps, gst::FlowError> {
         let Some(colour) = self.sink.current_caps() else {
             return Err(gst_base::AGGREGATOR_FLOW_NEED_DATA);

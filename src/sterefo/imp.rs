@@ -458,6 +458,18 @@ impl AggregatorImpl for Sterefo {
         self.parent_src_event(event)
     }
 
+    fn sink_query(&self, pad: &gst_base::AggregatorPad, query: &mut gst::QueryRef) -> bool {
+        if let gst::QueryViewMut::Caps(caps) = query.view_mut()
+            && pad == &self.sink_left
+            && lock(&self.settings).output == Output::Refocused
+        {
+            // the refocused output has the left input's format
+            aggregate::answer_caps_from_downstream(self.obj().upcast_ref(), pad, caps);
+            return true;
+        }
+        self.parent_sink_query(pad, query)
+    }
+
     fn update_src_caps(&self, caps: &gst::Caps) -> Result<gst::Caps, gst::FlowError> {
         let Some(left) = self.sink_left.current_caps() else {
             return Err(gst_base::AGGREGATOR_FLOW_NEED_DATA);
