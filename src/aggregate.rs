@@ -31,12 +31,31 @@ pub fn frame_duration_ns(pad: &gst_base::AggregatorPad, buffer: &gst::Buffer) ->
     })
 }
 
+/// A GAP event as the aggregator base class queues it: an empty buffer flagged GAP.
+fn is_gap(buffer: &gst::Buffer) -> bool {
+    buffer.flags().contains(gst::BufferFlags::GAP) && buffer.size() == 0
+}
+
+/// When a live aggregator stops waiting for a frame's partner: the running time of the
+/// earliest frame waiting on either input (the base class waits until then plus the
+/// pipeline's latency, then calls `aggregate` with `timeout`); none while both are empty.
+pub fn next_time(pads: [&gst_base::AggregatorPad; 2]) -> Option<gst::ClockTime> {
+    pads.iter()
+        .filter_map(|pad| running_time(pad, &pad.peek_buffer()?))
+        .min()
+        .map(gst::ClockTime::from_nseconds)
+}
+
 /// Pops the next pair of frames, dropping (and logging) frames that have no partner.
 /// `Err(Eos)` once either input has ended with nothing left to pair; `NEED_DATA` while an
-/// input has no frame yet (live mode, on timeout).
+/// input has no frame yet. On a live timeout (`timeout`: the deadline of [`next_time`]
+/// passed) a frame whose partner has not come is dropped, so one stalled input does not
+/// stall the output: a stereo frame cannot be made from one view, and an older partner
+/// would be a wrong one.
 pub fn next_pair(
     first: &gst_base::AggregatorPad,
     second: &gst_base::AggregatorPad,
+    timeout: bool,
     category: gst::DebugCategory,
 ) -> Result<(gst::Buffer, gst::Buffer), gst::FlowError> {
     loop {
@@ -44,10 +63,32 @@ pub fn next_pair(
             (Some(a), Some(b)) => (a, b),
             (None, _) if first.is_eos() => return Err(gst::FlowError::Eos),
             (_, None) if second.is_eos() => return Err(gst::FlowError::Eos),
+            (waiting, _) if timeout => {
+                let pad = if waiting.is_some() { first } else { second };
+                gst::debug!(
+                    category,
+                    obj = pad,
+                    "dropping a frame: its partner did not arrive within the latency"
+                );
+                pad.drop_buffer();
+                return Err(gst_base::AGGREGATOR_FLOW_NEED_DATA);
+            }
             _ => return Err(gst_base::AGGREGATOR_FLOW_NEED_DATA),
         };
         let tolerance = tolerance_ns(frame_duration_ns(first, &a));
         match pair(running_time(first, &a), running_time(second, &b), tolerance) {
+            Pairing::Pair if is_gap(&a) || is_gap(&b) => {
+                // a gap event on either input (the base class queues it as an empty GAP
+                // buffer): no frame can be made at that time
+                gst::debug!(
+                    category,
+                    obj = first,
+                    "gap at {:?}: no frame",
+                    a.pts().or(b.pts())
+                );
+                first.drop_buffer();
+                second.drop_buffer();
+            }
             Pairing::Pair => {
                 first.drop_buffer();
                 second.drop_buffer();

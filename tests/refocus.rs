@@ -394,3 +394,73 @@ fn an_upstream_converter_is_told_the_format_downstream_takes() {
     run(&pipeline, Duration::from_secs(60)).expect("negotiates and runs to EOS");
     assert_eq!(*formats.lock().unwrap(), [gst_video::VideoFormat::Bgrx; 2]);
 }
+
+/// Live mode, on a test clock: when one input stalls, the frame waiting on the other is
+/// dropped at its deadline (its running time plus the latency; the element's `next_time`)
+/// instead of stalling the output for ever, and the next complete pair comes out. The
+/// element reports itself live with its latency.
+#[test]
+fn live_a_stalled_input_drops_the_waiting_frame_at_the_deadline() {
+    init();
+    let (w, h, image, disparity) = scene();
+    let refocus = element(0.5, 8.0, 0);
+    refocus.set_bus(Some(&gst::Bus::new()));
+    let mut colour = gst_check::Harness::with_element(&refocus, Some("sink"), Some("src"));
+    let mut depth = gst_check::Harness::with_element(&refocus, Some("sink_disparity"), None);
+    colour.use_testclock(); // both harnesses are live (their default)
+    colour.set_src_caps(rgba_caps(w as i32, h as i32));
+    depth.set_src_caps(gray16_caps(w as i32, h as i32));
+    let clock = colour.testclock().expect("test clock");
+    // frame 0 of the colour input; its disparity never comes
+    colour.push(timed(image.clone(), 0)).expect("push colour 0");
+    let waited = (0..1000).any(|_| {
+        std::thread::sleep(Duration::from_millis(10));
+        clock.peek_next_pending_id().is_some()
+    });
+    assert!(
+        waited,
+        "the element does not wait on the clock for a deadline (no next_time)"
+    );
+    clock.crank();
+    // the next complete pair
+    let depth = feed(depth, vec![timed(disparity_bytes(&disparity), 1)]);
+    colour.push(timed(image.clone(), 1)).expect("push colour 1");
+    let out = colour.pull().expect("the next pair comes out");
+    assert_eq!(
+        out.pts(),
+        Some(gst::ClockTime::from_mseconds(40)),
+        "frame 0 was not dropped"
+    );
+    let mut latency = gst::query::Latency::new();
+    assert!(refocus.static_pad("src").expect("src").query(&mut latency));
+    let (live, _, _) = latency.result();
+    assert!(live, "not reported live");
+    drop(colour);
+    depth.join().expect("disparity feeder");
+}
+
+/// A gap event on one input (no frame at that time) makes no output frame and no error;
+/// the next complete pair comes out.
+#[test]
+fn a_gap_on_one_input_skips_that_time() {
+    init();
+    let (w, h, image, disparity) = scene();
+    let refocus = element(0.5, 8.0, 0);
+    let (mut colour, mut depth) = harnesses(&refocus, w, h);
+    depth.push_event(
+        gst::event::Gap::builder(gst::ClockTime::ZERO)
+            .duration(gst::ClockTime::from_mseconds(40))
+            .build(),
+    );
+    let depth = feed(depth, vec![timed(disparity_bytes(&disparity), 1)]);
+    colour.push(timed(image.clone(), 0)).expect("push colour 0");
+    colour.push(timed(image.clone(), 1)).expect("push colour 1");
+    colour.push_event(gst::event::Eos::new());
+    let out = colour.pull().expect("the pair at 40 ms comes out");
+    assert_eq!(out.pts(), Some(gst::ClockTime::from_mseconds(40)));
+    depth.join().expect("disparity feeder");
+    let errors: Vec<_> = std::iter::from_fn(|| refocus.bus().and_then(|b| b.pop()))
+        .filter(|m| matches!(m.view(), gst::MessageView::Error(_)))
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}");
+}

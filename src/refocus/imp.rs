@@ -234,8 +234,13 @@ impl AggregatorImpl for Refocus {
         Ok(colour)
     }
 
-    fn aggregate(&self, _timeout: bool) -> Result<gst::FlowSuccess, gst::FlowError> {
-        let (colour, disparity) = aggregate::next_pair(&self.sink, &self.sink_disparity, *CAT)?;
+    fn next_time(&self) -> Option<gst::ClockTime> {
+        aggregate::next_time([&self.sink, &self.sink_disparity])
+    }
+
+    fn aggregate(&self, timeout: bool) -> Result<gst::FlowSuccess, gst::FlowError> {
+        let (colour, disparity) =
+            aggregate::next_pair(&self.sink, &self.sink_disparity, timeout, *CAT)?;
         let started = std::time::Instant::now();
 
         if let Some(time) = running_time(&self.sink, &colour) {

@@ -504,8 +504,12 @@ impl AggregatorImpl for Sterefo {
         Ok(produced)
     }
 
-    fn aggregate(&self, _timeout: bool) -> Result<gst::FlowSuccess, gst::FlowError> {
-        let (left, right) = aggregate::next_pair(&self.sink_left, &self.sink_right, *CAT)?;
+    fn next_time(&self) -> Option<gst::ClockTime> {
+        aggregate::next_time([&self.sink_left, &self.sink_right])
+    }
+
+    fn aggregate(&self, timeout: bool) -> Result<gst::FlowSuccess, gst::FlowError> {
+        let (left, right) = aggregate::next_pair(&self.sink_left, &self.sink_right, timeout, *CAT)?;
         let started = std::time::Instant::now();
         let time = running_time(&self.sink_left, &left);
         if let Some(time) = time {
