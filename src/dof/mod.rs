@@ -10,10 +10,10 @@
 //! Ms = Ms o (1 - Mb) + Mb,   Is = Is o (1 - Mb) + Ib,   output = Is / Ms
 //! ```
 //!
-//! This module holds what the GPU renderer ([`gpu::Renderer`]) and the CPU oracle
-//! ([`reference::refocus`]) share, so both follow the same conventions bit for bit: the plane
-//! schedule, the disc kernel and the mask. [`plan`] decides which parts of the frame each
-//! plane can touch, so the GPU skips the rest.
+//! This module holds the GPU renderer's ([`gpu::Renderer`]) conventions: the plane
+//! schedule, the disc kernel and the mask. The CPU oracle ([`reference::refocus`]) writes
+//! the same formula out on its own, so an error here shows up against it. [`plan`] decides
+//! which parts of the frame each plane can touch, so the GPU skips the rest.
 
 pub mod disc_blur;
 pub mod gpu;

@@ -1,10 +1,18 @@
-//! The CPU oracle: Algorithm 1 written out plainly at full resolution, in f64.
+//! The CPU oracle: Algorithm 1 written out plainly at full resolution, in f64, from the
+//! formula in DESIGN.md alone.
 //!
-//! It ignores `max_kernel` (it is always the exact mode) and is meant for tests and for
-//! checking the GPU renderer, not for speed. The convolution uses per-row prefix sums over the
-//! disc's row spans, which is the same sum as the direct double loop, in O(r) per pixel.
+//! It shares no code with the renderer: not the plane schedule, the mask or the disc of
+//! [`super::Params`] and [`super::Disc`], so an error there shows up as a difference. Only
+//! the documented conventions are the same: planes `d_k = dmin + k/a` while `d_k <= dmax`
+//! (exact in real numbers, so a plane that rounding puts a hair above `dmax` counts), the
+//! hard mask compared in f32 as the renderers compute it (so band edges agree), a disc of
+//! the integer offsets with `x^2 + y^2 <= r^2`, `r < 0.5` the identity, zero padding.
+//!
+//! It ignores `max_kernel` (it is always the exact mode) and is meant for tests, not for
+//! speed; each disc row is summed from a row prefix sum, the same sum as the direct double
+//! loop, in O(r) per pixel.
 
-use super::{Disc, Params};
+use super::{Mask, Params};
 
 /// Refocuses `image` (tightly packed, 4 bytes per pixel: bytes 0..3 colour, byte 3 passed
 /// through) with `disparity` (pixels, one per pixel). Returns the refocused image, same layout.
@@ -26,18 +34,32 @@ pub fn refocus(
         pixels,
         "disparity must have width * height values"
     );
-    let half_band = params.half_band();
-    let clamped: Vec<f32> = disparity
+    let a = f64::from(params.aperture);
+    let (dmin, dmax) = (
+        f64::from(params.min_disparity),
+        f64::from(params.max_disparity),
+    );
+    let df = f64::from(params.focus_disparity);
+    // D clamped into [dmin, dmax].
+    let d: Vec<f32> = disparity
         .iter()
-        .map(|d| d.clamp(params.min_disparity, params.max_disparity))
+        .map(|v| v.max(params.min_disparity).min(params.max_disparity))
         .collect();
 
     // Accumulators Is (rgb) and Ms.
     let mut accum = vec![[0.0f64; 4]; pixels];
     let mut masked = vec![[0.0f64; 4]; pixels];
-    for plane in params.planes() {
-        for (p, d) in clamped.iter().enumerate() {
-            let m = f64::from(params.membership(*d, plane.disparity, half_band));
+    let mut k = 0u32;
+    loop {
+        let plane = dmin + f64::from(k) / a;
+        if plane > dmax * (1.0 + 1e-12) + 1e-12 {
+            break;
+        }
+        k += 1;
+        let mut any = false;
+        for (p, dp) in d.iter().enumerate() {
+            let m = mask(params.mask, *dp, plane, a);
+            any |= m != 0.0;
             let c = &image[p * 4..p * 4 + 3];
             masked[p] = [
                 m * f64::from(c[0]) / 255.0,
@@ -46,12 +68,12 @@ pub fn refocus(
                 m,
             ];
         }
-        if masked.iter().all(|v| v[3] == 0.0) {
+        if !any {
             continue; // Mb = 0 everywhere: compositing is the identity.
         }
-        // The oracle always blurs at full resolution with the exact radius.
-        let kernel = Disc::new(plane.radius);
-        let blurred = convolve_disc(&masked, width, height, &kernel);
+        // r_k = a |d_k - df|, as the f32 the renderers blur with
+        let radius = f64::from((a * (plane - df).abs()) as f32);
+        let blurred = blur_disc(&masked, width, height, radius);
         for (acc, b) in accum.iter_mut().zip(&blurred) {
             let keep = 1.0 - b[3];
             for c in 0..4 {
@@ -75,8 +97,48 @@ pub fn refocus(
     out
 }
 
-/// `x * K` with zero padding, normalised by the full kernel area.
-fn convolve_disc(input: &[[f64; 4]], width: usize, height: usize, kernel: &Disc) -> Vec<[f64; 4]> {
+/// Plane membership of disparity `d` in the plane at `plane`: the hard mask
+/// `|D - d_k| < 1/a` (in f32, as the renderers compare), or the smooth one of eq. 3.
+fn mask(mask: Mask, d: f32, plane: f64, a: f64) -> f64 {
+    match mask {
+        Mask::Hard => {
+            let half_band = (1.0 / a) as f32;
+            if (d - plane as f32).abs() < half_band {
+                1.0
+            } else {
+                0.0
+            }
+        }
+        Mask::Smooth { alpha } => {
+            let distance = (f64::from(d) - plane).abs();
+            0.5 + 0.5 * (f64::from(alpha) * (1.0 / a - distance)).tanh()
+        }
+    }
+}
+
+/// Half-widths of the disc's rows dy = 0, 1, ...: the largest dx with dx^2 + dy^2 <= r^2,
+/// found by counting (no square roots); a single tap when r < 0.5.
+fn disc_rows(radius: f64) -> Vec<i64> {
+    if radius.is_nan() || radius < 0.5 {
+        return vec![0];
+    }
+    let r2 = radius * radius;
+    let inside = |dx: i64, dy: i64| ((dx * dx + dy * dy) as f64) <= r2;
+    (0..)
+        .take_while(|&dy| inside(0, dy))
+        .map(|dy| (0..).take_while(|&dx| inside(dx, dy)).last().unwrap_or(0))
+        .collect()
+}
+
+/// `x * K(r)` with zero padding, normalised by the disc's number of taps.
+fn blur_disc(input: &[[f64; 4]], width: usize, height: usize, radius: f64) -> Vec<[f64; 4]> {
+    let rows = disc_rows(radius);
+    let taps: i64 = rows
+        .iter()
+        .enumerate()
+        .map(|(dy, half)| (2 * half + 1) * if dy == 0 { 1 } else { 2 })
+        .sum();
+    let norm = 1.0 / taps as f64;
     // prefix[y][x + 1] = sum of input[y][0..=x].
     let mut prefix = vec![[0.0f64; 4]; (width + 1) * height];
     for y in 0..height {
@@ -91,22 +153,24 @@ fn convolve_disc(input: &[[f64; 4]], width: usize, height: usize, kernel: &Disc)
             ];
         }
     }
-    let rows = kernel.rows() as i64;
-    let norm = 1.0 / f64::from(kernel.area);
+    let reach = rows.len() as i64 - 1;
     let mut out = vec![[0.0f64; 4]; width * height];
     for y in 0..height as i64 {
         for x in 0..width as i64 {
             let mut sum = [0.0f64; 4];
-            for dy in -rows..=rows {
+            for dy in -reach..=reach {
                 let row = y + dy;
                 if row < 0 || row >= height as i64 {
                     continue;
                 }
-                let half = i64::from(kernel.spans[dy.unsigned_abs() as usize]);
+                let half = rows[dy.unsigned_abs() as usize];
                 let left = (x - half).max(0) as usize;
-                let right = (x + half).min(width as i64 - 1) as usize;
+                let right = (x + half).min(width as i64 - 1);
+                if right < left as i64 {
+                    continue;
+                }
                 let base = row as usize * (width + 1);
-                let (hi, lo) = (prefix[base + right + 1], prefix[base + left]);
+                let (hi, lo) = (prefix[base + right as usize + 1], prefix[base + left]);
                 for c in 0..4 {
                     sum[c] += hi[c] - lo[c];
                 }
@@ -124,7 +188,6 @@ fn to_byte(v: f64) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dof::Mask;
 
     fn gray(width: usize, height: usize, f: impl Fn(usize, usize) -> u8) -> Vec<u8> {
         let mut image = Vec::with_capacity(width * height * 4);
