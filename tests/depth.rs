@@ -668,7 +668,26 @@ fn cuda_where_there_is_none_is_an_error_and_auto_says_what_it_chose() {
         ..DepthOptions::default()
     };
     match DepthEstimator::new(&toy("red.onnx"), &options) {
-        Ok(estimator) => assert_eq!(estimator.provider(), Provider::Cuda),
+        Ok(mut estimator) => {
+            // CUDA is there: it must really run the model (disparity = 8 x red of `left`)
+            assert_eq!(estimator.provider(), Provider::Cuda);
+            let (width, height) = (40, 24);
+            let image: Vec<u8> = (0..width * height)
+                .flat_map(|p| [(p % 251) as u8, 7, 9, 255])
+                .collect();
+            let pair = StereoImage::packed(&image, width, height, ChannelOrder::Rgba);
+            let mut disparity = Vec::new();
+            estimator
+                .estimate(&pair, &pair, &mut disparity)
+                .expect("inference on CUDA");
+            for (p, d) in disparity.iter().enumerate() {
+                let expected = 8.0 * f32::from(image[4 * p]) / 255.0;
+                assert!(
+                    (d - expected).abs() < 1e-3,
+                    "pixel {p}: {d} on CUDA, expected {expected}"
+                );
+            }
+        }
         Err(error) => {
             let error = format!("{error:#}");
             println!("error: {error}");

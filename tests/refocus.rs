@@ -296,12 +296,15 @@ fn inverted_disparity_range_is_a_clear_error() {
 fn early_eos_on_one_input_ends_the_stream() {
     init();
     let pipeline = gst::parse::launch(
-        "refocus name=r ! fakesink \
-         videotestsrc num-buffers=10 ! video/x-raw,format=RGBx,width=32,height=24 ! r.sink \
-         videotestsrc num-buffers=2 ! video/x-raw,format=GRAY16_LE,width=32,height=24 ! r.sink_disparity",
+        "refocus name=r ! fakesink name=sink \
+         videotestsrc num-buffers=10 ! video/x-raw,format=RGBx,width=32,height=24,framerate=25/1 ! r.sink \
+         videotestsrc num-buffers=2 ! video/x-raw,format=GRAY16_LE,width=32,height=24,framerate=25/1 ! r.sink_disparity",
     )
     .expect("pipeline");
+    let times = pipeline::timestamps_at(&pipeline, "sink");
     run(&pipeline, Duration::from_secs(30)).expect("EOS after the last pair");
+    // the two complete pairs, and nothing after the disparity input ended
+    assert_eq!(*times.lock().unwrap(), [Some(0), Some(40)]);
 }
 
 #[test]
@@ -354,15 +357,7 @@ fn output_timestamps_follow_running_time_across_concat() {
         d = clip("black", "GRAY16_LE"),
     ))
     .expect("pipeline");
-    let times = Arc::new(Mutex::new(Vec::new()));
-    let seen = Arc::clone(&times);
-    pipeline::sink_pad(&pipeline, "sink").add_probe(gst::PadProbeType::BUFFER, move |_, probe| {
-        let buffer = probe.buffer().expect("a buffer");
-        seen.lock()
-            .unwrap()
-            .push(buffer.pts().map(|t| t.mseconds()));
-        gst::PadProbeReturn::Ok
-    });
+    let times = pipeline::timestamps_at(&pipeline, "sink");
     run(&pipeline, Duration::from_secs(60)).expect("runs to EOS");
     let times = times.lock().unwrap().clone();
     assert_eq!(times, [0, 40, 80, 120, 160, 200].map(Some));

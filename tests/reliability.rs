@@ -181,15 +181,21 @@ fn no_gpu_adapter_is_a_clear_error() {
 #[test]
 fn different_framerates_pair_by_time_and_end() {
     init();
-    // 25 fps against 30 fps: only frames within half a frame of each other pair; the rest are
-    // dropped, and the stream still ends.
+    // 25 fps against 30 fps: only frames within half a frame (20 ms) of each other pair; the
+    // rest are dropped, and the stream still ends. Colour frames come every 40 ms, disparity
+    // frames every 33.3 ms: in each 200 ms the five colour frames pair with five of the six
+    // disparity frames (the one 26.7 ms before a colour frame is dropped), so every colour
+    // frame is refocused, at its own time.
     let pipeline = gst::parse::launch(
-        "refocus name=r ! fakesink \
+        "refocus name=r ! fakesink name=sink \
          videotestsrc num-buffers=25 ! video/x-raw,format=RGBA,width=32,height=24,framerate=25/1 ! r.sink \
          videotestsrc num-buffers=30 ! video/x-raw,format=GRAY16_LE,width=32,height=24,framerate=30/1 ! r.sink_disparity",
     )
     .expect("pipeline");
+    let times = pipeline::timestamps_at(&pipeline, "sink");
     run(&pipeline, Duration::from_secs(60)).expect("EOS");
+    let expected: Vec<_> = (0..25).map(|i| Some(40 * i)).collect();
+    assert_eq!(*times.lock().unwrap(), expected);
 }
 
 /// Collects tight copies (no row padding) of the frames reaching the sink pad of `name`.
@@ -272,11 +278,34 @@ fn a_frame_too_large_for_the_gpu_is_a_clear_error() {
     // sterefo checks the size before running the network (working-scale keeps it cheap if not).
     for (element, properties) in [("refocus", ""), ("sterefo", "working-scale=0.1")] {
         let pipeline = two_input_pipeline(element, properties, width, height, 1);
+        let sizes = Arc::new(Mutex::new(Vec::new()));
+        let seen = Arc::clone(&sizes);
+        pipeline::sink_pad(&pipeline, "sink").add_probe(
+            gst::PadProbeType::BUFFER,
+            move |pad, probe| {
+                let info = pad
+                    .current_caps()
+                    .and_then(|c| gst_video::VideoInfo::from_caps(&c).ok());
+                let size = probe.buffer().map(|b| b.size());
+                seen.lock()
+                    .unwrap()
+                    .push((info.map(|i| (i.width(), i.height())), size));
+                gst::PadProbeReturn::Ok
+            },
+        );
         match pipeline::run_until(&pipeline, Duration::from_secs(120)) {
-            Ok(()) => assert!(
-                !must_refuse,
-                "{element}: a frame larger than the GPU allows was accepted"
-            ),
+            Ok(()) => {
+                assert!(
+                    !must_refuse,
+                    "{element}: a frame larger than the GPU allows was accepted"
+                );
+                // where the GPU takes it: the one frame comes out whole
+                assert_eq!(
+                    *sizes.lock().unwrap(),
+                    [(Some((width, height)), Some((width * height * 4) as usize))],
+                    "{element}"
+                );
+            }
             Err(pipeline::Failure::Error { message, debug }) => {
                 println!("{element}: {message} ({debug:?})");
                 assert!(

@@ -85,16 +85,39 @@ fn errors(element: &gst::Element) -> Vec<String> {
         .collect()
 }
 
+/// Each output has its format and size and the right contents: the disparity recovers the
+/// scene; the refocused frame is the CPU oracle's refocus of the left view with the depth
+/// module's disparity (exact mode, focus on the box: at most 1 level apart), with the box
+/// sharp and the background blurred; the colour map
+/// is viridis of that disparity over the sweep range (at most 1 level apart).
 #[test]
 fn outputs_have_the_promised_formats_and_the_disparity_is_right() {
     init();
     let (left_image, right_image, truth) = stereo_scene::render(WIDTH, HEIGHT, 8.0, &[BOX]);
+    let mut depth = gststerefo::depth::DepthEstimator::new(
+        &gststerefo::depth::default_model_path(),
+        &gststerefo::depth::DepthOptions::default(),
+    )
+    .expect("the shipped model");
+    let image = |data| {
+        gststerefo::depth::StereoImage::packed(
+            data,
+            WIDTH,
+            HEIGHT,
+            gststerefo::depth::ChannelOrder::Rgba,
+        )
+    };
+    let mut disparity = Vec::new();
+    depth
+        .estimate(&image(&left_image), &image(&right_image), &mut disparity)
+        .expect("the depth module");
     for (output, format, bytes_per_pixel) in [
         ("refocused", gst_video::VideoFormat::Rgba, 4),
         ("disparity", gst_video::VideoFormat::Gray16Le, 2),
         ("disparity-color", gst_video::VideoFormat::Rgba, 4),
     ] {
-        let sterefo = element(&[]);
+        let sterefo = element(&[("focus-disparity", &20.0f32), ("max-kernel", &0u32)]);
+        sterefo.set_property_from_str("focus-mode", "disparity");
         sterefo.set_property_from_str("output", output);
         let (mut left, right) = harnesses(&sterefo, WIDTH, HEIGHT);
         let right = feed(right, vec![frame(&right_image, 0, 0)]);
@@ -135,6 +158,57 @@ fn outputs_have_the_promised_formats_and_the_disparity_is_right() {
             let median = errors[errors.len() / 2];
             // A broken or untrained model gives errors of several pixels here.
             assert!(median < 1.5, "median end-point error {median} px");
+        } else {
+            let expected: Vec<u8> = if output == "refocused" {
+                let params = gststerefo::dof::Params {
+                    focus_disparity: 20.0,
+                    max_disparity: 48.0,
+                    max_kernel: 0,
+                    ..Default::default()
+                };
+                gststerefo::dof::reference::refocus(&left_image, &disparity, WIDTH, HEIGHT, &params)
+            } else {
+                disparity
+                    .iter()
+                    .flat_map(|d| gststerefo::colormap::viridis(*d, 0.0, 48.0))
+                    .collect()
+            };
+            let map = buffer.map_readable().unwrap();
+            let worst = map
+                .iter()
+                .zip(&expected)
+                .map(|(a, b)| a.abs_diff(*b))
+                .max()
+                .unwrap();
+            assert!(worst <= 1, "{output}: worst difference {worst} levels");
+            if output == "refocused" {
+                // and the picture is refocused: the box in focus is its input, the
+                // background 12 px of disparity away is blurred
+                let diff = |inside: bool| {
+                    let (mut sum, mut n) = (0u64, 0u64);
+                    for y in 0..HEIGHT {
+                        for x in 30..WIDTH {
+                            let in_box = (64..104).contains(&x) && (34..62).contains(&y);
+                            let far = !(20..=76).contains(&y);
+                            if (inside && in_box) || (!inside && far) {
+                                let p = 4 * (y * WIDTH + x);
+                                for c in 0..3 {
+                                    sum += u64::from(map[p + c].abs_diff(left_image[p + c]));
+                                    n += 1;
+                                }
+                            }
+                        }
+                    }
+                    sum as f64 / n as f64
+                };
+                let (sharp, blurred) = (diff(true), diff(false));
+                // (the box is not exactly its input: its estimated disparity varies by a
+                // pixel or so, and neighbouring planes overlap it; 2.7 levels measured)
+                assert!(
+                    sharp < 4.0 && blurred > 3.0 * sharp,
+                    "box {sharp} levels, background {blurred} levels from the input"
+                );
+            }
         }
         left.push_event(gst::event::Eos::new());
         right.join().expect("feeder");
@@ -174,7 +248,7 @@ fn focus_follows_property_roi_and_click() {
     let (left_image, right_image, _) = stereo_scene::render(WIDTH, HEIGHT, 8.0, &[BOX]);
     let sterefo = element(&[("focus-disparity", &30.0f32)]);
     let (mut left, right) = harnesses(&sterefo, WIDTH, HEIGHT);
-    let right = feed(right, (0..5).map(|i| frame(&right_image, i, 0)).collect());
+    let right = feed(right, (0..6).map(|i| frame(&right_image, i, 0)).collect());
 
     // 0: no ROI, no point: the focus-disparity property.
     left.push(frame(&left_image, 0, 0)).unwrap();
@@ -199,13 +273,21 @@ fn focus_follows_property_roi_and_click() {
     assert_eq!(focus_in_use(&sterefo), focus);
 
     // 3: a click on the background (tap to focus) in auto mode after the ROI was lost:
-    // the held ROI still wins; in point mode the click decides.
-    sterefo.set_property_from_str("focus-mode", "point");
+    // the held ROI still wins ...
     let click = gst_video::NavigationEvent::new_mouse_button_press(1, 20.0, 10.0).build();
     // Forwarded upstream after use; the harness's source does not answer it.
     left.push_upstream_event(click);
     left.push(frame(&left_image, 3, 0)).unwrap();
     left.pull().expect("frame 3");
+    assert_eq!(
+        focus_in_use(&sterefo),
+        focus,
+        "auto mode: the held ROI wins over a click"
+    );
+    // ... and in point mode the click decides.
+    sterefo.set_property_from_str("focus-mode", "point");
+    left.push(frame(&left_image, 4, 0)).unwrap();
+    left.pull().expect("frame 4");
     let clicked = focus_in_use(&sterefo);
     assert!(
         (clicked - 8.0).abs() < 2.0,
@@ -213,11 +295,11 @@ fn focus_follows_property_roi_and_click() {
     );
     assert!((sterefo.property::<f64>("focus-x") - 20.0 / WIDTH as f64).abs() < 1e-9);
 
-    // 4: back to the property, changed while playing.
+    // 5: back to the property, changed while playing.
     sterefo.set_property_from_str("focus-mode", "disparity");
     sterefo.set_property("focus-disparity", 12.5f32);
-    left.push(frame(&left_image, 4, 0)).unwrap();
-    left.pull().expect("frame 4");
+    left.push(frame(&left_image, 5, 0)).unwrap();
+    left.pull().expect("frame 5");
     assert_eq!(focus_in_use(&sterefo), 12.5);
     left.push_event(gst::event::Eos::new());
     right.join().expect("feeder");
@@ -227,12 +309,15 @@ fn focus_follows_property_roi_and_click() {
 fn one_input_ending_early_ends_the_stream() {
     init();
     let pipeline = gst::parse::launch(
-        "sterefo name=s ! fakesink \
-         videotestsrc num-buffers=6 ! video/x-raw,format=RGBA,width=64,height=32 ! s.sink_left \
-         videotestsrc num-buffers=2 pattern=ball ! video/x-raw,format=BGRx,width=64,height=32 ! s.sink_right",
+        "sterefo name=s ! fakesink name=sink \
+         videotestsrc num-buffers=6 ! video/x-raw,format=RGBA,width=64,height=32,framerate=25/1 ! s.sink_left \
+         videotestsrc num-buffers=2 pattern=ball ! video/x-raw,format=BGRx,width=64,height=32,framerate=25/1 ! s.sink_right",
     )
     .expect("pipeline");
+    let times = pipeline::timestamps_at(&pipeline, "sink");
     run(&pipeline, Duration::from_secs(60)).expect("EOS after the last pair");
+    // the two complete pairs, and nothing after the right input ended
+    assert_eq!(*times.lock().unwrap(), [Some(0), Some(40)]);
 }
 
 #[test]

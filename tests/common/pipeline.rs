@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Once};
+use std::sync::{Arc, Mutex, Once};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -101,6 +101,19 @@ pub fn count_buffers(pipeline: &gst::Element, name: &str) -> Arc<AtomicUsize> {
         gst::PadProbeReturn::Ok
     });
     count
+}
+
+/// Collects the timestamps (PTS, milliseconds) of the buffers that reach the sink pad of
+/// the element `name` (a probe on it).
+pub fn timestamps_at(pipeline: &gst::Element, name: &str) -> Arc<Mutex<Vec<Option<u64>>>> {
+    let times = Arc::new(Mutex::new(Vec::new()));
+    let seen = Arc::clone(&times);
+    sink_pad(pipeline, name).add_probe(gst::PadProbeType::BUFFER, move |_, probe| {
+        let pts = probe.buffer().and_then(|b| b.pts()).map(|t| t.mseconds());
+        seen.lock().unwrap_or_else(|e| e.into_inner()).push(pts);
+        gst::PadProbeReturn::Ok
+    });
+    times
 }
 
 /// Pushes buffers then EOS into a harness from a thread (an aggregator's sink pad blocks in
