@@ -135,12 +135,7 @@ fn assert_matches_oracle(
 ) {
     let expected = reference::refocus(image, disparity, w, h, params);
     let map = buffer.map_readable().expect("readable");
-    let worst = map
-        .iter()
-        .zip(&expected)
-        .map(|(a, b)| a.abs_diff(*b))
-        .max()
-        .unwrap();
+    let worst = pipeline::worst_difference(&map, &expected);
     assert!(worst <= 1, "{params:?}: worst difference {worst}");
     assert_ne!(&map[..], image, "a defocused scene must change");
 }
@@ -236,12 +231,7 @@ fn motorcycle_pipeline_matches_the_oracle() {
     };
     let expected = reference::refocus(&image.data, &disparity, image.width, image.height, &params);
     assert_eq!(actual.len(), expected.len());
-    let worst = actual
-        .iter()
-        .zip(&expected)
-        .map(|(a, b)| a.abs_diff(*b))
-        .max()
-        .unwrap();
+    let worst = pipeline::worst_difference(&actual, &expected);
     assert!(worst <= 1, "worst difference {worst}");
 }
 

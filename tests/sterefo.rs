@@ -174,12 +174,7 @@ fn outputs_have_the_promised_formats_and_the_disparity_is_right() {
                     .collect()
             };
             let map = buffer.map_readable().unwrap();
-            let worst = map
-                .iter()
-                .zip(&expected)
-                .map(|(a, b)| a.abs_diff(*b))
-                .max()
-                .unwrap();
+            let worst = pipeline::worst_difference(&map, &expected);
             assert!(worst <= 1, "{output}: worst difference {worst} levels");
             if output == "refocused" {
                 // and the picture is refocused: the box in focus is its input, the

@@ -103,6 +103,16 @@ pub fn count_buffers(pipeline: &gst::Element, name: &str) -> Arc<AtomicUsize> {
     count
 }
 
+/// The largest difference between two byte images of the same length, in levels.
+pub fn worst_difference(a: &[u8], b: &[u8]) -> u8 {
+    assert_eq!(a.len(), b.len(), "images of different sizes");
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| x.abs_diff(*y))
+        .max()
+        .unwrap_or(0)
+}
+
 /// Collects the timestamps (PTS, milliseconds) of the buffers that reach the sink pad of
 /// the element `name` (a probe on it).
 pub fn timestamps_at(pipeline: &gst::Element, name: &str) -> Arc<Mutex<Vec<Option<u64>>>> {
