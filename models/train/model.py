@@ -23,9 +23,11 @@ for ONNX Runtime's CPU provider (only 2D convolutions, no GridSample; see MODEL_
 4. 1/4: the right view's features and census are warped horizontally by the upsampled
    disparity (two GatherElements and a lerp instead of GridSample), shifted by -2..2 px
    (1/4 pixels), correlated again with the left, and a residual net predicts a correction.
-5. 1/2: image-guided residual refinement on [left, disparity, warped right, |left - warped
-   right|] (the paper's hierarchical refinement, plus the photometric error).
-6. Full resolution: bilinear x2 (values x2), kept >= 0 by ReLU.
+5. 1/2: image-guided residual refinement on [left, disparity, warped right luma, |left -
+   warped right| at -2..2 px, correlations of 3x3 census codes at -2..2 px] (the paper's
+   hierarchical refinement, plus the photometric errors and the correlations).
+6. Full resolution: a learned convex x2 upsampling (values x2) from the 1/2 stage's
+   features (RAFT), which started as bilinear.
 """
 
 from __future__ import annotations
@@ -234,20 +236,73 @@ class LocalStage(nn.Module):
 
 
 class GuidedStage(nn.Module):
-    """Image-guided residual refinement (paper 3.1) on [left RGB, disparity, right luma
-    warped by the disparity, |left luma - warped right luma|] (the photometric error is
-    this project's addition; luma only, so the warp is one channel)."""
+    """1/2 resolution: image-guided residual refinement (paper 3.1) on [left RGB,
+    disparity, right luma warped by the disparity, |left luma - warped right luma|], and,
+    around the estimate at LOCAL_OFFSETS, the other photometric errors and the
+    correlations of a 3x3 census of the left luma with that of the warped right luma (the
+    photometric errors and the correlations are this project's additions: they say whether
+    the estimate is right and which way to move it). Only the luma is warped: the census
+    of the warped luma is the warped census where the disparity is locally constant, at an
+    eighth of the cost.
+
+    Its features also give the weights of the learned upsampling to full resolution
+    (`ConvexUpsample`)."""
 
     def __init__(self, c=8):
         super().__init__()
-        self.inp = conv(3 + 1 + 1 + 1, c)
+        n = len(LOCAL_OFFSETS)
+        self.census = Census(radius=1)
+        # [left 3, d, warped, |error| at 0 (the first inputs), errors at the other offsets,
+        # census correlations]
+        self.inp = conv(3 + 1 + 1 + 1 + (n - 1) + n, c)
         self.block = ResBlock(c)
         self.out = conv(c, 1)
+        self.up = ConvexUpsample(c)
 
     def forward(self, d, left, left_luma, right_luma, unit):
         warped = warp_horizontal(right_luma, d)
-        x = torch.cat([left, d * (0.25 / unit), warped, (left_luma - warped).abs()], dim=1)
-        return F.relu(d + self.out(self.block(lrelu(self.inp(x)))) * unit)
+        cl, cr = self.census(left_luma), self.census(warped)
+        errors = [(left_luma - shift_right(warped, k)).abs() for k in LOCAL_OFFSETS if k != 0]
+        corr = local_correlation(cl, cr, 1)
+        x = torch.cat([left, d * (0.25 / unit), warped, (left_luma - warped).abs()] + errors + [corr], dim=1)
+        h = self.block(lrelu(self.inp(x)))
+        return F.relu(d + self.out(h) * unit), h
+
+
+class ConvexUpsample(nn.Module):
+    """x2 upsampling of a disparity map as a per-pixel convex combination of its 3x3
+    neighbourhood, the weights predicted from features (RAFT's learned upsampling): edges
+    stay sharp where bilinear interpolation would smear them. Starts as exactly bilinear
+    (align_corners=False): the weights' convolution at zero, their biases the logarithms
+    of the bilinear weights."""
+
+    def __init__(self, c):
+        super().__init__()
+        self.mask = nn.Conv2d(c, 4 * 9, 1)
+        bias = torch.full((4, 3, 3), -30.0)
+        for sy in range(2):  # sub-pixel row: 0 = upper, 1 = lower
+            for sx in range(2):
+                # the two nearest coarse rows/columns: the pixel itself (3/4) and the
+                # neighbour on the sub-pixel's side (1/4)
+                wy = {1: 0.75, 2 * sy: 0.25}
+                wx = {1: 0.75, 2 * sx: 0.25}
+                for ky, vy in wy.items():
+                    for kx, vx in wx.items():
+                        bias[2 * sy + sx, ky, kx] = torch.tensor(vy * vx).log()
+        with torch.no_grad():
+            self.mask.weight.zero_()
+            self.mask.bias.copy_(bias.flatten())
+
+    def forward(self, d, h):
+        B, _, H, W = d.shape
+        # softmax over the 9 neighbours, written out: ONNX Runtime's Softmax on an inner
+        # axis transposes the tensor (it took longer than the whole rest of the network)
+        w = torch.exp(torch.clamp(self.mask(h), -30.0, 30.0)).reshape(B, 4, 9, H, W)
+        w = w / w.sum(dim=2, keepdim=True)
+        p = F.pad(d, (1, 1, 1, 1), mode="replicate")
+        nb = torch.stack([p[:, 0, ky:ky + H, kx:kx + W] for ky in range(3) for kx in range(3)], dim=1)
+        up = (w * nb.unsqueeze(1)).sum(dim=2)  # [B, 4, H, W]: sub-pixels (0,0) (0,1) (1,0) (1,1)
+        return F.pixel_shuffle(up, 2) * 2.0
 
 
 class StereoNet(nn.Module):
@@ -300,8 +355,8 @@ class StereoNet(nn.Module):
         d4 = F.interpolate(d8, scale_factor=2.0, mode="bilinear", align_corners=False) * 2.0
         d4 = self.local(d4, f4l, f4r, c4l, c4r)
         d2 = F.interpolate(d4, scale_factor=2.0, mode="bilinear", align_corners=False) * 2.0
-        d2 = self.guided(d2, half_l, luma_l, luma_r, 2.0)
-        d1 = F.interpolate(d2, scale_factor=2.0, mode="bilinear", align_corners=False) * 2.0
+        d2, h2 = self.guided(d2, half_l, luma_l, luma_r, 2.0)
+        d1 = self.guided.up(d2, h2)
         if all_scales:
             return [d8 * 8.0, d4 * 4.0, d2 * 2.0, d1]  # input pixels at 1/8, 1/4, 1/2, 1
         return d1

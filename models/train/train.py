@@ -9,7 +9,8 @@ session, possibly on another machine, continues instead of restarting):
                --save-every minutes, on SIGTERM / Ctrl-C and at the end;
   best.pt      weights with the lowest full-resolution EPE on the Middlebury motorcycle
                pair, the project's real validation pair (checkpoint selection only: it is
-               never trained on);
+               never trained on), of the raw weights or of their exponential moving
+               average (--ema), whichever scores lower at an evaluation;
   train.log    iterations per second, losses, synthetic-validation and motorcycle scores,
                time left.
 Device: cuda if available, else CPU with --threads threads.
@@ -18,7 +19,7 @@ Device: cuda if available, else CPU with --threads threads.
 from __future__ import annotations
 
 import argparse
-import math
+import copy
 import os
 import signal
 import sys
@@ -150,6 +151,8 @@ def main():
                     help="ablations: a dataset module file to train on instead of dataset.py "
                          "(the synthetic validation set stays dataset.py's)")
     ap.add_argument("--no-census", action="store_true", help="ablation: no census cost (zeros instead)")
+    ap.add_argument("--ema", type=float, default=0.999,
+                    help="decay per iteration of the weights' moving average (0 = none)")
     a = ap.parse_args()
 
     os.makedirs(a.out, exist_ok=True)
@@ -182,14 +185,20 @@ def main():
             best = float("inf")
         log(f"resumed {path}: iter {it}, samples {samples}, best motorcycle EPE {best:.3f}, trained {trained_s / 60:.1f} min")
     log(f"device {device} threads {torch.get_num_threads()} params {count_params(net)} args {vars(a)}")
+    # The moving average of the weights (Polyak averaging): what is evaluated besides the
+    # raw weights; it smooths the iteration-to-iteration noise of a small batch.
+    ema = copy.deepcopy(net).eval() if a.ema > 0 else None
+    if ema is not None and ck is not None and "ema" in ck:
+        ema.load_state_dict(ck["ema"])
+    if ema is not None:
+        for p in ema.parameters():
+            p.requires_grad_(False)
 
-    def save(path, extra=None, weights_only=False):
-        ck = {"model": net.state_dict(), "iter": it, "samples": samples, "best": best,
-              "trained_s": trained_s, "args": vars(a), "max_disparity": MAX_DISPARITY}
-        if not weights_only:
-            ck["optim"] = opt.state_dict()
-        if extra:
-            ck.update(extra)
+    def save(path):
+        ck = {"model": net.state_dict(), "optim": opt.state_dict(), "iter": it, "samples": samples,
+              "best": best, "trained_s": trained_s, "args": vars(a), "max_disparity": MAX_DISPARITY}
+        if ema is not None:
+            ck["ema"] = ema.state_dict()
         torch.save(ck, path + ".tmp")
         os.replace(path + ".tmp", path)
 
@@ -240,6 +249,13 @@ def main():
             loss.backward()
             torch.nn.utils.clip_grad_norm_(net.parameters(), 5.0)
             opt.step()
+            if ema is not None:
+                with torch.no_grad():
+                    for pe, p in zip(ema.state_dict().values(), net.state_dict().values()):
+                        if pe.dtype.is_floating_point:
+                            pe.mul_(a.ema).add_(p, alpha=1.0 - a.ema)
+                        else:
+                            pe.copy_(p)
             it += 1
             samples = max(samples, int(idx.max()) + 1)
             run_loss += float(loss.detach())
@@ -256,20 +272,25 @@ def main():
                     f"left {left_s / 60:.0f} min")
                 run_loss, run_n, t_it = 0.0, 0, now
             if now - last_eval >= a.eval_every * 60:
-                v = validate(net, val, device)
-                m = eval_motorcycle(net, device, moto)
-                is_best = m["full"]["epe"] < best
-                if is_best:
-                    best = m["full"]["epe"]
                 trained_s_now = trained_s + (now - t0)
-                log(f"EVAL it {it} synth-val EPE {v[0]:.3f} bad1 {v[1]:.1f}% bad3 {v[2]:.1f}% | "
-                    f"motorcycle half EPE {m['half']['epe']:.3f} bad1 {m['half']['bad1']:.1f}% bad3 {m['half']['bad3']:.1f}% "
-                    f"full EPE {m['full']['epe']:.3f} bad1 {m['full']['bad1']:.1f}% bad3 {m['full']['bad3']:.1f}%"
-                    f"{' (best)' if is_best else ''} | trained {trained_s_now / 3600:.2f} h")
-                if is_best:
-                    ts, trained_s = trained_s, trained_s_now
-                    save(os.path.join(a.out, "best.pt"), {"val": v, "motorcycle": m}, weights_only=True)
-                    trained_s = ts
+                for name, model in (("raw", net), ("ema", ema)):
+                    if model is None:
+                        continue
+                    v = validate(model, val, device)
+                    m = eval_motorcycle(model, device, moto)
+                    is_best = m["full"]["epe"] < best
+                    if is_best:
+                        best = m["full"]["epe"]
+                    log(f"EVAL it {it} {name} synth-val EPE {v[0]:.3f} bad1 {v[1]:.1f}% bad3 {v[2]:.1f}% | "
+                        f"motorcycle half EPE {m['half']['epe']:.3f} bad1 {m['half']['bad1']:.1f}% bad3 {m['half']['bad3']:.1f}% "
+                        f"full EPE {m['full']['epe']:.3f} bad1 {m['full']['bad1']:.1f}% bad3 {m['full']['bad3']:.1f}%"
+                        f"{' (best)' if is_best else ''} | trained {trained_s_now / 3600:.2f} h")
+                    if is_best:
+                        torch.save({"model": model.state_dict(), "iter": it, "samples": samples, "best": best,
+                                    "trained_s": trained_s_now, "args": vars(a), "max_disparity": MAX_DISPARITY,
+                                    "weights": name, "val": v, "motorcycle": m},
+                                   os.path.join(a.out, "best.pt.tmp"))
+                        os.replace(os.path.join(a.out, "best.pt.tmp"), os.path.join(a.out, "best.pt"))
                 last_eval = time.time()
             if now - last_save >= a.save_every * 60:
                 ts, trained_s = trained_s, trained_s + (now - t0)
