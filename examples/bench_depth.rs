@@ -15,7 +15,8 @@
 //! frames that reached the sink (the element drops a frame or two at start, as it pairs by
 //! arrival), so start-up and PNG decoding cancel out.
 //!
-//! The model is `models/stereonet.onnx` unless given (or `STEREFO_MODEL`).
+//! The model is the one built into the plugin (`models/stereonet.onnx`) unless a file is
+//! given (or `STEREFO_MODEL`).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -33,11 +34,12 @@ const SHIFT: usize = 12;
 
 fn main() -> Result<()> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let model = std::env::args_os()
-        .nth(1)
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("STEREFO_MODEL").map(PathBuf::from))
-        .unwrap_or_else(gststerefo::depth::default_model_path);
+    let model = gststerefo::depth::Model::from_path(
+        std::env::args_os()
+            .nth(1)
+            .or_else(|| std::env::var_os("STEREFO_MODEL"))
+            .map(PathBuf::from),
+    );
     let options = DepthOptions {
         // STEREFO_PROVIDER=cuda (scripts/bench_gpu.sh) measures the CUDA provider instead.
         provider: match std::env::var("STEREFO_PROVIDER").as_deref() {
@@ -53,8 +55,11 @@ fn main() -> Result<()> {
     println!("## Depth: ms per frame on this CPU\n");
     println!("{}\n", machine());
     println!(
-        "Model `{}`, provider {}. SGBM: `disparity` element (gst-plugins-bad, OpenCV StereoSGBM).\n",
-        model.strip_prefix(root).unwrap_or(&model).display(),
+        "Model: {}, provider {}. SGBM: `disparity` element (gst-plugins-bad, OpenCV StereoSGBM).\n",
+        match model.path() {
+            Some(path) => format!("`{}`", path.strip_prefix(root).unwrap_or(path).display()),
+            None => "the built-in `models/stereonet.onnx`".to_string(),
+        },
         estimator.provider_description()
     );
     println!(

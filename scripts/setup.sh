@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything sterefo needs on Debian bookworm, idempotently:
-#   - GStreamer 1.22 (dev files, tools, base/good/bad plugins, the OpenCV plugin) and
+#   - GStreamer 1.22 (dev files, tools, base/good/bad plugins, the OpenCV plugin), meson and
 #     Mesa's Vulkan drivers (lavapipe: wgpu on the CPU when there is no GPU), from apt;
 #   - a Python venv in .venv (numpy, scikit-image, OpenCV, onnxruntime) from PyPI;
 #   - the ONNX Runtime shared library, taken from the onnxruntime wheel, in .deps/onnxruntime,
@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(
   pkg-config libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libgstreamer-plugins-bad1.0-dev
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
-  gstreamer1.0-opencv mesa-vulkan-drivers libvulkan1 python3-venv
+  gstreamer1.0-opencv mesa-vulkan-drivers libvulkan1 python3-venv meson ninja-build
 )
 missing=()
 for package in "${APT_PACKAGES[@]}"; do

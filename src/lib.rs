@@ -22,6 +22,9 @@ pub mod refocus;
 pub mod sterefo;
 
 fn plugin_init(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
+    if let Some(file) = plugin.filename() {
+        depth::runtime::set_plugin_file(file);
+    }
     refocus::register(plugin)?;
     sterefo::register(plugin)?;
     Ok(())
@@ -35,6 +38,7 @@ gst::plugin_define!(
     "MIT/X11",
     env!("CARGO_PKG_NAME"),
     env!("CARGO_PKG_NAME"),
-    env!("CARGO_PKG_REPOSITORY"),
+    // GStreamer's own default when a package has no home page yet
+    "Unknown package origin",
     env!("BUILD_REL_DATE")
 );

@@ -8,8 +8,8 @@
 //! - Each bad input: a clear error, no panic; grey, differently exposed, flat and tiny
 //!   frames: finite output.
 //!
-//! Needs what `scripts/setup.sh` installs: the ONNX Runtime library (`ORT_DYLIB_PATH` or
-//! `.deps/onnxruntime`), `.venv/bin/python` with onnx, onnxruntime and OpenCV, and the shipped
+//! Needs what `scripts/setup.sh` installs: the ONNX Runtime library (`ORT_DYLIB_PATH`, which
+//! `scripts/env.sh` sets to `.deps/onnxruntime`), `.venv/bin/python` with onnx, onnxruntime and OpenCV, and the shipped
 //! model `models/stereonet.onnx` (`STEREFO_MODEL` overrides it). Missing pieces fail with a
 //! message saying what is missing; nothing is skipped.
 
@@ -18,7 +18,7 @@ use std::process::Command;
 use std::sync::LazyLock;
 
 use gststerefo::depth::{
-    ChannelOrder, DepthEstimator, DepthOptions, Provider, Runtime, StereoImage, default_model_path,
+    BUILTIN_MODEL, ChannelOrder, DepthEstimator, DepthOptions, Model, Provider, Runtime, StereoImage,
 };
 
 fn crate_root() -> &'static Path {
@@ -64,7 +64,7 @@ fn reference(args: &[&str]) {
 fn shipped_model() -> PathBuf {
     let model = std::env::var_os("STEREFO_MODEL")
         .map(PathBuf::from)
-        .unwrap_or_else(default_model_path);
+        .unwrap_or_else(|| crate_root().join("models/stereonet.onnx"));
     assert!(
         model.is_file(),
         "the shipped depth model is missing: {} does not exist (it is made by models/train/export.py and \
@@ -578,13 +578,36 @@ fn missing_onnx_runtime_library_is_a_clear_error() {
     };
     let error = error_of(DepthEstimator::new(&toy("red.onnx"), &options));
     assert!(
-        error.contains("ONNX Runtime library not found at /nonexistent/libonnxruntime.so"),
+        error.contains(
+            "ONNX Runtime library not found; looked at: /nonexistent/libonnxruntime.so (the path given)"
+        ),
         "{error}"
     );
     assert!(
-        error.contains("run scripts/setup.sh or set ORT_DYLIB_PATH"),
+        error.contains("Set the onnxruntime-library property or ORT_DYLIB_PATH"),
         "{error}"
     );
+}
+
+/// The model built into the plugin is the committed file, and runs like it.
+#[test]
+fn the_built_in_model_is_the_shipped_file() {
+    let file = crate_root().join("models/stereonet.onnx");
+    let bytes = std::fs::read(&file).expect("models/stereonet.onnx");
+    assert!(BUILTIN_MODEL == bytes.as_slice(), "the built-in model differs from {}", file.display());
+    let (width, height) = (96, 64);
+    let left: Vec<u8> = (0..width * height * 4).map(|i| ((i * 7919) % 251) as u8).collect();
+    let image = StereoImage::packed(&left, width, height, ChannelOrder::Rgba);
+    let mut from_builtin = Vec::new();
+    let mut from_file = Vec::new();
+    let mut builtin = DepthEstimator::new(&Model::Builtin, &cpu()).expect("load the built-in model");
+    assert_eq!(builtin.model(), &Model::Builtin);
+    builtin.estimate(&image, &image, &mut from_builtin).expect("estimate");
+    DepthEstimator::new(&file, &cpu())
+        .expect("load the file")
+        .estimate(&image, &image, &mut from_file)
+        .expect("estimate");
+    assert_eq!(from_builtin, from_file);
 }
 
 #[test]
@@ -726,7 +749,8 @@ fn webgpu_without_its_library_is_an_error() {
 /// GPU) or says there is no GPU to run on (this CPU-only machine: lavapipe is not offered).
 #[test]
 fn webgpu_runs_or_says_why_not() {
-    let library = gststerefo::depth::default_webgpu_library();
+    let runtime = Runtime::get(None).expect("ONNX Runtime (scripts/setup.sh)");
+    let library = gststerefo::depth::default_webgpu_library(&runtime.library);
     assert!(
         library.is_file(),
         "the WebGPU execution provider is missing at {}: run scripts/setup.sh",

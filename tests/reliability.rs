@@ -379,10 +379,10 @@ fn odd_widths_through_sterefo_match_the_depth_module_and_the_oracle() {
     init();
     let height = 48usize;
     let mut depth = gststerefo::depth::DepthEstimator::new(
-        &gststerefo::depth::default_model_path(),
+        &gststerefo::depth::Model::Builtin,
         &gststerefo::depth::DepthOptions::default(),
     )
-    .expect("the shipped model");
+    .expect("the built-in model");
     for width in [333usize, 1241] {
         for output in ["disparity", "refocused"] {
             let pipeline = gst::parse::launch(&format!(

@@ -95,10 +95,10 @@ fn outputs_have_the_promised_formats_and_the_disparity_is_right() {
     init();
     let (left_image, right_image, truth) = stereo_scene::render(WIDTH, HEIGHT, 8.0, &[BOX]);
     let mut depth = gststerefo::depth::DepthEstimator::new(
-        &gststerefo::depth::default_model_path(),
+        &gststerefo::depth::Model::Builtin,
         &gststerefo::depth::DepthOptions::default(),
     )
-    .expect("the shipped model");
+    .expect("the built-in model");
     let image = |data| {
         gststerefo::depth::StereoImage::packed(
             data,

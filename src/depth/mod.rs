@@ -38,9 +38,9 @@
 //!
 //! # ONNX Runtime and execution providers
 //!
-//! The library is loaded at run time from (in order) [`DepthOptions::ort_library`],
-//! `ORT_DYLIB_PATH`, or `<crate root>/.deps/onnxruntime/libonnxruntime.so` (what
-//! `scripts/setup.sh` fills); see [`runtime`]. [`Provider`] picks where the network runs;
+//! The library is loaded at run time from [`DepthOptions::ort_library`], else
+//! `ORT_DYLIB_PATH`, else the first `libonnxruntime.so` next to the plugin, in
+//! `LD_LIBRARY_PATH` or in the system's library folders; see [`runtime`]. [`Provider`] picks where the network runs;
 //! the provider actually in use is [`DepthEstimator::provider`], never a silent fallback.
 
 pub mod resample;
@@ -74,11 +74,63 @@ pub const DEFAULT_CPU_THREADS: usize = 2;
 /// Name of the WebGPU plugin execution provider inside ONNX Runtime.
 pub const WEBGPU_EP_NAME: &str = "WebGpuExecutionProvider";
 
-/// The model shipped with the plugin: `<crate root>/models/stereonet.onnx`.
-pub fn default_model_path() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("models")
-        .join("stereonet.onnx")
+/// The model shipped with the plugin, built into it: `models/stereonet.onnx` when the
+/// crate was compiled (so an installed plugin needs no file of the source tree).
+pub static BUILTIN_MODEL: &[u8] = include_bytes!("../../models/stereonet.onnx");
+
+/// Which network to run.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Model {
+    /// [`BUILTIN_MODEL`].
+    #[default]
+    Builtin,
+    /// An ONNX file with the layout above.
+    File(PathBuf),
+}
+
+impl Model {
+    /// `None` or an empty path: the built-in model.
+    pub fn from_path(path: Option<PathBuf>) -> Model {
+        match path {
+            Some(path) if !path.as_os_str().is_empty() => Model::File(path),
+            _ => Model::Builtin,
+        }
+    }
+
+    /// The file, `None` for the built-in model.
+    pub fn path(&self) -> Option<&Path> {
+        match self {
+            Model::Builtin => None,
+            Model::File(path) => Some(path),
+        }
+    }
+}
+
+impl std::fmt::Display for Model {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Model::Builtin => f.write_str("the built-in model"),
+            Model::File(path) => write!(f, "model {}", path.display()),
+        }
+    }
+}
+
+impl From<&Path> for Model {
+    fn from(path: &Path) -> Model {
+        Model::File(path.to_path_buf())
+    }
+}
+
+impl From<&PathBuf> for Model {
+    fn from(path: &PathBuf) -> Model {
+        Model::File(path.clone())
+    }
+}
+
+impl From<&Model> for Model {
+    fn from(model: &Model) -> Model {
+        model.clone()
+    }
 }
 
 /// Where the network runs.
@@ -100,14 +152,15 @@ pub enum Provider {
 pub struct DepthOptions {
     /// Where the network runs.
     pub provider: Provider,
-    /// ONNX Runtime library to load; `None`: `ORT_DYLIB_PATH`, then the set-up folder.
+    /// ONNX Runtime library to load; `None`: `ORT_DYLIB_PATH`, else a search next to the
+    /// plugin and in the library path ([`runtime::library_candidates`]).
     pub ort_library: Option<PathBuf>,
     /// Intra-op threads of the CPU provider (also used for CPU nodes of GPU providers).
     pub cpu_threads: usize,
     /// CUDA device index.
     pub device_id: i32,
-    /// The WebGPU plugin library (`libonnxruntime_providers_webgpu.so`); `None`: the copy
-    /// `scripts/setup.sh` would put next to the ONNX Runtime library.
+    /// The WebGPU plugin library (`libonnxruntime_providers_webgpu.so`); `None`: the one
+    /// that goes with the ONNX Runtime library ([`default_webgpu_library`]).
     pub webgpu_library: Option<PathBuf>,
     /// Working scale in (0, 1]: the network runs on the input resized by this factor.
     pub scale: f32,
@@ -227,40 +280,41 @@ struct ResizeTables {
 pub struct DepthEstimator {
     session: Session,
     layout: Layout,
-    model: PathBuf,
+    model: Model,
     provider: Provider,
     provider_description: String,
     scale: f32,
     frame: Option<FrameState>,
-    _runtime: Arc<Runtime>,
+    runtime: Arc<Runtime>,
 }
 
 impl DepthEstimator {
     /// Loads `model` on the provider of `options` and checks its layout.
-    pub fn new(model: &Path, options: &DepthOptions) -> Result<Self> {
+    pub fn new(model: impl Into<Model>, options: &DepthOptions) -> Result<Self> {
+        let model = model.into();
         check_scale(options.scale)?;
         ensure!(options.cpu_threads > 0, "cpu_threads must be at least 1");
-        if !model.is_file() {
-            bail!(
-                "depth model file {} not found; give the path of an ONNX stereo model (the `model` property), \
-                 default {}",
-                model.display(),
-                default_model_path().display()
+        if let Some(path) = model.path() {
+            ensure!(
+                path.is_file(),
+                "depth model file {} not found; give the path of an ONNX stereo model (the `model` \
+                 property), or leave it empty for the built-in model",
+                path.display()
             );
         }
         let runtime = Runtime::get(options.ort_library.as_deref())?;
         let (builder, provider, provider_description) = session_builder(&runtime, options)?;
-        let session = commit(builder, model)?;
-        let layout = check_layout(&session, model)?;
+        let session = commit(builder, &model)?;
+        let layout = check_layout(&session, &model)?;
         Ok(DepthEstimator {
             session,
             layout,
-            model: model.to_path_buf(),
+            model,
             provider,
             provider_description,
             scale: options.scale,
             frame: None,
-            _runtime: runtime,
+            runtime,
         })
     }
 
@@ -274,8 +328,13 @@ impl DepthEstimator {
         &self.provider_description
     }
 
-    /// The model file.
-    pub fn model(&self) -> &Path {
+    /// The ONNX Runtime library it runs on.
+    pub fn runtime_library(&self) -> &Path {
+        &self.runtime.library
+    }
+
+    /// The model it runs.
+    pub fn model(&self) -> &Model {
         &self.model
     }
 
@@ -353,8 +412,8 @@ impl DepthEstimator {
             .run_with_options(inputs, &frame.run_options)
             .map_err(|error| {
                 anyhow!(
-                    "running the depth model {} failed: {error}",
-                    self.model.display()
+                    "running the depth {} failed: {error}",
+                    self.model
                 )
             })?;
         let output = outputs
@@ -419,8 +478,8 @@ impl DepthEstimator {
         };
         let outputs = self.session.run(inputs).map_err(|error| {
             anyhow!(
-                "running the depth model {} failed: {error}",
-                self.model.display()
+                "running the depth {} failed: {error}",
+                self.model
             )
         })?;
         let output = outputs
@@ -446,10 +505,10 @@ impl DepthEstimator {
         if let Some((fixed_height, fixed_width)) = self.layout.fixed_size {
             ensure!(
                 (height, width) == (fixed_height, fixed_width),
-                "model {} only accepts {fixed_width}x{fixed_height} inputs (fixed in the file), \
+                "{} only accepts {fixed_width}x{fixed_height} inputs (fixed in the file), \
                  the working image is padded to {width}x{height}; export it with dynamic height and width \
                  or change the input size or scale",
-                self.model.display()
+                self.model
             );
         }
         Ok(())
@@ -725,7 +784,7 @@ fn webgpu(
     let library = options
         .webgpu_library
         .clone()
-        .unwrap_or_else(default_webgpu_library);
+        .unwrap_or_else(|| default_webgpu_library(&runtime.library));
     if !library.is_file() {
         bail!(
             "provider webgpu was asked for but the WebGPU execution provider library is not at {}; \
@@ -766,26 +825,33 @@ fn webgpu(
     Ok((builder, description))
 }
 
-/// Where `scripts/setup.sh` puts the WebGPU plugin provider: next to the ONNX Runtime library.
-pub fn default_webgpu_library() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join(".deps/onnxruntime-webgpu")
-        .join("libonnxruntime_providers_webgpu.so")
+/// The WebGPU plugin provider that goes with the ONNX Runtime library `ort_library`: next
+/// to it, else in a sibling folder `onnxruntime-webgpu` (where `scripts/setup.sh` puts it);
+/// the first of the two when neither exists.
+pub fn default_webgpu_library(ort_library: &Path) -> PathBuf {
+    const NAME: &str = "libonnxruntime_providers_webgpu.so";
+    let folder = ort_library.parent().unwrap_or(Path::new("."));
+    let beside = folder.join(NAME);
+    let sibling = folder.join("..").join("onnxruntime-webgpu").join(NAME);
+    if !beside.is_file() && sibling.is_file() { sibling } else { beside }
 }
 
-fn commit(mut builder: SessionBuilder, model: &Path) -> Result<Session> {
-    builder.commit_from_file(model).map_err(|error| {
+fn commit(mut builder: SessionBuilder, model: &Model) -> Result<Session> {
+    let session = match model {
+        Model::Builtin => builder.commit_from_memory(BUILTIN_MODEL),
+        Model::File(path) => builder.commit_from_file(path),
+    };
+    session.map_err(|error| {
         anyhow!(
-            "cannot load depth model {}: {}; is it an ONNX file? (the shipped model is {})",
-            model.display(),
+            "cannot load depth {model}: {}; is it an ONNX file? (leave the `model` property empty for \
+             the built-in model)",
             error.message().trim(),
-            default_model_path().display()
         )
     })
 }
 
 /// Checks the session's inputs, outputs and metadata against the layout in the module doc.
-fn check_layout(session: &Session, model: &Path) -> Result<Layout> {
+fn check_layout(session: &Session, model: &Model) -> Result<Layout> {
     let describe = |outlets: &[ort::value::Outlet]| {
         outlets
             .iter()
@@ -795,9 +861,9 @@ fn check_layout(session: &Session, model: &Path) -> Result<Layout> {
     };
     let layout_error = |what: String| {
         anyhow!(
-            "model {} does not follow the depth model layout: {what} (expected inputs `left`, `right`: \
+            "{} does not follow the depth model layout: {what} (expected inputs `left`, `right`: \
              float32 [1, 3, H, W] and output `disparity`: float32 [1, 1, H, W]; see the sterefo depth module doc)",
-            model.display()
+            model
         )
     };
     let inputs = session.inputs();
@@ -839,8 +905,8 @@ fn check_layout(session: &Session, model: &Path) -> Result<Layout> {
 
     let metadata = session.metadata().map_err(|error| {
         anyhow!(
-            "cannot read the metadata of model {}: {error}",
-            model.display()
+            "cannot read the metadata of {}: {error}",
+            model
         )
     })?;
     let stride = match metadata.custom("stride") {

@@ -9,7 +9,7 @@ use std::collections::HashSet;
 use std::ffi::OsString;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::{Arc, LazyLock, Mutex, OnceLock};
 
 use anyhow::{Result, anyhow, bail};
 use ort::environment::Environment;
@@ -17,8 +17,8 @@ use ort::environment::Environment;
 /// Environment variable naming the ONNX Runtime library (the same one `ort` reads).
 pub const ORT_DYLIB_ENV: &str = "ORT_DYLIB_PATH";
 
-/// Where `scripts/setup.sh` puts the library, relative to the crate root.
-pub const SETUP_LIBRARY: &str = ".deps/onnxruntime/libonnxruntime.so";
+/// File names of the library, in the order they are tried in each folder.
+pub const LIBRARY_NAMES: [&str; 2] = ["libonnxruntime.so", "libonnxruntime.so.1"];
 
 /// Where a library path came from, for messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,8 +27,10 @@ pub enum LibrarySource {
     Explicit,
     /// The `ORT_DYLIB_PATH` environment variable.
     Environment,
-    /// The folder `scripts/setup.sh` fills.
-    SetupFolder,
+    /// The folder of the plugin file GStreamer loaded (where `meson install` can put it).
+    NextToPlugin,
+    /// `LD_LIBRARY_PATH` and the system's library folders.
+    LibraryPath,
 }
 
 impl LibrarySource {
@@ -36,29 +38,90 @@ impl LibrarySource {
         match self {
             LibrarySource::Explicit => "the path given",
             LibrarySource::Environment => "ORT_DYLIB_PATH",
-            LibrarySource::SetupFolder => "the scripts/setup.sh default",
+            LibrarySource::NextToPlugin => "next to the plugin",
+            LibrarySource::LibraryPath => "the library path",
         }
     }
 }
 
-/// The default library path: `<crate root>/.deps/onnxruntime/libonnxruntime.so`.
-pub fn default_library_path() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(SETUP_LIBRARY)
+/// The plugin file this code was loaded from, set once by the plugin's init function.
+static PLUGIN_FILE: OnceLock<PathBuf> = OnceLock::new();
+
+/// Records the plugin file GStreamer loaded (the plugin's init function calls this), so
+/// that a library installed next to it is found.
+pub fn set_plugin_file(path: PathBuf) {
+    let _ = PLUGIN_FILE.set(path);
 }
 
-/// Which library to load: the explicit path, else `ORT_DYLIB_PATH` (when set and not empty),
-/// else the set-up folder. Pure, so the order is testable.
-pub fn resolve_library(
+/// The system's library folders searched after `LD_LIBRARY_PATH`, as the dynamic loader
+/// would (local installs first).
+fn system_library_folders() -> Vec<PathBuf> {
+    let triple = format!("{}-linux-gnu", std::env::consts::ARCH);
+    ["/usr/local/lib", &format!("/usr/local/lib/{triple}"), &format!("/usr/lib/{triple}"), "/usr/lib64", "/usr/lib"]
+        .iter()
+        .map(PathBuf::from)
+        .collect()
+}
+
+/// The places to look for the library, in order. An explicit path, else a non-empty
+/// `ORT_DYLIB_PATH`, is the only candidate (a wrong one is an error, never silently
+/// skipped); otherwise the plugin's folder, then each `LD_LIBRARY_PATH` folder, then the
+/// system's folders, each with the names of [`LIBRARY_NAMES`]. Pure, so the order is
+/// testable.
+pub fn library_candidates(
     explicit: Option<&Path>,
     environment: Option<OsString>,
-) -> (PathBuf, LibrarySource) {
+    plugin_folder: Option<&Path>,
+    ld_library_path: Option<OsString>,
+    system_folders: &[PathBuf],
+) -> Vec<(PathBuf, LibrarySource)> {
     if let Some(path) = explicit {
-        return (path.to_path_buf(), LibrarySource::Explicit);
+        return vec![(path.to_path_buf(), LibrarySource::Explicit)];
     }
-    match environment {
-        Some(value) if !value.is_empty() => (PathBuf::from(value), LibrarySource::Environment),
-        _ => (default_library_path(), LibrarySource::SetupFolder),
+    if let Some(value) = environment.filter(|value| !value.is_empty()) {
+        return vec![(PathBuf::from(value), LibrarySource::Environment)];
     }
+    let in_folder = |folder: &Path, source| {
+        LIBRARY_NAMES
+            .iter()
+            .map(move |name| (folder.join(name), source))
+            .collect::<Vec<_>>()
+    };
+    let mut candidates = Vec::new();
+    if let Some(folder) = plugin_folder {
+        candidates.extend(in_folder(folder, LibrarySource::NextToPlugin));
+    }
+    let ld_folders = ld_library_path
+        .map(|value| std::env::split_paths(&value).filter(|p| !p.as_os_str().is_empty()).collect())
+        .unwrap_or_else(Vec::new);
+    for folder in ld_folders.iter().chain(system_folders) {
+        candidates.extend(in_folder(folder, LibrarySource::LibraryPath));
+    }
+    candidates
+}
+
+/// The first candidate that is a file, or an error that lists every place looked.
+fn find_library(candidates: &[(PathBuf, LibrarySource)]) -> Result<(PathBuf, LibrarySource)> {
+    for (path, source) in candidates {
+        if path.is_file() {
+            let canonical = path.canonicalize().map_err(|error| {
+                anyhow!("cannot resolve ONNX Runtime library path {}: {error}", path.display())
+            })?;
+            return Ok((canonical, *source));
+        }
+    }
+    let places = candidates
+        .iter()
+        .map(|(path, source)| format!("{} ({})", path.display(), source.describe()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    bail!(
+        "ONNX Runtime library not found; looked at: {places}. Set the onnxruntime-library property or \
+         {ORT_DYLIB_ENV} to the libonnxruntime.so of an onnxruntime >= 1.{} installation (the PyPI wheel \
+         has it in onnxruntime/capi/), or put it next to the plugin (meson's onnxruntime_library option \
+         does), or in a folder of the library path; in the source tree, scripts/setup.sh fetches it",
+        ort::MINOR_VERSION
+    )
 }
 
 /// The loaded library and the process-wide environment.
@@ -74,19 +137,25 @@ pub struct Runtime {
 static RUNTIME: LazyLock<Mutex<Option<Arc<Runtime>>>> = LazyLock::new(|| Mutex::new(None));
 
 impl Runtime {
-    /// The process-wide runtime, loading the library on first use.
+    /// The process-wide runtime, loading the library on first use from the first of
+    /// [`library_candidates`] that exists.
     ///
-    /// `explicit` (the caller's path) wins over `ORT_DYLIB_PATH`, which wins over the
-    /// set-up folder. Once a library is loaded, asking for a different file is an error:
-    /// ONNX Runtime cannot be loaded twice in one process.
+    /// Once a library is loaded, asking for a different file explicitly is an error: ONNX
+    /// Runtime cannot be loaded twice in one process.
     pub fn get(explicit: Option<&Path>) -> Result<Arc<Runtime>> {
-        let (path, source) = resolve_library(explicit, std::env::var_os(ORT_DYLIB_ENV));
+        let candidates = library_candidates(
+            explicit,
+            std::env::var_os(ORT_DYLIB_ENV),
+            PLUGIN_FILE.get().and_then(|file| file.parent()),
+            std::env::var_os("LD_LIBRARY_PATH"),
+            &system_library_folders(),
+        );
         let mut slot = RUNTIME
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         if let Some(runtime) = slot.as_ref() {
-            if source == LibrarySource::Explicit {
-                let wanted = check_library_file(&path, source)?;
+            if explicit.is_some() {
+                let (wanted, _) = find_library(&candidates)?;
                 if wanted != runtime.library {
                     bail!(
                         "ONNX Runtime is already loaded in this process from {}; cannot switch to {} \
@@ -98,7 +167,7 @@ impl Runtime {
             }
             return Ok(Arc::clone(runtime));
         }
-        let library = check_library_file(&path, source)?;
+        let (library, _) = find_library(&candidates)?;
         let environment = load(&library)?;
         let runtime = Arc::new(Runtime {
             environment,
@@ -137,33 +206,16 @@ impl Runtime {
     }
 }
 
-/// Checks that `path` is an existing file and returns its canonical form.
-fn check_library_file(path: &Path, source: LibrarySource) -> Result<PathBuf> {
-    if !path.is_file() {
-        bail!(
-            "ONNX Runtime library not found at {} (from {}); run scripts/setup.sh or set {ORT_DYLIB_ENV} \
-             to the libonnxruntime.so of an onnxruntime >= 1.{} installation",
-            path.display(),
-            source.describe(),
-            ort::MINOR_VERSION
-        );
-    }
-    path.canonicalize().map_err(|error| {
-        anyhow!(
-            "cannot resolve ONNX Runtime library path {}: {error}",
-            path.display()
-        )
-    })
-}
-
 /// Opens the library and builds the environment; `ort` panics in a few corner cases of a
 /// broken library, so those are caught and turned into errors.
 fn load(library: &Path) -> Result<Environment> {
     let result = catch_unwind(AssertUnwindSafe(|| -> Result<Environment> {
         let builder = ort::init_from(library).map_err(|error| {
             anyhow!(
-                "cannot load ONNX Runtime library {}: {error}; run scripts/setup.sh or set {ORT_DYLIB_ENV}",
-                library.display()
+                "cannot load ONNX Runtime library {}: {error}; set the onnxruntime-library property or \
+                 {ORT_DYLIB_ENV} to the libonnxruntime.so of an onnxruntime >= 1.{} installation",
+                library.display(),
+                ort::MINOR_VERSION
             )
         })?;
         builder
@@ -192,44 +244,82 @@ fn load(library: &Path) -> Result<Environment> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn explicit_path_wins_then_environment_then_setup_folder() {
-        let explicit = Path::new("/x/libonnxruntime.so");
-        let (path, source) = resolve_library(Some(explicit), Some("/env/lib.so".into()));
-        assert_eq!(
-            (path.as_path(), source),
-            (explicit, LibrarySource::Explicit)
-        );
-        let (path, source) = resolve_library(None, Some("/env/lib.so".into()));
-        assert_eq!(
-            (path, source),
-            (PathBuf::from("/env/lib.so"), LibrarySource::Environment)
-        );
-        let (path, source) = resolve_library(None, Some("".into()));
-        assert_eq!(
-            (path, source),
-            (default_library_path(), LibrarySource::SetupFolder)
-        );
-        let (path, source) = resolve_library(None, None);
-        assert_eq!(
-            (path, source),
-            (default_library_path(), LibrarySource::SetupFolder)
-        );
+    fn paths(candidates: &[(PathBuf, LibrarySource)]) -> Vec<(String, LibrarySource)> {
+        candidates
+            .iter()
+            .map(|(path, source)| (path.display().to_string(), *source))
+            .collect()
     }
 
     #[test]
-    fn missing_library_is_a_clear_error() {
-        let error = check_library_file(
-            Path::new("/nonexistent/libonnxruntime.so"),
-            LibrarySource::Explicit,
-        )
-        .err()
-        .map(|error| error.to_string())
-        .unwrap_or_default();
-        assert!(
-            error.contains("ONNX Runtime library not found at /nonexistent/libonnxruntime.so"),
-            "{error}"
+    fn explicit_path_wins_then_environment_then_plugin_folder_then_library_path() {
+        let system = [PathBuf::from("/usr/lib")];
+        let explicit = Path::new("/x/libonnxruntime.so");
+        let all = |explicit, environment: Option<&str>| {
+            paths(&library_candidates(
+                explicit,
+                environment.map(OsString::from),
+                Some(Path::new("/prefix/lib/gstreamer-1.0")),
+                Some("/ld/a:/ld/b".into()),
+                &system,
+            ))
+        };
+        assert_eq!(
+            all(Some(explicit), Some("/env/lib.so")),
+            [("/x/libonnxruntime.so".to_string(), LibrarySource::Explicit)]
         );
-        assert!(error.contains("scripts/setup.sh"), "{error}");
+        assert_eq!(
+            all(None, Some("/env/lib.so")),
+            [("/env/lib.so".to_string(), LibrarySource::Environment)]
+        );
+        let searched = [
+            ("/prefix/lib/gstreamer-1.0", LibrarySource::NextToPlugin),
+            ("/ld/a", LibrarySource::LibraryPath),
+            ("/ld/b", LibrarySource::LibraryPath),
+            ("/usr/lib", LibrarySource::LibraryPath),
+        ]
+        .iter()
+        .flat_map(|(folder, source)| {
+            LIBRARY_NAMES.iter().map(move |name| (format!("{folder}/{name}"), *source))
+        })
+        .collect::<Vec<_>>();
+        assert_eq!(all(None, Some("")), searched);
+        assert_eq!(all(None, None), searched);
+    }
+
+    #[test]
+    fn a_missing_library_is_an_error_that_lists_where_it_looked() {
+        let candidates = library_candidates(
+            None,
+            None,
+            Some(Path::new("/nonexistent/plugins")),
+            None,
+            &[PathBuf::from("/nonexistent/lib")],
+        );
+        let error = find_library(&candidates)
+            .err()
+            .map(|error| error.to_string())
+            .unwrap_or_default();
+        for place in [
+            "/nonexistent/plugins/libonnxruntime.so (next to the plugin)",
+            "/nonexistent/plugins/libonnxruntime.so.1 (next to the plugin)",
+            "/nonexistent/lib/libonnxruntime.so (the library path)",
+        ] {
+            assert!(error.contains(place), "{place} missing from: {error}");
+        }
+        assert!(error.contains("onnxruntime-library property"), "{error}");
+    }
+
+    #[test]
+    fn the_first_existing_candidate_is_taken() {
+        let folder = std::env::temp_dir().join(format!("sterefo-ort-search-{}", std::process::id()));
+        std::fs::create_dir_all(&folder).expect("temporary folder");
+        std::fs::write(folder.join("libonnxruntime.so.1"), b"not really").expect("write");
+        let candidates =
+            library_candidates(None, None, Some(Path::new("/nonexistent")), None, &[folder.clone()]);
+        let (path, source) = find_library(&candidates).expect("found");
+        assert_eq!(path, folder.join("libonnxruntime.so.1").canonicalize().expect("exists"));
+        assert_eq!(source, LibrarySource::LibraryPath);
+        std::fs::remove_dir_all(&folder).expect("clean up");
     }
 }

@@ -13,7 +13,7 @@ use gst_video::prelude::*;
 
 use super::{FocusMode, Output, Provider};
 use crate::aggregate::{self, running_time};
-use crate::depth::{ChannelOrder, DepthEstimator, DepthOptions, StereoImage};
+use crate::depth::{ChannelOrder, DepthEstimator, DepthOptions, Model, StereoImage};
 use crate::dof::gpu::Renderer;
 use crate::focus::{self, FocusPuller, Rect};
 use crate::gpu::GpuContext;
@@ -43,7 +43,7 @@ struct Settings {
     point_chosen: bool,
     roi_type: String,
     focus_smoothing: f64,
-    model: PathBuf,
+    model: Model,
     provider: Provider,
     onnxruntime_library: Option<PathBuf>,
     working_scale: f32,
@@ -60,7 +60,7 @@ impl Default for Settings {
             point_chosen: false,
             roi_type: String::new(),
             focus_smoothing: DEFAULT_FOCUS_SMOOTHING,
-            model: crate::depth::default_model_path(),
+            model: Model::Builtin,
             provider: Provider::Auto,
             onnxruntime_library: None,
             working_scale: DEFAULT_WORKING_SCALE,
@@ -180,8 +180,8 @@ impl ObjectImpl for Sterefo {
                 aggregate::LatencyReport::spec(),
                 glib::ParamSpecString::builder("model")
                     .nick("Model")
-                    .blurb("ONNX stereo model (inputs left, right [1,3,H,W] RGB 0..1; output disparity [1,1,H,W] pixels)")
-                    .default_value(crate::depth::default_model_path().to_str())
+                    .blurb("ONNX stereo model file (inputs left, right [1,3,H,W] RGB 0..1; output disparity [1,1,H,W] pixels); empty = the model built into the plugin")
+                    .default_value(Some(""))
                     .mutable_ready()
                     .build(),
                 glib::ParamSpecEnum::builder_with_default("provider", Provider::Auto)
@@ -196,7 +196,7 @@ impl ObjectImpl for Sterefo {
                     .build(),
                 glib::ParamSpecString::builder("onnxruntime-library")
                     .nick("ONNX Runtime library")
-                    .blurb("Path of libonnxruntime.so; empty = ORT_DYLIB_PATH, then the folder scripts/setup.sh fills")
+                    .blurb("Path of libonnxruntime.so; empty = ORT_DYLIB_PATH, else libonnxruntime.so next to the plugin, in LD_LIBRARY_PATH or in the system's library folders")
                     .mutable_ready()
                     .build(),
                 glib::ParamSpecFloat::builder("working-scale")
@@ -242,10 +242,7 @@ impl ObjectImpl for Sterefo {
                 "focus-smoothing" => {
                     settings.focus_smoothing = value.get().expect("type checked by GObject")
                 }
-                "model" => {
-                    settings.model =
-                        get().map_or_else(crate::depth::default_model_path, PathBuf::from)
-                }
+                "model" => settings.model = Model::from_path(get().map(PathBuf::from)),
                 "provider" => settings.provider = value.get().expect("type checked by GObject"),
                 "onnxruntime-library" => settings.onnxruntime_library = get().map(PathBuf::from),
                 "working-scale" => {
@@ -271,7 +268,11 @@ impl ObjectImpl for Sterefo {
             "focus-smoothing" => settings.focus_smoothing.to_value(),
             "focus-in-use" => lock(&self.focus_in_use).to_value(),
             "processing-latency" => self.latency.reported().nseconds().to_value(),
-            "model" => settings.model.to_string_lossy().to_value(),
+            "model" => settings
+                .model
+                .path()
+                .map_or_else(String::new, |p| p.to_string_lossy().into_owned())
+                .to_value(),
             "provider" => settings.provider.to_value(),
             "provider-in-use" => lock(&self.provider_in_use).to_value(),
             "onnxruntime-library" => settings
@@ -362,9 +363,10 @@ impl AggregatorImpl for Sterefo {
         gst::info!(
             CAT,
             imp = self,
-            "disparity: {} on {}; refocus on {}",
-            settings.model.display(),
+            "disparity: {} on {} (ONNX Runtime {}); refocus on {}",
+            settings.model,
             depth.provider_description(),
+            depth.runtime_library().display(),
             renderer.device_name()
         );
         *lock(&self.provider_in_use) = depth.provider_description().to_string();
@@ -600,7 +602,7 @@ impl AggregatorImpl for Sterefo {
                 gst::LibraryError::Failed,
                 (
                     "disparity estimation with {} failed: {e:#}",
-                    settings.model.display()
+                    settings.model
                 )
             );
             return Err(gst::FlowError::Error);
