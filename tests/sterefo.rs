@@ -531,7 +531,7 @@ fn a_corrupt_model_is_a_clear_error_at_start() {
     // What was wrong (this file, not an ONNX file) and what to use instead.
     assert!(message.contains(&path.display().to_string()), "{message}");
     assert!(message.contains("is it an ONNX file?"), "{message}");
-    assert!(message.contains("the shipped model is"), "{message}");
+    assert!(message.contains("leave the `model` property empty for the built-in model"), "{message}");
 }
 
 #[test]
