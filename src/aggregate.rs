@@ -39,7 +39,7 @@ fn is_gap(buffer: &gst::Buffer) -> bool {
 /// When a live aggregator stops waiting for a frame's partner: the running time of the
 /// earliest frame waiting on either input (the base class waits until then plus the
 /// pipeline's latency, then calls `aggregate` with `timeout`); none while both are empty.
-pub fn next_time(pads: [&gst_base::AggregatorPad; 2]) -> Option<gst::ClockTime> {
+pub fn next_time(pads: &[&gst_base::AggregatorPad]) -> Option<gst::ClockTime> {
     pads.iter()
         .filter_map(|pad| running_time(pad, &pad.peek_buffer()?))
         .min()
@@ -116,6 +116,24 @@ pub fn next_pair(
     }
 }
 
+/// Pops the next frame of the only input (a stream that carries both views), skipping GAP
+/// events. `Err(Eos)` once it has ended, `NEED_DATA` while it has no frame.
+pub fn next_single(
+    pad: &gst_base::AggregatorPad,
+    category: gst::DebugCategory,
+) -> Result<gst::Buffer, gst::FlowError> {
+    loop {
+        match pad.pop_buffer() {
+            Some(buffer) if is_gap(&buffer) => {
+                gst::debug!(category, obj = pad, "gap at {:?}: no frame", buffer.pts());
+            }
+            Some(buffer) => return Ok(buffer),
+            None if pad.is_eos() => return Err(gst::FlowError::Eos),
+            None => return Err(gst_base::AGGREGATOR_FLOW_NEED_DATA),
+        }
+    }
+}
+
 /// How long an input may stay unlinked once the other has started streaming.
 pub const LINK_GRACE: gst::ClockTime = gst::ClockTime::from_seconds(3);
 
@@ -128,7 +146,7 @@ pub struct LinkWatch {
 }
 
 impl LinkWatch {
-    pub fn arm(&self, element: &gst::Element, pads: [&gst_base::AggregatorPad; 2]) {
+    pub fn arm(&self, element: &gst::Element, pads: &[&gst_base::AggregatorPad]) {
         let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
         if pending.is_some() {
             return;
@@ -137,7 +155,7 @@ impl LinkWatch {
         let now = clock.time();
         let id = clock.new_single_shot_id(now + LINK_GRACE);
         let element = element.downgrade();
-        let pads = pads.map(|p| p.downgrade());
+        let pads: Vec<_> = pads.iter().map(|p| p.downgrade()).collect();
         let armed = id.wait_async(move |_, _, _| {
             let Some(element) = element.upgrade() else {
                 return;
@@ -229,14 +247,29 @@ fn output_time(
 /// narrowed to what downstream accepts, so that an upstream converter picks a format
 /// downstream can take (as `compositor` does). Where downstream takes none of the
 /// template's formats, the template: negotiation then fails with `update_src_caps`'s
-/// message, which says what to put after the element.
+/// message, which says what to put after the element. `formats_only`: downstream's sizes
+/// and multiview fields say nothing about this input (a frame that packs two views).
 pub fn answer_caps_from_downstream(
     element: &gst_base::Aggregator,
     pad: &gst_base::AggregatorPad,
     query: &mut gst::query::Caps,
+    formats_only: bool,
 ) {
     let template = pad.pad_template_caps();
-    let downstream = element.src_pad().peer_query_caps(None);
+    let mut downstream = element.src_pad().peer_query_caps(None);
+    if formats_only {
+        let caps = downstream.make_mut();
+        for structure in caps.iter_mut() {
+            structure.remove_fields([
+                "width",
+                "height",
+                "pixel-aspect-ratio",
+                "multiview-mode",
+                "multiview-flags",
+            ]);
+        }
+        downstream.simplify();
+    }
     let mut caps = downstream.intersect_with_mode(&template, gst::CapsIntersectMode::First);
     if caps.is_empty() {
         caps = template;

@@ -2,6 +2,8 @@
 //! buffers the renderer and the disparity network work on.
 
 use gst_video::VideoFrameRef;
+
+use crate::depth::{ChannelOrder, StereoImage};
 use gst_video::prelude::*;
 
 /// Copies a 4-byte-per-pixel frame into `out` (width * height * 4 bytes), row by row.
@@ -9,14 +11,24 @@ pub fn read_packed4(
     frame: &VideoFrameRef<&gst::BufferRef>,
     out: &mut Vec<u8>,
 ) -> Result<(), glib::BoolError> {
-    let (width, height) = (frame.width() as usize, frame.height() as usize);
-    let stride = frame.plane_stride()[0] as usize;
-    let data = frame.plane_data(0)?;
-    out.clear();
-    for y in 0..height {
-        out.extend_from_slice(&data[y * stride..y * stride + width * 4]);
-    }
+    let image = StereoImage {
+        data: frame.plane_data(0)?,
+        width: frame.width() as usize,
+        height: frame.height() as usize,
+        stride: frame.plane_stride()[0] as usize,
+        order: ChannelOrder::Rgba,
+    };
+    read_view(&image, out);
     Ok(())
+}
+
+/// Copies the 4-byte pixels of an image (a whole frame, or one view of a frame that packs
+/// two) into `out` (width * height * 4 bytes), row by row.
+pub fn read_view(image: &StereoImage, out: &mut Vec<u8>) {
+    out.clear();
+    for y in 0..image.height {
+        out.extend_from_slice(&image.data[y * image.stride..y * image.stride + image.width * 4]);
+    }
 }
 
 /// Copies `packed` (width * height * 4 bytes) into a 4-byte-per-pixel frame.

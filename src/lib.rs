@@ -19,6 +19,7 @@ pub mod latency;
 pub mod pairing;
 pub mod properties;
 pub mod refocus;
+pub mod stereo_layout;
 pub mod sterefo;
 
 fn plugin_init(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {

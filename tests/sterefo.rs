@@ -347,11 +347,24 @@ fn a_missing_model_is_a_clear_error_at_start() {
 #[test]
 fn an_unlinked_input_is_a_clear_error_not_a_hang() {
     init();
-    let pipeline = gst::parse::launch(
-        "videotestsrc num-buffers=500 ! video/x-raw,format=RGBA,width=64,height=32 ! s.sink_left \
-         sterefo name=s ! fakesink",
-    )
-    .expect("pipeline");
+    let launch = || {
+        gst::parse::launch(
+            "videotestsrc num-buffers=500 ! video/x-raw,format=RGBA,width=64,height=32 ! s.sink_left \
+             sterefo name=s ! fakesink",
+        )
+        .expect("pipeline")
+    };
+    // One view per frame and no sink_right: what to link, or how to say the frame packs both.
+    let error = run(&launch(), Duration::from_secs(30)).expect_err("must fail");
+    assert!(
+        error.contains("sink_left carries one view and there is no right view: link the right view to sink_right")
+            && error.contains("stereo-layout=side-by-side or top-bottom"),
+        "{error}"
+    );
+    // sink_right requested but never linked.
+    let pipeline = launch();
+    let sterefo = pipeline.downcast_ref::<gst::Bin>().unwrap().by_name("s").unwrap();
+    let _right = sterefo.request_pad_simple("sink_right").expect("sink_right");
     let error = run(&pipeline, Duration::from_secs(30)).expect_err("must fail");
     assert!(error.contains("sink_right is not linked"), "{error}");
 }

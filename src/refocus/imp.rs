@@ -180,7 +180,7 @@ impl AggregatorImpl for Refocus {
     fn sink_event(&self, pad: &gst_base::AggregatorPad, event: gst::Event) -> bool {
         if let gst::EventView::StreamStart(_) = event.view() {
             self.link_watch
-                .arm(self.obj().upcast_ref(), [&self.sink, &self.sink_disparity]);
+                .arm(self.obj().upcast_ref(), &[&self.sink, &self.sink_disparity]);
         }
         if let gst::EventView::Caps(caps) = event.view() {
             let Some(info) = aggregate::caps_video_info(self.obj().upcast_ref(), caps.caps())
@@ -213,7 +213,7 @@ impl AggregatorImpl for Refocus {
             && pad == &self.sink
         {
             // the output has the colour input's format
-            aggregate::answer_caps_from_downstream(self.obj().upcast_ref(), pad, caps);
+            aggregate::answer_caps_from_downstream(self.obj().upcast_ref(), pad, caps, false);
             return true;
         }
         self.parent_sink_query(pad, query)
@@ -235,7 +235,7 @@ impl AggregatorImpl for Refocus {
     }
 
     fn next_time(&self) -> Option<gst::ClockTime> {
-        aggregate::next_time([&self.sink, &self.sink_disparity])
+        aggregate::next_time(&[&self.sink, &self.sink_disparity])
     }
 
     fn aggregate(&self, timeout: bool) -> Result<gst::FlowSuccess, gst::FlowError> {

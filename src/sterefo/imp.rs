@@ -11,7 +11,7 @@ use gst_base::prelude::*;
 use gst_base::subclass::prelude::*;
 use gst_video::prelude::*;
 
-use super::{FocusMode, Output, Provider};
+use super::{FocusMode, Output, Provider, StereoLayout};
 use crate::aggregate::{self, running_time};
 use crate::depth::{ChannelOrder, DepthEstimator, DepthOptions, Model, StereoImage};
 use crate::dof::gpu::Renderer;
@@ -19,6 +19,7 @@ use crate::focus::{self, FocusPuller, Rect};
 use crate::gpu::GpuContext;
 use crate::properties::RefocusSettings;
 use crate::refocus::imp::COLOUR_FORMATS;
+use crate::stereo_layout::{self, PackedViews};
 use crate::{colormap, frames};
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
@@ -47,6 +48,7 @@ struct Settings {
     provider: Provider,
     onnxruntime_library: Option<PathBuf>,
     working_scale: f32,
+    stereo_layout: StereoLayout,
 }
 
 impl Default for Settings {
@@ -64,6 +66,7 @@ impl Default for Settings {
             provider: Provider::Auto,
             onnxruntime_library: None,
             working_scale: DEFAULT_WORKING_SCALE,
+            stereo_layout: StereoLayout::Auto,
         }
     }
 }
@@ -83,7 +86,8 @@ struct State {
 
 pub struct Sterefo {
     sink_left: gst_base::AggregatorPad,
-    sink_right: gst_base::AggregatorPad,
+    /// Requested only where the views come as two streams.
+    sink_right: Mutex<Option<gst_base::AggregatorPad>>,
     link_watch: aggregate::LinkWatch,
     latency: aggregate::LatencyReport,
     settings: Mutex<Settings>,
@@ -108,7 +112,7 @@ impl ObjectSubclass for Sterefo {
         };
         Sterefo {
             sink_left: pad("sink_left"),
-            sink_right: pad("sink_right"),
+            sink_right: Mutex::new(None),
             link_watch: aggregate::LinkWatch::default(),
             latency: aggregate::LatencyReport::default(),
             settings: Mutex::new(Settings::default()),
@@ -178,6 +182,11 @@ impl ObjectImpl for Sterefo {
                     .read_only()
                     .build(),
                 aggregate::LatencyReport::spec(),
+                glib::ParamSpecEnum::builder_with_default("stereo-layout", StereoLayout::Auto)
+                    .nick("Stereo layout")
+                    .blurb("How the views arrive: auto = as sink_left's multiview caps say (side-by-side or top-bottom: both views in one frame), else two streams on sink_left and sink_right")
+                    .mutable_ready()
+                    .build(),
                 glib::ParamSpecString::builder("model")
                     .nick("Model")
                     .blurb("ONNX stereo model file (inputs left, right [1,3,H,W] RGB 0..1; output disparity [1,1,H,W] pixels); empty = the model built into the plugin")
@@ -248,6 +257,9 @@ impl ObjectImpl for Sterefo {
                 "working-scale" => {
                     settings.working_scale = value.get().expect("type checked by GObject")
                 }
+                "stereo-layout" => {
+                    settings.stereo_layout = value.get().expect("type checked by GObject")
+                }
                 _ => unreachable!("only installed properties are set"),
             }
         }
@@ -281,6 +293,7 @@ impl ObjectImpl for Sterefo {
                 .map(|p| p.to_string_lossy().into_owned())
                 .to_value(),
             "working-scale" => settings.working_scale.to_value(),
+            "stereo-layout" => settings.stereo_layout.to_value(),
             _ => unreachable!("only installed properties are read"),
         }
     }
@@ -289,7 +302,6 @@ impl ObjectImpl for Sterefo {
         self.parent_constructed();
         let obj = self.obj();
         obj.add_pad(&self.sink_left).expect("fresh pad");
-        obj.add_pad(&self.sink_right).expect("fresh pad");
     }
 }
 
@@ -319,27 +331,60 @@ impl ElementImpl for Sterefo {
                     .format(gst_video::VideoFormat::Gray16Le)
                     .build(),
             );
-            let template = |name, direction, caps: &gst::Caps| {
+            let template = |name, direction, presence, caps: &gst::Caps| {
                 gst::PadTemplate::with_gtype(
                     name,
                     direction,
-                    gst::PadPresence::Always,
+                    presence,
                     caps,
                     gst_base::AggregatorPad::static_type(),
                 )
                 .expect("valid template")
             };
             vec![
-                template("src", gst::PadDirection::Src, &output),
-                template("sink_left", gst::PadDirection::Sink, &colour),
-                template("sink_right", gst::PadDirection::Sink, &colour),
+                template("src", gst::PadDirection::Src, gst::PadPresence::Always, &output),
+                template("sink_left", gst::PadDirection::Sink, gst::PadPresence::Always, &colour),
+                // requested by linking to it (`s.sink_right` in gst-launch); none where
+                // sink_left carries both views
+                template("sink_right", gst::PadDirection::Sink, gst::PadPresence::Request, &colour),
             ]
         });
         TEMPLATES.as_ref()
     }
+
+    fn release_pad(&self, pad: &gst::Pad) {
+        let mut right = lock(&self.sink_right);
+        if right.as_ref().is_some_and(|r| r.upcast_ref::<gst::Pad>() == pad) {
+            *right = None;
+        }
+        drop(right);
+        self.parent_release_pad(pad);
+    }
 }
 
 impl AggregatorImpl for Sterefo {
+    fn create_new_pad(
+        &self,
+        templ: &gst::PadTemplate,
+        req_name: Option<&str>,
+        _caps: Option<&gst::Caps>,
+    ) -> Option<gst_base::AggregatorPad> {
+        let mut right = lock(&self.sink_right);
+        if templ.name_template() != "sink_right" || req_name.is_some_and(|n| n != "sink_right") {
+            gst::warning!(CAT, imp = self, "only sink_right can be requested");
+            return None;
+        }
+        if right.is_some() {
+            gst::warning!(CAT, imp = self, "sink_right is already requested");
+            return None;
+        }
+        let pad = gst::PadBuilder::<gst_base::AggregatorPad>::from_template(templ)
+            .name("sink_right")
+            .build();
+        *right = Some(pad.clone());
+        Some(pad)
+    }
+
     fn start(&self) -> Result<(), gst::ErrorMessage> {
         let settings = lock(&self.settings).clone();
         let renderer = GpuContext::shared().and_then(Renderer::new).map_err(|e| {
@@ -400,8 +445,9 @@ impl AggregatorImpl for Sterefo {
 
     fn sink_event(&self, pad: &gst_base::AggregatorPad, event: gst::Event) -> bool {
         if let gst::EventView::StreamStart(_) = event.view() {
-            self.link_watch
-                .arm(self.obj().upcast_ref(), [&self.sink_left, &self.sink_right]);
+            let right = lock(&self.sink_right).clone();
+            let pads: Vec<_> = std::iter::once(&self.sink_left).chain(right.as_ref()).collect();
+            self.link_watch.arm(self.obj().upcast_ref(), &pads);
         }
         if let gst::EventView::Caps(caps) = event.view() {
             let Some(info) = aggregate::caps_video_info(self.obj().upcast_ref(), caps.caps())
@@ -436,10 +482,11 @@ impl AggregatorImpl for Sterefo {
         if let Ok(gst_video::NavigationEvent::MouseButtonPress { x, y, .. }) =
             gst_video::NavigationEvent::parse(&event)
         {
-            // The output has the left input's size in every output mode. Read from the
-            // caps, not the state, whose lock `aggregate` holds through a whole frame.
+            // The output has one view's size in every output mode. Read from the caps, not
+            // the state, whose lock `aggregate` holds through a whole frame.
             let size = self
-                .sink_left
+                .obj()
+                .src_pad()
                 .current_caps()
                 .and_then(|caps| gst_video::VideoInfo::from_caps(&caps).ok())
                 .map(|info| (info.width(), info.height()));
@@ -465,8 +512,15 @@ impl AggregatorImpl for Sterefo {
             && pad == &self.sink_left
             && lock(&self.settings).output == Output::Refocused
         {
-            // the refocused output has the left input's format
-            aggregate::answer_caps_from_downstream(self.obj().upcast_ref(), pad, caps);
+            // the refocused output has the left input's format (and, unless it packs both
+            // views, its size)
+            let packed = lock(&self.settings).stereo_layout != StereoLayout::Auto
+                || caps.filter().is_some_and(|filter| {
+                    filter.structure(0).and_then(|s| s.get::<&str>("multiview-mode").ok()).is_some_and(
+                        |mode| mode == "side-by-side" || mode == "top-bottom",
+                    )
+                });
+            aggregate::answer_caps_from_downstream(self.obj().upcast_ref(), pad, caps, packed);
             return true;
         }
         self.parent_sink_query(pad, query)
@@ -476,24 +530,16 @@ impl AggregatorImpl for Sterefo {
         let Some(left) = self.sink_left.current_caps() else {
             return Err(gst_base::AGGREGATOR_FLOW_NEED_DATA);
         };
-        let output = lock(&self.settings).output;
-        let produced = match output {
-            Output::Refocused => left,
-            Output::Disparity | Output::DisparityColor => {
-                let info = gst_video::VideoInfo::from_caps(&left)
-                    .map_err(|_| gst::FlowError::NotNegotiated)?;
-                let format = if output == Output::Disparity {
-                    gst_video::VideoFormat::Gray16Le
-                } else {
-                    gst_video::VideoFormat::Rgba
-                };
-                gst_video::VideoInfo::builder(format, info.width(), info.height())
-                    .fps(info.fps())
-                    .par(info.par())
-                    .build()
-                    .and_then(|i| i.to_caps())
-                    .map_err(|_| gst::FlowError::NotNegotiated)?
-            }
+        let settings = lock(&self.settings).clone();
+        let info =
+            gst_video::VideoInfo::from_caps(&left).map_err(|_| gst::FlowError::NotNegotiated)?;
+        let views = self.packed_views(&settings, &info)?;
+        let produced = if settings.output == Output::Refocused && views.is_none() {
+            left
+        } else {
+            output_info(settings.output, &info, views.as_ref())?
+                .to_caps()
+                .map_err(|_| gst::FlowError::NotNegotiated)?
         };
         if !produced.can_intersect(caps) {
             gst::element_imp_error!(
@@ -507,30 +553,44 @@ impl AggregatorImpl for Sterefo {
     }
 
     fn next_time(&self) -> Option<gst::ClockTime> {
-        aggregate::next_time([&self.sink_left, &self.sink_right])
+        let right = lock(&self.sink_right).clone();
+        let pads: Vec<_> = std::iter::once(&self.sink_left).chain(right.as_ref()).collect();
+        aggregate::next_time(&pads)
     }
 
     fn aggregate(&self, timeout: bool) -> Result<gst::FlowSuccess, gst::FlowError> {
-        let (left, right) = aggregate::next_pair(&self.sink_left, &self.sink_right, timeout, *CAT)?;
+        let settings = lock(&self.settings).clone();
+        // The caps of the frame at the head of sink_left's queue (the pad's current caps may
+        // already be those of a later frame, after a resolution change).
+        let left_info = lock(&self.state)
+            .as_ref()
+            .ok_or(gst::FlowError::Flushing)?
+            .left_info
+            .clone();
+        let left_info = match left_info {
+            Some(info) => info,
+            None if self.sink_left.is_eos() => return Err(gst::FlowError::Eos),
+            None => return Err(gst_base::AGGREGATOR_FLOW_NEED_DATA),
+        };
+        let views = self.packed_views(&settings, &left_info)?;
+        let (left, right) = self.next_frames(views.is_some(), timeout)?;
         let started = std::time::Instant::now();
         let time = running_time(&self.sink_left, &left);
         if let Some(time) = time {
             let _ = self.obj().sync_values(gst::ClockTime::from_nseconds(time));
         }
-        let settings = lock(&self.settings).clone();
         let mut guard = lock(&self.state);
         let state = guard.as_mut().ok_or(gst::FlowError::Flushing)?;
-        let (Some(left_info), Some(right_info)) =
-            (state.left_info.clone(), state.right_info.clone())
-        else {
-            gst::element_imp_error!(
-                self,
-                gst::CoreError::Negotiation,
-                ["frames arrived before caps"]
-            );
-            return Err(gst::FlowError::NotNegotiated);
+        let right_info = match views {
+            Some(_) => left_info.clone(),
+            None => state.right_info.clone().ok_or_else(|| {
+                gst::element_imp_error!(self, gst::CoreError::Negotiation, ["frames arrived before caps"]);
+                gst::FlowError::NotNegotiated
+            })?,
         };
-        if (left_info.width(), left_info.height()) != (right_info.width(), right_info.height()) {
+        if views.is_none()
+            && (left_info.width(), left_info.height()) != (right_info.width(), right_info.height())
+        {
             gst::element_imp_error!(
                 self,
                 gst::StreamError::Format,
@@ -544,11 +604,12 @@ impl AggregatorImpl for Sterefo {
             );
             return Err(gst::FlowError::NotNegotiated);
         }
-        let (width, height) = (left_info.width() as usize, left_info.height() as usize);
+        let output_info = output_info(settings.output, &left_info, views.as_ref())?;
+        let (width, height) = (output_info.width() as usize, output_info.height() as usize);
         if settings.output == Output::Refocused
             && let Err(e) = state
                 .renderer
-                .check_size(left_info.width(), left_info.height())
+                .check_size(output_info.width(), output_info.height())
         {
             // Before the network runs: a frame the GPU cannot refocus fails at once.
             gst::element_imp_error!(self, gst::StreamError::Failed, ("{e:#}"));
@@ -567,20 +628,21 @@ impl AggregatorImpl for Sterefo {
             );
             return Err(gst::FlowError::Error);
         };
-        // The row stride is the mapped frame's: a buffer's GstVideoMeta may pad rows beyond
-        // what the caps imply.
-        fn image<'a>(
-            frame: &'a gst_video::VideoFrameRef<&gst::BufferRef>,
-        ) -> Option<StereoImage<'a>> {
-            frame.plane_data(0).ok().map(|data| StereoImage {
-                data,
-                width: frame.width() as usize,
-                height: frame.height() as usize,
-                stride: frame.plane_stride()[0] as usize,
-                order: channel_order(frame.format()),
-            })
-        }
-        let (Some(left_image), Some(right_image)) = (image(&left_frame), image(&right_frame))
+        // Each view is a window of its frame (a whole frame, or one half of a frame that
+        // packs both); the row stride is the mapped frame's, as a buffer's GstVideoMeta may
+        // pad rows beyond what the caps imply.
+        let (left_rect, right_rect) = match views {
+            Some(v) => (
+                (v.left.0, v.left.1, v.view_width, v.view_height),
+                (v.right.0, v.right.1, v.view_width, v.view_height),
+            ),
+            None => (
+                (0, 0, left_info.width(), left_info.height()),
+                (0, 0, right_info.width(), right_info.height()),
+            ),
+        };
+        let (Some(left_image), Some(right_image)) =
+            (view(&left_frame, left_rect), view(&right_frame, right_rect))
         else {
             gst::element_imp_error!(
                 self,
@@ -634,11 +696,6 @@ impl AggregatorImpl for Sterefo {
             left.pts()
         );
 
-        let output_info = match settings.output {
-            Output::Refocused => left_info.clone(),
-            Output::Disparity => video_info(gst_video::VideoFormat::Gray16Le, &left_info)?,
-            Output::DisparityColor => video_info(gst_video::VideoFormat::Rgba, &left_info)?,
-        };
         let mut output = aggregate::output_buffer(
             self.obj().upcast_ref(),
             &self.sink_left,
@@ -657,8 +714,7 @@ impl AggregatorImpl for Sterefo {
                         gst::element_imp_error!(self, gst::LibraryError::Settings, ["{e}"]);
                         return Err(gst::FlowError::Error);
                     }
-                    frames::read_packed4(&left_frame, &mut state.image)
-                        .map_err(|_| gst::FlowError::Error)?;
+                    frames::read_view(&left_image, &mut state.image);
                     state.output.resize(state.image.len(), 0);
                     if let Err(e) = state.renderer.render(
                         &state.image,
@@ -705,6 +761,77 @@ impl AggregatorImpl for Sterefo {
 }
 
 impl Sterefo {
+    /// Where the two views are in sink_left's frames when they pack both (the
+    /// `stereo-layout` property, else the caps' multiview mode); `None` for one view per
+    /// frame. Caps the element cannot unpack are an element error.
+    fn packed_views(
+        &self,
+        settings: &Settings,
+        left: &gst_video::VideoInfo,
+    ) -> Result<Option<PackedViews>, gst::FlowError> {
+        let caps = stereo_layout::from_caps(left.multiview_mode(), left.multiview_flags())
+            .map_err(|e| {
+                gst::element_imp_error!(self, gst::StreamError::Format, ("{e}"));
+                gst::FlowError::NotNegotiated
+            })?;
+        let packing = match settings.stereo_layout {
+            StereoLayout::Auto => caps.packing,
+            StereoLayout::SideBySide => Some(stereo_layout::Packing::SideBySide),
+            StereoLayout::TopBottom => Some(stereo_layout::Packing::TopBottom),
+        };
+        let Some(packing) = packing else {
+            return Ok(None);
+        };
+        PackedViews::new(packing, left.width(), left.height(), caps.right_first, caps.half_aspect)
+            .map(Some)
+            .map_err(|e| {
+                gst::element_imp_error!(self, gst::StreamError::Format, ("{e}"));
+                gst::FlowError::NotNegotiated
+            })
+    }
+
+    /// The next frames to refocus: one frame that packs both views (`packed`, returned
+    /// twice), or the next pair from sink_left and sink_right. A packed stream with a linked
+    /// sink_right, or one view per frame with no sink_right, is an element error that says
+    /// how to link it.
+    fn next_frames(
+        &self,
+        packed: bool,
+        timeout: bool,
+    ) -> Result<(gst::Buffer, gst::Buffer), gst::FlowError> {
+        let right = lock(&self.sink_right).clone();
+        match (packed, right) {
+            (true, Some(right)) if right.peer().is_some() => {
+                gst::element_imp_error!(
+                    self,
+                    gst::CoreError::Negotiation,
+                    (
+                        "sink_left carries both views in one frame, and sink_right is linked too; \
+                         unlink sink_right, or set stereo-layout=auto with one view per frame on each pad"
+                    )
+                );
+                Err(gst::FlowError::NotNegotiated)
+            }
+            (true, _) => {
+                let frame = aggregate::next_single(&self.sink_left, *CAT)?;
+                Ok((frame.clone(), frame))
+            }
+            (false, Some(right)) => aggregate::next_pair(&self.sink_left, &right, timeout, *CAT),
+            (false, None) => {
+                gst::element_imp_error!(
+                    self,
+                    gst::CoreError::Pad,
+                    (
+                        "sink_left carries one view and there is no right view: link the right \
+                         view to sink_right, or, for frames that pack both views, set \
+                         stereo-layout=side-by-side or top-bottom (or give the caps a multiview-mode)"
+                    )
+                );
+                Err(gst::FlowError::NotNegotiated)
+            }
+        }
+    }
+
     /// The focus disparity this frame asks for, before smoothing, and whether it follows a
     /// region of interest (seen now, or held since the tracker lost it).
     #[allow(clippy::too_many_arguments)]
@@ -779,13 +906,49 @@ fn channel_order(format: gst_video::VideoFormat) -> ChannelOrder {
     }
 }
 
-fn video_info(
-    format: gst_video::VideoFormat,
-    like: &gst_video::VideoInfo,
+/// One view of a mapped 4-byte frame: the window (x, y, width, height) of plane 0.
+fn view<'a>(
+    frame: &'a gst_video::VideoFrameRef<&gst::BufferRef>,
+    (x, y, width, height): (u32, u32, u32, u32),
+) -> Option<StereoImage<'a>> {
+    let stride = frame.plane_stride()[0] as usize;
+    let start = y as usize * stride + x as usize * 4;
+    frame.plane_data(0).ok().and_then(|data| data.get(start..)).map(|data| StereoImage {
+        data,
+        width: width as usize,
+        height: height as usize,
+        stride,
+        order: channel_order(frame.format()),
+    })
+}
+
+/// What the src pad carries for a left input `left` (a frame packing both views when
+/// `views` says so): one view's size, in the left input's format (refocused) or the
+/// disparity's, at one view's pixel aspect ratio.
+fn output_info(
+    output: Output,
+    left: &gst_video::VideoInfo,
+    views: Option<&PackedViews>,
 ) -> Result<gst_video::VideoInfo, gst::FlowError> {
-    gst_video::VideoInfo::builder(format, like.width(), like.height())
-        .fps(like.fps())
-        .par(like.par())
-        .build()
-        .map_err(|_| gst::FlowError::NotNegotiated)
+    let format = match output {
+        Output::Refocused => left.format(),
+        Output::Disparity => gst_video::VideoFormat::Gray16Le,
+        Output::DisparityColor => gst_video::VideoFormat::Rgba,
+    };
+    if output == Output::Refocused && views.is_none() {
+        return Ok(left.clone());
+    }
+    let (width, height, par) = match views {
+        Some(v) => (v.view_width, v.view_height, v.view_par(left.par())),
+        None => (left.width(), left.height(), left.par()),
+    };
+    let builder = gst_video::VideoInfo::builder(format, width, height)
+        .fps(left.fps())
+        .par(par);
+    let builder = if output == Output::Refocused {
+        builder.colorimetry(&left.colorimetry())
+    } else {
+        builder
+    };
+    builder.build().map_err(|_| gst::FlowError::NotNegotiated)
 }

@@ -3,6 +3,7 @@
 //! ```text
 //! gst-launch-1.0 sterefo name=s aperture=0.25 ! videoconvert ! autovideosink \
 //!   LEFT_SOURCE ! s.sink_left  RIGHT_SOURCE ! s.sink_right
+//! gst-launch-1.0 PACKED_SOURCE ! sterefo stereo-layout=side-by-side ! videoconvert ! autovideosink
 //! ```
 
 use gst::glib;
@@ -59,6 +60,28 @@ pub enum FocusMode {
     Roi,
 }
 
+/// How the two views arrive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, glib::Enum)]
+#[repr(i32)]
+#[enum_type(name = "GstSterefoStereoLayout")]
+pub enum StereoLayout {
+    /// As sink_left's caps say: `multiview-mode=side-by-side` or `top-bottom` (with the
+    /// flags `half-aspect` and `right-view-first`) pack both views in one frame; otherwise
+    /// one view per frame, the right view on sink_right.
+    #[default]
+    #[enum_value(
+        name = "From the caps: packed if multiview-mode says so, else two streams",
+        nick = "auto"
+    )]
+    Auto,
+    /// Both views in each frame of sink_left, left view in the left half.
+    #[enum_value(name = "Side by side in one frame on sink_left", nick = "side-by-side")]
+    SideBySide,
+    /// Both views in each frame of sink_left, left view in the top half.
+    #[enum_value(name = "Top and bottom in one frame on sink_left", nick = "top-bottom")]
+    TopBottom,
+}
+
 /// Which ONNX Runtime execution provider runs the disparity network.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, glib::Enum)]
 #[repr(i32)]
@@ -91,6 +114,7 @@ pub fn register(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
     Output::static_type().mark_as_plugin_api(gst::PluginAPIFlags::empty());
     FocusMode::static_type().mark_as_plugin_api(gst::PluginAPIFlags::empty());
     Provider::static_type().mark_as_plugin_api(gst::PluginAPIFlags::empty());
+    StereoLayout::static_type().mark_as_plugin_api(gst::PluginAPIFlags::empty());
     gst::Element::register(
         Some(plugin),
         "sterefo",
