@@ -4,6 +4,7 @@
 use gst_video::VideoFrameRef;
 
 use crate::depth::{ChannelOrder, StereoImage};
+use crate::depth_map::DepthToDisparity;
 use gst_video::prelude::*;
 
 /// Copies a 4-byte-per-pixel frame into `out` (width * height * 4 bytes), row by row.
@@ -62,6 +63,26 @@ pub fn read_disparity(
                 .map(|b| f32::from(u16::from_le_bytes([b[0], b[1]])) / 256.0),
         );
     }
+    Ok(())
+}
+
+/// Reads a GRAY16_LE depth frame (levels of a depth camera) into pixels of disparity.
+pub fn read_depth(
+    frame: &VideoFrameRef<&gst::BufferRef>,
+    depth: &DepthToDisparity,
+    out: &mut Vec<f32>,
+) -> Result<(), glib::BoolError> {
+    let (width, height) = (frame.width() as usize, frame.height() as usize);
+    let stride = frame.plane_stride()[0] as usize;
+    let data = frame.plane_data(0)?;
+    let levels: Vec<u16> = (0..height)
+        .flat_map(|y| {
+            data[y * stride..y * stride + width * 2]
+                .chunks_exact(2)
+                .map(|b| u16::from_le_bytes([b[0], b[1]]))
+        })
+        .collect();
+    depth.convert(&levels, width, height, width, out);
     Ok(())
 }
 

@@ -11,6 +11,7 @@ use gst::glib;
 pub mod aggregate;
 pub mod colormap;
 pub mod depth;
+pub mod depth_map;
 pub mod dof;
 pub mod focus;
 pub mod frames;

@@ -9,7 +9,9 @@ use gst::subclass::prelude::*;
 use gst_base::prelude::*;
 use gst_base::subclass::prelude::*;
 
+use super::depth_settings::DepthSettings;
 use crate::aggregate::{self, running_time};
+use crate::depth_map::DepthToDisparity;
 use crate::dof::gpu::Renderer;
 use crate::frames;
 use crate::gpu::GpuContext;
@@ -35,6 +37,8 @@ struct State {
     renderer: Renderer,
     colour_info: Option<gst_video::VideoInfo>,
     disparity_info: Option<gst_video::VideoInfo>,
+    /// For a depth input: how its levels become disparity.
+    depth: Option<DepthToDisparity>,
     image: Vec<u8>,
     disparity: Vec<f32>,
     output: Vec<u8>,
@@ -46,6 +50,7 @@ pub struct Refocus {
     link_watch: aggregate::LinkWatch,
     latency: aggregate::LatencyReport,
     settings: Mutex<RefocusSettings>,
+    depth_settings: Mutex<DepthSettings>,
     state: Mutex<Option<State>>,
 }
 
@@ -68,6 +73,7 @@ impl ObjectSubclass for Refocus {
             link_watch: aggregate::LinkWatch::default(),
             latency: aggregate::LatencyReport::default(),
             settings: Mutex::new(RefocusSettings::default()),
+            depth_settings: Mutex::new(DepthSettings::default()),
             state: Mutex::new(None),
         }
     }
@@ -77,6 +83,7 @@ impl ObjectImpl for Refocus {
     fn properties() -> &'static [glib::ParamSpec] {
         static PROPERTIES: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(|| {
             let mut specs = RefocusSettings::specs();
+            specs.extend(DepthSettings::specs());
             specs.push(aggregate::LatencyReport::spec());
             specs
         });
@@ -85,7 +92,10 @@ impl ObjectImpl for Refocus {
 
     fn set_property(&self, _id: usize, value: &glib::Value, pspec: &glib::ParamSpec) {
         let mut settings = self.settings.lock().unwrap_or_else(|e| e.into_inner());
-        settings.set(pspec.name(), value);
+        if !settings.set(pspec.name(), value) {
+            let mut depth = self.depth_settings.lock().unwrap_or_else(|e| e.into_inner());
+            assert!(depth.set(pspec.name(), value), "only our properties are installed");
+        }
         gst::debug!(CAT, imp = self, "{} set to {:?}", pspec.name(), value);
     }
 
@@ -94,8 +104,10 @@ impl ObjectImpl for Refocus {
             return self.latency.reported().nseconds().to_value();
         }
         let settings = self.settings.lock().unwrap_or_else(|e| e.into_inner());
+        let depth = self.depth_settings.lock().unwrap_or_else(|e| e.into_inner());
         settings
             .get(pspec.name())
+            .or_else(|| depth.get(pspec.name()))
             .expect("only our properties are installed")
     }
 
@@ -158,12 +170,17 @@ impl AggregatorImpl for Refocus {
                 ["refocus needs a GPU through wgpu: {e:#}"]
             )
         })?;
+        let depth_settings = *self.depth_settings.lock().unwrap_or_else(|e| e.into_inner());
+        let depth = depth_settings.converter().map_err(|e| {
+            gst::error_msg!(gst::LibraryError::Settings, ("{e}"))
+        })?;
         gst::info!(CAT, imp = self, "rendering on {}", renderer.device_name());
         self.latency.reset(self.obj().upcast_ref());
         *self.state.lock().unwrap_or_else(|e| e.into_inner()) = Some(State {
             renderer,
             colour_info: None,
             disparity_info: None,
+            depth,
             image: Vec::new(),
             disparity: Vec::new(),
             output: Vec::new(),
@@ -247,7 +264,12 @@ impl AggregatorImpl for Refocus {
             let _ = self.obj().sync_values(gst::ClockTime::from_nseconds(time));
         }
         let settings = *self.settings.lock().unwrap_or_else(|e| e.into_inner());
-        let params = settings.params(settings.focus_disparity);
+        let depth_settings = *self.depth_settings.lock().unwrap_or_else(|e| e.into_inner());
+        let focus = depth_settings.focus(settings.focus_disparity).map_err(|e| {
+            gst::element_imp_error!(self, gst::LibraryError::Settings, ("{e}"));
+            gst::FlowError::Error
+        })?;
+        let params = settings.params(focus);
 
         let mut guard = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let state = guard.as_mut().ok_or(gst::FlowError::Flushing)?;
@@ -290,7 +312,10 @@ impl AggregatorImpl for Refocus {
                 disparity.as_ref(),
                 &disparity_info,
             )?;
-            frames::read_disparity(&frame, &mut state.disparity)
+            match &state.depth {
+                None => frames::read_disparity(&frame, &mut state.disparity),
+                Some(depth) => frames::read_depth(&frame, depth, &mut state.disparity),
+            }
         };
         if let Err(e) = read() {
             gst::element_imp_error!(
