@@ -3,25 +3,9 @@
 
 use gst_video::VideoFrameRef;
 
-use crate::depth::{ChannelOrder, StereoImage};
+use crate::depth::StereoImage;
 use crate::depth_map::DepthToDisparity;
 use gst_video::prelude::*;
-
-/// Copies a 4-byte-per-pixel frame into `out` (width * height * 4 bytes), row by row.
-pub fn read_packed4(
-    frame: &VideoFrameRef<&gst::BufferRef>,
-    out: &mut Vec<u8>,
-) -> Result<(), glib::BoolError> {
-    let image = StereoImage {
-        data: frame.plane_data(0)?,
-        width: frame.width() as usize,
-        height: frame.height() as usize,
-        stride: frame.plane_stride()[0] as usize,
-        order: ChannelOrder::Rgba,
-    };
-    read_view(&image, out);
-    Ok(())
-}
 
 /// Copies the 4-byte pixels of an image (a whole frame, or one view of a frame that packs
 /// two) into `out` (width * height * 4 bytes), row by row.

@@ -14,6 +14,7 @@ pub mod depth;
 pub mod depth_map;
 pub mod dof;
 pub mod focus;
+pub mod formats;
 pub mod frames;
 pub mod gpu;
 pub mod latency;

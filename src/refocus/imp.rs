@@ -13,6 +13,7 @@ use super::depth_settings::DepthSettings;
 use crate::aggregate::{self, running_time};
 use crate::depth_map::DepthToDisparity;
 use crate::dof::gpu::Renderer;
+use crate::formats::{self, COLOUR_FORMATS};
 use crate::frames;
 use crate::gpu::GpuContext;
 use crate::properties::RefocusSettings;
@@ -24,14 +25,6 @@ static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
         Some("Layered depth of field refocusing"),
     )
 });
-
-/// Colour formats accepted: 4 bytes per pixel, colour in bytes 0..3, byte 3 passed through.
-pub const COLOUR_FORMATS: [gst_video::VideoFormat; 4] = [
-    gst_video::VideoFormat::Rgba,
-    gst_video::VideoFormat::Bgra,
-    gst_video::VideoFormat::Rgbx,
-    gst_video::VideoFormat::Bgrx,
-];
 
 struct State {
     renderer: Renderer,
@@ -307,7 +300,7 @@ impl AggregatorImpl for Refocus {
         let mut read = || -> Result<(), glib::BoolError> {
             let frame =
                 gst_video::VideoFrameRef::from_buffer_ref_readable(colour.as_ref(), &colour_info)?;
-            frames::read_packed4(&frame, &mut state.image)?;
+            formats::read(&frame, &mut state.image)?;
             let frame = gst_video::VideoFrameRef::from_buffer_ref_readable(
                 disparity.as_ref(),
                 &disparity_info,
@@ -364,7 +357,7 @@ impl AggregatorImpl for Refocus {
             let mut frame =
                 gst_video::VideoFrameRef::from_buffer_ref_writable(buffer, &colour_info)
                     .map_err(|_| gst::FlowError::Error)?;
-            frames::write_packed4(&state.output, &mut frame).map_err(|_| gst::FlowError::Error)?;
+            formats::write(&state.output, &mut frame).map_err(|_| gst::FlowError::Error)?;
         }
         drop(guard);
         self.latency

@@ -18,7 +18,7 @@ use crate::dof::gpu::Renderer;
 use crate::focus::{self, FocusPuller, Rect};
 use crate::gpu::GpuContext;
 use crate::properties::RefocusSettings;
-use crate::refocus::imp::COLOUR_FORMATS;
+use crate::formats::{self, COLOUR_FORMATS};
 use crate::stereo_layout::{self, PackedViews};
 use crate::{colormap, frames};
 
@@ -77,6 +77,9 @@ struct State {
     left_info: Option<gst_video::VideoInfo>,
     right_info: Option<gst_video::VideoInfo>,
     disparity: Vec<f32>,
+    /// Frames of formats other than the 4-byte ones, converted to RGBA.
+    left_rgba: Vec<u8>,
+    right_rgba: Vec<u8>,
     image: Vec<u8>,
     output: Vec<u8>,
     puller: FocusPuller,
@@ -422,6 +425,8 @@ impl AggregatorImpl for Sterefo {
             left_info: None,
             right_info: None,
             disparity: Vec::new(),
+            left_rgba: Vec::new(),
+            right_rgba: Vec::new(),
             image: Vec::new(),
             output: Vec::new(),
             puller: FocusPuller::default(),
@@ -629,8 +634,16 @@ impl AggregatorImpl for Sterefo {
             return Err(gst::FlowError::Error);
         };
         // Each view is a window of its frame (a whole frame, or one half of a frame that
-        // packs both); the row stride is the mapped frame's, as a buffer's GstVideoMeta may
-        // pad rows beyond what the caps imply.
+        // packs both), read in place for the 4-byte formats, converted to RGBA first for the
+        // others (a packed frame once).
+        let (mut left_rgba, mut right_rgba) =
+            (std::mem::take(&mut state.left_rgba), std::mem::take(&mut state.right_rgba));
+        let left_pixels = pixels(&left_frame, &mut left_rgba);
+        let right_pixels = if views.is_some() {
+            left_pixels
+        } else {
+            pixels(&right_frame, &mut right_rgba)
+        };
         let (left_rect, right_rect) = match views {
             Some(v) => (
                 (v.left.0, v.left.1, v.view_width, v.view_height),
@@ -641,9 +654,10 @@ impl AggregatorImpl for Sterefo {
                 (0, 0, right_info.width(), right_info.height()),
             ),
         };
-        let (Some(left_image), Some(right_image)) =
-            (view(&left_frame, left_rect), view(&right_frame, right_rect))
-        else {
+        let (Some(left_image), Some(right_image)) = (
+            left_pixels.and_then(|p| view(p, left_rect)),
+            right_pixels.and_then(|p| view(p, right_rect)),
+        ) else {
             gst::element_imp_error!(
                 self,
                 gst::StreamError::Decode,
@@ -731,7 +745,7 @@ impl AggregatorImpl for Sterefo {
                         );
                         return Err(gst::FlowError::Error);
                     }
-                    frames::write_packed4(&state.output, &mut out_frame)
+                    formats::write(&state.output, &mut out_frame)
                 }
                 Output::Disparity => frames::write_disparity(&state.disparity, &mut out_frame),
                 Output::DisparityColor => {
@@ -753,6 +767,7 @@ impl AggregatorImpl for Sterefo {
         }
         drop(left_frame);
         drop(right_frame);
+        (state.left_rgba, state.right_rgba) = (left_rgba, right_rgba);
         drop(guard);
         self.latency
             .record(self.obj().upcast_ref(), started.elapsed(), *CAT);
@@ -906,19 +921,34 @@ fn channel_order(format: gst_video::VideoFormat) -> ChannelOrder {
     }
 }
 
-/// One view of a mapped 4-byte frame: the window (x, y, width, height) of plane 0.
-fn view<'a>(
+/// The 4-byte pixels of a mapped frame, with their row stride and channel order: the
+/// frame's own plane for the 4-byte formats (its stride the mapped one, as a buffer's
+/// GstVideoMeta may pad rows beyond what the caps imply), else the frame converted into
+/// `rgba`.
+fn pixels<'a>(
     frame: &'a gst_video::VideoFrameRef<&gst::BufferRef>,
+    rgba: &'a mut Vec<u8>,
+) -> Option<(&'a [u8], usize, ChannelOrder)> {
+    if formats::is_packed4(frame.format()) {
+        let data = frame.plane_data(0).ok()?;
+        return Some((data, frame.plane_stride()[0] as usize, channel_order(frame.format())));
+    }
+    formats::read(frame, rgba).ok()?;
+    Some((rgba.as_slice(), frame.width() as usize * 4, ChannelOrder::Rgba))
+}
+
+/// The window (x, y, width, height) of 4-byte pixels.
+fn view(
+    (data, stride, order): (&[u8], usize, ChannelOrder),
     (x, y, width, height): (u32, u32, u32, u32),
-) -> Option<StereoImage<'a>> {
-    let stride = frame.plane_stride()[0] as usize;
+) -> Option<StereoImage<'_>> {
     let start = y as usize * stride + x as usize * 4;
-    frame.plane_data(0).ok().and_then(|data| data.get(start..)).map(|data| StereoImage {
+    data.get(start..).map(|data| StereoImage {
         data,
         width: width as usize,
         height: height as usize,
         stride,
-        order: channel_order(frame.format()),
+        order,
     })
 }
 
