@@ -3,11 +3,13 @@
 //! stereo pair, in the same run.
 //!
 //! ```text
-//! cargo run --release --example bench_sterefo [-- --quick]
+//! cargo run --release --example bench_sterefo [-- --quick | --nv12]
 //! ```
 //! Input: the Middlebury motorcycle pair resized to each size (data/bench/, made by
 //! scripts/setup.sh), repeated by `imagefreeze`. The rate is measured between the first and
 //! the last frame reaching the sink, so start-up (model load, shader compilation) is excluded.
+//! A second table: 1920x1080 NV12 in and out (what decoders deliver), `sterefo` taking and
+//! giving NV12 itself against `videoconvert ! sterefo ! videoconvert` (RGBA inside).
 
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -19,6 +21,9 @@ fn main() -> Result<()> {
     let quick = std::env::args().any(|a| a == "--quick");
     gst::init()?;
     gststerefo::plugin_register_static()?;
+    if std::env::args().any(|a| a == "--nv12") {
+        return nv12_table();
+    }
     println!("| size | pipeline | fps | ms per frame | vs SGBM |");
     println!("|---|---|---|---|---|");
     let sizes: &[(u32, u32, u32)] = if quick {
@@ -84,6 +89,49 @@ fn main() -> Result<()> {
                 "| {width}x{height} | {name} | {fps:.2} | {:.0} | {:.2}x |",
                 1000.0 / fps,
                 fps / sgbm_fps.unwrap_or(fps)
+            );
+        }
+    }
+    if !quick {
+        nv12_table()?;
+    }
+    Ok(())
+}
+
+/// NV12 in, NV12 out at 1920x1080: native against converters around the element.
+fn nv12_table() -> Result<()> {
+    let (width, height, frames) = (1920, 1080, 8);
+    println!("\n| size | NV12 in, NV12 out | fps | ms per frame | vs with videoconvert |");
+    println!("|---|---|---|---|---|");
+    let stem = format!("data/bench/{width}x{height}");
+    for scale in [1.0, 0.5] {
+        let pipeline = |to_element: &str, from_element: &str| {
+            let source = |file: &str, pad: &str| {
+                format!(
+                    "filesrc location={stem}_{file}.png ! pngdec ! videoconvert ! video/x-raw,format=NV12 \
+                     ! imagefreeze num-buffers={frames} ! {to_element}queue ! {pad} "
+                )
+            };
+            format!(
+                "sterefo name=s working-scale={scale} aperture=0.25 focus-disparity=40 max-disparity=80 \
+                 ! {from_element}video/x-raw,format=NV12 ! fakesink name=sink sync=false {}{}",
+                source("image", "s.sink_left"),
+                source("right", "s.sink_right")
+            )
+        };
+        let converted = measure(
+            &pipeline("videoconvert ! video/x-raw,format=RGBA ! ", "videoconvert ! "),
+            frames,
+        )?;
+        let native = measure(&pipeline("", ""), frames)?;
+        for (name, fps) in [
+            ("videoconvert ! sterefo ! videoconvert", converted),
+            ("sterefo, NV12 natively", native),
+        ] {
+            println!(
+                "| {width}x{height}, working-scale {scale} | {name} | {fps:.2} | {:.0} | {:.2}x |",
+                1000.0 / fps,
+                fps / converted
             );
         }
     }

@@ -112,81 +112,112 @@ fn siting(info: &gst_video::VideoInfo) -> (bool, bool) {
     )
 }
 
-/// Linear interpolation of a line of `n` chroma samples to `out.len()` luma positions, a
-/// sample covering `factor` pixels, co-sited or centred.
-fn upsample_line(samples: impl Fn(usize) -> f32, n: usize, factor: usize, cosited: bool, out: &mut [f32]) {
-    for (x, value) in out.iter_mut().enumerate() {
-        let position = if factor == 1 {
-            x as f32
-        } else if cosited {
-            x as f32 / factor as f32
-        } else {
-            (x as f32 + 0.5) / factor as f32 - 0.5
-        };
-        let position = position.clamp(0.0, (n - 1) as f32);
-        let (i, t) = (position.floor() as usize, position.fract());
-        let next = (i + 1).min(n - 1);
-        *value = samples(i) * (1.0 - t) + samples(next) * t;
-    }
+/// Linear-interpolation taps from `n` pixels to the `samples` chroma samples covering them
+/// `factor` pixels each, co-sited or centred: per pixel (first sample, second, weight of
+/// the second).
+fn upsampling_taps(n: usize, samples: usize, factor: usize, cosited: bool) -> Vec<(usize, usize, f32)> {
+    (0..n)
+        .map(|x| {
+            let position = if factor == 1 {
+                x as f32
+            } else if cosited {
+                x as f32 / factor as f32
+            } else {
+                (x as f32 + 0.5) / factor as f32 - 0.5
+            };
+            let position = position.clamp(0.0, (samples - 1) as f32);
+            let first = position.floor() as usize;
+            (first, (first + 1).min(samples - 1), position - first as f32)
+        })
+        .collect()
 }
 
-/// The two chroma planes of a YUV frame at full resolution (`width * height` each),
-/// interpolated as [`siting`] says.
-fn chroma_planes(frame: &VideoFrameRef<&gst::BufferRef>) -> Result<(Vec<f32>, Vec<f32>), glib::BoolError> {
-    let (width, height) = (frame.width() as usize, frame.height() as usize);
-    let format = frame.format();
-    let (h_cosited, v_cosited) = siting(frame.info());
-    let (fx, fy) = if format == VideoFormat::Yuy2 { (2, 1) } else { (2, 2) };
-    let (cw, ch) = (width.div_ceil(fx), height.div_ceil(fy));
-    // the samples, as (cb, cr) per chroma row
-    let mut rows: Vec<[Vec<f32>; 2]> = Vec::with_capacity(ch);
-    for cy in 0..ch {
-        let row: [Vec<f32>; 2] = match format {
-            VideoFormat::Nv12 => {
-                let (uv, stride) = plane(frame, 1)?;
-                let line = &uv[cy * stride..];
-                [0, 1].map(|c| (0..cw).map(|cx| f32::from(line[2 * cx + c])).collect())
-            }
-            VideoFormat::I420 => {
-                let ((u, us), (v, vs)) = (plane(frame, 1)?, plane(frame, 2)?);
-                [(u, us), (v, vs)].map(|(p, stride)| (0..cw).map(|cx| f32::from(p[cy * stride + cx])).collect())
-            }
-            _ => {
-                let (data, stride) = plane(frame, 0)?;
-                let line = &data[cy * stride..];
-                [1, 3].map(|c| (0..cw).map(|cx| f32::from(line[4 * cx + c])).collect())
-            }
-        };
-        rows.push(row);
-    }
-    let mut planes = [vec![0.0f32; width * height], vec![0.0f32; width * height]];
-    let mut horizontal = vec![vec![0.0f32; width]; ch];
-    let mut column = vec![0.0f32; height];
-    for (c, plane) in planes.iter_mut().enumerate() {
-        for (cy, line) in horizontal.iter_mut().enumerate() {
-            upsample_line(|i| rows[cy][c][i], cw, fx, h_cosited, line);
-        }
-        for x in 0..width {
-            upsample_line(|i| horizontal[i][x], ch, fy, v_cosited, &mut column);
-            for (y, value) in column.iter().enumerate() {
-                plane[y * width + x] = *value;
-            }
-        }
-    }
-    let [cb, cr] = planes;
-    Ok((cb, cr))
-}
-
-/// The mean of the chroma of the pixels a sample covers (co-sited: the pixel itself at
-/// weight 1/2 and its two neighbours at 1/4; centred: the `factor` pixels at equal weight),
-/// edges replicated.
-fn downsample(values: impl Fn(usize) -> f32, n: usize, sample: usize, factor: usize, cosited: bool) -> f32 {
-    let at = |i: isize| values(i.clamp(0, n as isize - 1) as usize);
+/// The pixels (edges replicated) and weights whose mean a chroma sample is: co-sited, the
+/// pixel itself at 1/2 and its neighbours at 1/4; centred, the `factor` pixels it covers.
+fn downsampling_taps(n: usize, sample: usize, factor: usize, cosited: bool) -> Vec<(usize, f32)> {
+    let at = |i: isize| i.clamp(0, n as isize - 1) as usize;
     let first = (sample * factor) as isize;
     match (factor, cosited) {
-        (1, _) => at(first),
-        (_, true) => 0.25 * at(first - 1) + 0.5 * at(first) + 0.25 * at(first + 1),
-        _ => (0..factor as isize).map(|d| at(first + d)).sum::<f32>() / factor as f32,
+        (1, _) => vec![(at(first), 1.0)],
+        (_, true) => vec![(at(first - 1), 0.25), (at(first), 0.5), (at(first + 1), 0.25)],
+        _ => (0..factor as isize).map(|d| (at(first + d), 1.0 / factor as f32)).collect(),
+    }
+}
+
+/// Chroma subsampling of a YUV format: pixels per sample horizontally and vertically.
+fn subsampling(format: VideoFormat) -> (usize, usize) {
+    if format == VideoFormat::Yuy2 { (2, 1) } else { (2, 2) }
+}
+
+/// Reads a YUV frame into RGBA: `luma(x, y)` and `chroma(component, cx, cy)` give the
+/// stored values; chroma interpolated linearly at the frame's siting.
+fn read_yuv(
+    frame: &VideoFrameRef<&gst::BufferRef>,
+    luma: impl Fn(usize, usize) -> u8,
+    chroma: impl Fn(usize, usize, usize) -> u8,
+    out: &mut Vec<u8>,
+) {
+    let (width, height) = (frame.width() as usize, frame.height() as usize);
+    let coding = Coding::of(frame.info());
+    let (fx, fy) = subsampling(frame.format());
+    let (h_cosited, v_cosited) = siting(frame.info());
+    let columns = upsampling_taps(width, width.div_ceil(fx), fx, h_cosited);
+    let rows = upsampling_taps(height, height.div_ceil(fy), fy, v_cosited);
+    for (y, &(r0, r1, wy)) in rows.iter().enumerate() {
+        for (x, &(c0, c1, wx)) in columns.iter().enumerate() {
+            let sample = |c| {
+                let v = |cx, cy| f32::from(chroma(c, cx, cy));
+                let top = v(c0, r0) + (v(c1, r0) - v(c0, r0)) * wx;
+                let bottom = v(c0, r1) + (v(c1, r1) - v(c0, r1)) * wx;
+                top + (bottom - top) * wy
+            };
+            let [r, g, b] = coding.to_rgb(luma(x, y), byte(sample(0)), byte(sample(1)));
+            out.extend_from_slice(&[r, g, b, 255]);
+        }
+    }
+}
+
+/// Writes RGBA `pixels` as YUV through `put_luma(x, y, value)` and `put_chroma(cx, cy, cb,
+/// cr)`, chroma filtered at the frame's siting.
+fn write_yuv(
+    pixels: &[u8],
+    frame: &VideoFrameRef<&mut gst::BufferRef>,
+    mut put_luma: impl FnMut(usize, usize, u8),
+    mut put_chroma: impl FnMut(usize, usize, u8, u8),
+) {
+    let (width, height) = (frame.width() as usize, frame.height() as usize);
+    let coding = Coding::of(frame.info());
+    let (fx, fy) = subsampling(frame.format());
+    let (h_cosited, v_cosited) = siting(frame.info());
+    let rgb = |x: usize, y: usize| {
+        let p = 4 * (y * width + x);
+        [f32::from(pixels[p]), f32::from(pixels[p + 1]), f32::from(pixels[p + 2])]
+    };
+    for y in 0..height {
+        for x in 0..width {
+            put_luma(x, y, byte(coding.to_yuv(rgb(x, y))[0]));
+        }
+    }
+    let (chroma_w, chroma_h) = (width.div_ceil(fx), height.div_ceil(fy));
+    let columns: Vec<_> = (0..chroma_w).map(|cx| downsampling_taps(width, cx, fx, h_cosited)).collect();
+    let mut filtered = vec![[0.0f32; 2]; width];
+    for cy in 0..chroma_h {
+        filtered.fill([0.0; 2]);
+        for (row, weight) in downsampling_taps(height, cy, fy, v_cosited) {
+            for (x, value) in filtered.iter_mut().enumerate() {
+                let [_, cb, cr] = coding.to_yuv(rgb(x, row));
+                value[0] += weight * cb;
+                value[1] += weight * cr;
+            }
+        }
+        for (cx, taps) in columns.iter().enumerate() {
+            let (mut cb, mut cr) = (0.0, 0.0);
+            for &(x, weight) in taps {
+                cb += weight * filtered[x][0];
+                cr += weight * filtered[x][1];
+            }
+            put_chroma(cx, cy, byte(cb), byte(cr));
+        }
     }
 }
 
@@ -202,7 +233,6 @@ pub fn read(frame: &VideoFrameRef<&gst::BufferRef>, out: &mut Vec<u8>) -> Result
     let format = frame.format();
     out.clear();
     out.reserve(width * height * 4);
-    let coding = Coding::of(frame.info());
     match format {
         f if is_packed4(f) => {
             let (data, stride) = plane(frame, 0)?;
@@ -228,21 +258,28 @@ pub fn read(frame: &VideoFrameRef<&gst::BufferRef>, out: &mut Vec<u8>) -> Result
                 }
             }
         }
-        VideoFormat::Nv12 | VideoFormat::I420 | VideoFormat::Yuy2 => {
-            let (cb, cr) = chroma_planes(frame)?;
-            let (luma, luma_stride) = plane(frame, 0)?;
-            for y in 0..height {
-                for x in 0..width {
-                    let luma = if format == VideoFormat::Yuy2 {
-                        luma[y * luma_stride + (x / 2) * 4 + (x % 2) * 2]
-                    } else {
-                        luma[y * luma_stride + x]
-                    };
-                    let i = y * width + x;
-                    let [r, g, b] = coding.to_rgb(luma, byte(cb[i]), byte(cr[i]));
-                    out.extend_from_slice(&[r, g, b, 255]);
-                }
-            }
+        VideoFormat::Nv12 => {
+            let ((y_plane, ys), (uv, uvs)) = (plane(frame, 0)?, plane(frame, 1)?);
+            read_yuv(frame, |x, y| y_plane[y * ys + x], |c, cx, cy| uv[cy * uvs + 2 * cx + c], out);
+        }
+        VideoFormat::I420 => {
+            let (y_plane, ys) = plane(frame, 0)?;
+            let ((u, us), (v, vs)) = (plane(frame, 1)?, plane(frame, 2)?);
+            read_yuv(
+                frame,
+                |x, y| y_plane[y * ys + x],
+                |c, cx, cy| if c == 0 { u[cy * us + cx] } else { v[cy * vs + cx] },
+                out,
+            );
+        }
+        VideoFormat::Yuy2 => {
+            let (data, stride) = plane(frame, 0)?;
+            read_yuv(
+                frame,
+                |x, y| data[y * stride + (x / 2) * 4 + (x % 2) * 2],
+                |c, cx, cy| data[cy * stride + 4 * cx + 1 + 2 * c],
+                out,
+            );
         }
         other => return Err(glib::bool_error!("format {other:?} is not one the elements take")),
     }
@@ -255,7 +292,6 @@ pub fn read(frame: &VideoFrameRef<&gst::BufferRef>, out: &mut Vec<u8>) -> Result
 pub fn write(pixels: &[u8], frame: &mut VideoFrameRef<&mut gst::BufferRef>) -> Result<(), glib::BoolError> {
     let (width, height) = (frame.width() as usize, frame.height() as usize);
     let format = frame.format();
-    let coding = Coding::of(frame.info());
     let rgb = |x: usize, y: usize| {
         let p = 4 * (y.min(height - 1) * width + x.min(width - 1));
         [f32::from(pixels[p]), f32::from(pixels[p + 1]), f32::from(pixels[p + 2])]
@@ -290,64 +326,37 @@ pub fn write(pixels: &[u8], frame: &mut VideoFrameRef<&mut gst::BufferRef>) -> R
             }
         }
         VideoFormat::Nv12 | VideoFormat::I420 | VideoFormat::Yuy2 => {
-            let (block_w, block_h) = if format == VideoFormat::Yuy2 { (2, 1) } else { (2, 2) };
-            let yuv: Vec<[f32; 3]> = (0..height)
-                .flat_map(|y| (0..width).map(move |x| (x, y)))
-                .map(|(x, y)| coding.to_yuv(rgb(x, y)))
-                .collect();
-            let yuv = |x: usize, y: usize| yuv[y.min(height - 1) * width + x.min(width - 1)];
-            let (h_cosited, v_cosited) = siting(frame.info());
-            let chroma = |cx: usize, cy: usize| {
-                [1, 2].map(|c| {
-                    let column = |x: usize| downsample(|y| yuv(x, y)[c], height, cy, block_h, v_cosited);
-                    byte(downsample(column, width, cx, block_w, h_cosited))
-                })
-            };
-            let (chroma_w, chroma_h) = (width.div_ceil(block_w), height.div_ceil(block_h));
-            match format {
-                VideoFormat::Yuy2 => {
-                    let data = frame.plane_data_mut(0)?;
-                    for y in 0..height {
-                        for cx in 0..chroma_w {
-                            let [cb, cr] = chroma(cx, y);
-                            let i = y * strides[0] + cx * 4;
-                            data[i] = byte(yuv(2 * cx, y)[0]);
-                            data[i + 1] = cb;
-                            data[i + 2] = byte(yuv(2 * cx + 1, y)[0]);
-                            data[i + 3] = cr;
+            // written into owned planes first: the frame is read (its info) while written
+            let sizes: Vec<usize> = (0..frame.n_planes()).map(|i| frame.plane_data(i).map_or(0, <[u8]>::len)).collect();
+            let mut planes: Vec<Vec<u8>> = sizes.iter().map(|&n| vec![0u8; n]).collect();
+            {
+                let (first, rest) = planes.split_at_mut(1);
+                let y_plane = &mut first[0];
+                let put_luma = |x: usize, y: usize, v: u8| match format {
+                    VideoFormat::Yuy2 => y_plane[y * strides[0] + (x / 2) * 4 + (x % 2) * 2] = v,
+                    _ => y_plane[y * strides[0] + x] = v,
+                };
+                let mut chroma_values = Vec::new();
+                write_yuv(pixels, frame, put_luma, |cx, cy, cb, cr| chroma_values.push((cx, cy, cb, cr)));
+                for (cx, cy, cb, cr) in chroma_values {
+                    match format {
+                        VideoFormat::Nv12 => {
+                            rest[0][cy * strides[1] + 2 * cx] = cb;
+                            rest[0][cy * strides[1] + 2 * cx + 1] = cr;
+                        }
+                        VideoFormat::I420 => {
+                            rest[0][cy * strides[1] + cx] = cb;
+                            rest[1][cy * strides[2] + cx] = cr;
+                        }
+                        _ => {
+                            first[0][cy * strides[0] + 4 * cx + 1] = cb;
+                            first[0][cy * strides[0] + 4 * cx + 3] = cr;
                         }
                     }
                 }
-                _ => {
-                    let luma = frame.plane_data_mut(0)?;
-                    for y in 0..height {
-                        for x in 0..width {
-                            luma[y * strides[0] + x] = byte(yuv(x, y)[0]);
-                        }
-                    }
-                    let samples: Vec<[u8; 2]> =
-                        (0..chroma_h).flat_map(|cy| (0..chroma_w).map(move |cx| (cx, cy))).map(|(cx, cy)| chroma(cx, cy)).collect();
-                    if format == VideoFormat::Nv12 {
-                        let uv = frame.plane_data_mut(1)?;
-                        for cy in 0..chroma_h {
-                            for cx in 0..chroma_w {
-                                let [cb, cr] = samples[cy * chroma_w + cx];
-                                uv[cy * strides[1] + 2 * cx] = cb;
-                                uv[cy * strides[1] + 2 * cx + 1] = cr;
-                            }
-                        }
-                    } else {
-                        for (index, component) in [(1u32, 0usize), (2, 1)] {
-                            let stride = strides[index as usize];
-                            let data = frame.plane_data_mut(index)?;
-                            for cy in 0..chroma_h {
-                                for cx in 0..chroma_w {
-                                    data[cy * stride + cx] = samples[cy * chroma_w + cx][component];
-                                }
-                            }
-                        }
-                    }
-                }
+            }
+            for (i, data) in planes.iter().enumerate() {
+                frame.plane_data_mut(i as u32)?.copy_from_slice(data);
             }
         }
         other => return Err(glib::bool_error!("format {other:?} is not one the elements take")),

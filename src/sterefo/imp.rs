@@ -638,11 +638,18 @@ impl AggregatorImpl for Sterefo {
         // others (a packed frame once).
         let (mut left_rgba, mut right_rgba) =
             (std::mem::take(&mut state.left_rgba), std::mem::take(&mut state.right_rgba));
-        let left_pixels = pixels(&left_frame, &mut left_rgba);
-        let right_pixels = if views.is_some() {
-            left_pixels
+        let (left_pixels, right_pixels) = if views.is_some() {
+            let left = pixels(&left_frame, &mut left_rgba);
+            (left, left)
+        } else if formats::is_packed4(left_frame.format()) && formats::is_packed4(right_frame.format()) {
+            (pixels(&left_frame, &mut left_rgba), pixels(&right_frame, &mut right_rgba))
         } else {
-            pixels(&right_frame, &mut right_rgba)
+            // two conversions at once: the cores are otherwise idle until the network runs
+            std::thread::scope(|scope| {
+                let right = scope.spawn(|| pixels(&right_frame, &mut right_rgba));
+                let left = pixels(&left_frame, &mut left_rgba);
+                (left, right.join().unwrap_or(None))
+            })
         };
         let (left_rect, right_rect) = match views {
             Some(v) => (
