@@ -243,3 +243,19 @@ fn frames_it_cannot_unpack_are_clear_errors_not_hangs() {
         assert!(error.contains(expected), "{launch}:\n{error}");
     }
 }
+
+/// A decoder's output straight into `sterefo`: H.264 side-by-side frames decoded by
+/// openh264 (I420), no converter between (README's line for a compressed stereo stream).
+#[test]
+fn a_decoded_side_by_side_stream_runs_without_a_converter() {
+    init();
+    let pipeline = gst::parse::launch(
+        "videotestsrc num-buffers=5 pattern=ball ! video/x-raw,format=I420,width=320,height=96,framerate=25/1 \
+         ! openh264enc ! h264parse ! openh264dec ! sterefo stereo-layout=side-by-side \
+         ! video/x-raw,width=160,height=96 ! fakesink name=sink",
+    )
+    .expect("pipeline");
+    let count = pipeline::count_buffers(&pipeline, "sink");
+    run(&pipeline, Duration::from_secs(60)).expect("runs to EOS");
+    assert_eq!(count.load(std::sync::atomic::Ordering::SeqCst), 5);
+}
