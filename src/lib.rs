@@ -20,6 +20,7 @@ pub mod gpu;
 pub mod latency;
 pub mod pairing;
 pub mod properties;
+pub mod rectify;
 pub mod refocus;
 pub mod stereo_layout;
 pub mod sterefo;

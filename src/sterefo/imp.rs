@@ -19,6 +19,8 @@ use crate::focus::{self, FocusPuller, Rect};
 use crate::gpu::GpuContext;
 use crate::properties::RefocusSettings;
 use crate::formats::{self, COLOUR_FORMATS};
+use crate::rectify::Calibration;
+use crate::rectify::gpu::Remapper;
 use crate::stereo_layout::{self, PackedViews};
 use crate::{colormap, frames};
 
@@ -49,6 +51,8 @@ struct Settings {
     onnxruntime_library: Option<PathBuf>,
     working_scale: f32,
     stereo_layout: StereoLayout,
+    /// Two calibration files, comma-separated; empty: the pair is rectified already.
+    calibration: String,
 }
 
 impl Default for Settings {
@@ -67,6 +71,7 @@ impl Default for Settings {
             onnxruntime_library: None,
             working_scale: DEFAULT_WORKING_SCALE,
             stereo_layout: StereoLayout::Auto,
+            calibration: String::new(),
         }
     }
 }
@@ -77,6 +82,8 @@ struct State {
     left_info: Option<gst_video::VideoInfo>,
     right_info: Option<gst_video::VideoInfo>,
     disparity: Vec<f32>,
+    /// Rectification of an unrectified pair, when a calibration is set.
+    rectification: Option<Rectification>,
     /// Frames of formats other than the 4-byte ones, converted to RGBA.
     left_rgba: Vec<u8>,
     right_rgba: Vec<u8>,
@@ -85,6 +92,15 @@ struct State {
     puller: FocusPuller,
     /// The last frame's focus came from a region of interest: hold it if the ROI goes away.
     following_roi: bool,
+}
+
+struct Rectification {
+    calibration: Calibration,
+    remapper: Remapper,
+    /// The frame size the calibration was last checked against.
+    checked: Option<(u32, u32)>,
+    left: Vec<u8>,
+    right: Vec<u8>,
 }
 
 pub struct Sterefo {
@@ -190,6 +206,11 @@ impl ObjectImpl for Sterefo {
                     .blurb("How the views arrive: auto = as sink_left's multiview caps say (side-by-side or top-bottom: both views in one frame), else two streams on sink_left and sink_right")
                     .mutable_ready()
                     .build(),
+                glib::ParamSpecString::builder("calibration")
+                    .nick("Calibration")
+                    .blurb("Two calibration files, comma-separated, to rectify a pair that is not rectified: OpenCV stereo_calib's intrinsics.yml and extrinsics.yml, or ROS camera_info YAML of the left then the right camera; empty = the pair is rectified")
+                    .mutable_ready()
+                    .build(),
                 glib::ParamSpecString::builder("model")
                     .nick("Model")
                     .blurb("ONNX stereo model file (inputs left, right [1,3,H,W] RGB 0..1; output disparity [1,1,H,W] pixels); empty = the model built into the plugin")
@@ -263,6 +284,7 @@ impl ObjectImpl for Sterefo {
                 "stereo-layout" => {
                     settings.stereo_layout = value.get().expect("type checked by GObject")
                 }
+                "calibration" => settings.calibration = get().unwrap_or_default(),
                 _ => unreachable!("only installed properties are set"),
             }
         }
@@ -297,6 +319,7 @@ impl ObjectImpl for Sterefo {
                 .to_value(),
             "working-scale" => settings.working_scale.to_value(),
             "stereo-layout" => settings.stereo_layout.to_value(),
+            "calibration" => settings.calibration.to_value(),
             _ => unreachable!("only installed properties are read"),
         }
     }
@@ -396,6 +419,33 @@ impl AggregatorImpl for Sterefo {
                 ["sterefo needs a GPU through wgpu: {e:#}"]
             )
         })?;
+        let rectification = if settings.calibration.trim().is_empty() {
+            None
+        } else {
+            let files: Vec<&str> = settings.calibration.split(',').map(str::trim).collect();
+            let [first, second] = files[..] else {
+                return Err(gst::error_msg!(
+                    gst::LibraryError::Settings,
+                    (
+                        "calibration needs two files, comma-separated (intrinsics.yml,extrinsics.yml or \
+                         left.yaml,right.yaml), got `{}`",
+                        settings.calibration
+                    )
+                ));
+            };
+            let calibration = Calibration::load(first.as_ref(), second.as_ref())
+                .map_err(|e| gst::error_msg!(gst::LibraryError::Settings, ("{e}")))?;
+            let context = GpuContext::shared().map_err(|e| {
+                gst::error_msg!(gst::LibraryError::Init, ["sterefo needs a GPU through wgpu: {e:#}"])
+            })?;
+            Some(Rectification {
+                calibration,
+                remapper: Remapper::new(context),
+                checked: None,
+                left: Vec::new(),
+                right: Vec::new(),
+            })
+        };
         let options = DepthOptions {
             provider: settings.provider.into(),
             ort_library: settings.onnxruntime_library.clone(),
@@ -425,6 +475,7 @@ impl AggregatorImpl for Sterefo {
             left_info: None,
             right_info: None,
             disparity: Vec::new(),
+            rectification,
             left_rgba: Vec::new(),
             right_rgba: Vec::new(),
             image: Vec::new(),
@@ -672,6 +723,23 @@ impl AggregatorImpl for Sterefo {
             );
             return Err(gst::FlowError::Error);
         };
+        // An unrectified pair is rectified first (the calibration's maps, on the GPU).
+        let mut rectification = state.rectification.take();
+        let rectified = match rectification.as_mut() {
+            None => Ok(None),
+            Some(r) => self.rectify(r, &left_image, &right_image).map(Some),
+        };
+        let (left_image, right_image) = match (&rectified, rectification.as_ref()) {
+            (Ok(Some(())), Some(r)) => (
+                StereoImage { data: &r.left, width, height, stride: width * 4, order: left_image.order },
+                StereoImage { data: &r.right, width, height, stride: width * 4, order: right_image.order },
+            ),
+            (Err(_), _) => {
+                state.rectification = rectification;
+                return Err(gst::FlowError::Error);
+            }
+            _ => (left_image, right_image),
+        };
         if let Err(e) = state.depth.set_scale(settings.working_scale) {
             gst::element_imp_error!(self, gst::LibraryError::Settings, ["{e:#}"]);
             return Err(gst::FlowError::Error);
@@ -775,6 +843,7 @@ impl AggregatorImpl for Sterefo {
         drop(left_frame);
         drop(right_frame);
         (state.left_rgba, state.right_rgba) = (left_rgba, right_rgba);
+        state.rectification = rectification;
         drop(guard);
         self.latency
             .record(self.obj().upcast_ref(), started.elapsed(), *CAT);
@@ -783,6 +852,23 @@ impl AggregatorImpl for Sterefo {
 }
 
 impl Sterefo {
+    /// Rectifies both views into `r.left`, `r.right` (tightly packed), after checking the
+    /// calibration against their size once per size; an element error when it does not fit.
+    fn rectify(&self, r: &mut Rectification, left: &StereoImage, right: &StereoImage) -> Result<(), ()> {
+        let (width, height) = (left.width as u32, left.height as u32);
+        if r.checked != Some((width, height)) {
+            if let Err(e) = r.calibration.check_size(width, height) {
+                gst::element_imp_error!(self, gst::StreamError::Format, ("{e}"));
+                return Err(());
+            }
+            r.checked = Some((width, height));
+        }
+        r.remapper.set_maps(width, height, || r.calibration.maps(width, height));
+        r.remapper.remap([left, right], [&mut r.left, &mut r.right]).map_err(|e| {
+            gst::element_imp_error!(self, gst::LibraryError::Failed, ("rectification failed: {e:#}"));
+        })
+    }
+
     /// Where the two views are in sink_left's frames when they pack both (the
     /// `stereo-layout` property, else the caps' multiview mode); `None` for one view per
     /// frame. Caps the element cannot unpack are an element error.
