@@ -317,3 +317,33 @@ fn padded_planes_of_a_video_meta_are_honoured() {
     assert_eq!(from_tight.len(), WIDTH * HEIGHT * 3 / 2, "an NV12 frame out");
     assert!(from_tight == from_padded, "padded planes refocus differently from tight ones");
 }
+
+/// The two inputs of `sterefo` in different formats: each is read in its own, the output
+/// has the left one's.
+#[test]
+fn sterefo_inputs_may_differ_in_format() {
+    init();
+    let (left, right, _) = stereo_scene::render(WIDTH, HEIGHT, 8.0, &[Layer { x: 56, y: 28, width: 56, height: 40, disparity: 20.0 }]);
+    let (left_file, right_file) = (scratch("mixed_left.rgba"), scratch("mixed_right.rgba"));
+    std::fs::write(&left_file, &left).expect("write");
+    std::fs::write(&right_file, &right).expect("write");
+    let out = scratch("mixed-out.rgba");
+    let sterefo = "sterefo name=s focus-mode=disparity focus-disparity=20 max-disparity=32";
+    let run_with = |right_convert: &str| {
+        run_pipeline(
+            &format!(
+                "{sterefo} ! video/x-raw,format=RGBA ! filesink location={o} {l} ! s.sink_left {r} ! {right_convert} ! s.sink_right",
+                o = out.display(),
+                l = raw_source(&left_file, "rgba"),
+                r = raw_source(&right_file, "rgba"),
+            ),
+            &out,
+        )
+    };
+    // the right view as I420, against the same pictures (through I420 and back) as RGBA
+    let same = run_with(&through("I420"));
+    let mixed = run_with(&convert("I420"));
+    let (mean, worst) = differences(&same, &mixed);
+    println!("RGBA + I420 against RGBA + RGBA: mean {mean:.3}, worst {worst} levels");
+    assert!(mean <= 1.0, "mean {mean:.3} levels");
+}
