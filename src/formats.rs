@@ -67,18 +67,6 @@ impl Coding {
         }
     }
 
-    fn to_rgb(self, y: u8, cb: u8, cr: u8) -> [u8; 3] {
-        let (y, cb, cr) = if self.full_range {
-            (f32::from(y) / 255.0, (f32::from(cb) - 128.0) / 255.0, (f32::from(cr) - 128.0) / 255.0)
-        } else {
-            ((f32::from(y) - 16.0) / 219.0, (f32::from(cb) - 128.0) / 224.0, (f32::from(cr) - 128.0) / 224.0)
-        };
-        let r = y + 2.0 * (1.0 - self.kr) * cr;
-        let b = y + 2.0 * (1.0 - self.kb) * cb;
-        let g = (y - self.kr * r - self.kb * b) / (1.0 - self.kr - self.kb);
-        [level(r), level(g), level(b)]
-    }
-
     /// Luma and the two chroma values, unquantised (chroma is averaged before rounding).
     fn to_yuv(self, rgb: [f32; 3]) -> [f32; 3] {
         let [r, g, b] = rgb.map(|v| v / 255.0);
@@ -91,10 +79,6 @@ impl Coding {
             [16.0 + 219.0 * y, 128.0 + 224.0 * cb, 128.0 + 224.0 * cr]
         }
     }
-}
-
-fn level(unit: f32) -> u8 {
-    (unit * 255.0).round().clamp(0.0, 255.0) as u8
 }
 
 fn byte(value: f32) -> u8 {
@@ -149,75 +133,165 @@ fn subsampling(format: VideoFormat) -> (usize, usize) {
     if format == VideoFormat::Yuy2 { (2, 1) } else { (2, 2) }
 }
 
-/// Reads a YUV frame into RGBA: `luma(x, y)` and `chroma(component, cx, cy)` give the
-/// stored values; chroma interpolated linearly at the frame's siting.
-fn read_yuv(
+/// Values at a fixed step in a row of a plane (a component of interleaved samples).
+#[derive(Clone, Copy)]
+struct Line<'a> {
+    data: &'a [u8],
+    step: usize,
+    offset: usize,
+}
+
+impl Line<'_> {
+    fn get(&self, i: usize) -> u8 {
+        self.data[i * self.step + self.offset]
+    }
+}
+
+/// Integer tables of a Y'CbCr decoding: each component's share of R, G, B in 1/65536 of a
+/// level.
+struct Tables {
+    y: [i32; 256],
+    r_cr: [i32; 256],
+    g_cb: [i32; 256],
+    g_cr: [i32; 256],
+    b_cb: [i32; 256],
+}
+
+impl Coding {
+    fn tables(self) -> Tables {
+        let (y_scale, c_scale, y_offset) = if self.full_range { (255.0, 255.0, 0.0) } else { (219.0, 224.0, 16.0) };
+        let kg = 1.0 - self.kr - self.kb;
+        let fixed = |v: f32| (v * 255.0 * 65536.0).round() as i32;
+        let chroma = |i: usize| (i as f32 - 128.0) / c_scale;
+        Tables {
+            y: std::array::from_fn(|i| fixed((i as f32 - y_offset) / y_scale) + 32768),
+            r_cr: std::array::from_fn(|i| fixed(2.0 * (1.0 - self.kr) * chroma(i))),
+            g_cb: std::array::from_fn(|i| fixed(-2.0 * self.kb * (1.0 - self.kb) / kg * chroma(i))),
+            g_cr: std::array::from_fn(|i| fixed(-2.0 * self.kr * (1.0 - self.kr) / kg * chroma(i))),
+            b_cb: std::array::from_fn(|i| fixed(2.0 * (1.0 - self.kb) * chroma(i))),
+        }
+    }
+}
+
+impl Tables {
+    fn decode(&self, y: u8, cb: u8, cr: u8) -> [u8; 3] {
+        let (l, cb, cr) = (self.y[usize::from(y)], usize::from(cb), usize::from(cr));
+        [
+            clamp_level(l + self.r_cr[cr]),
+            clamp_level(l + self.g_cb[cb] + self.g_cr[cr]),
+            clamp_level(l + self.b_cb[cb]),
+        ]
+    }
+}
+
+fn clamp_level(v: i32) -> u8 {
+    (v >> 16).clamp(0, 255) as u8
+}
+
+/// Reads a YUV frame into RGBA: `luma(y)` and `chroma(component, cy)` give the rows of
+/// stored values; chroma interpolated linearly at the frame's siting (in 1/256 steps).
+fn read_yuv<'a>(
     frame: &VideoFrameRef<&gst::BufferRef>,
-    luma: impl Fn(usize, usize) -> u8,
-    chroma: impl Fn(usize, usize, usize) -> u8,
+    luma: impl Fn(usize) -> Line<'a>,
+    chroma: impl Fn(usize, usize) -> Line<'a>,
     out: &mut Vec<u8>,
 ) {
     let (width, height) = (frame.width() as usize, frame.height() as usize);
-    let coding = Coding::of(frame.info());
+    let tables = Coding::of(frame.info()).tables();
     let (fx, fy) = subsampling(frame.format());
     let (h_cosited, v_cosited) = siting(frame.info());
-    let columns = upsampling_taps(width, width.div_ceil(fx), fx, h_cosited);
-    let rows = upsampling_taps(height, height.div_ceil(fy), fy, v_cosited);
+    let (chroma_w, chroma_h) = (width.div_ceil(fx), height.div_ceil(fy));
+    let weight = |t: f32| (t * 256.0).round() as u32;
+    let columns: Vec<(usize, usize, u32)> =
+        upsampling_taps(width, chroma_w, fx, h_cosited).into_iter().map(|(a, b, t)| (a, b, weight(t))).collect();
+    let rows = upsampling_taps(height, chroma_h, fy, v_cosited);
+    let mut vertical = [vec![0u32; chroma_w], vec![0u32; chroma_w]];
     for (y, &(r0, r1, wy)) in rows.iter().enumerate() {
+        let wy = weight(wy);
+        for (c, line) in vertical.iter_mut().enumerate() {
+            let (top, bottom) = (chroma(c, r0), chroma(c, r1));
+            for (cx, value) in line.iter_mut().enumerate() {
+                *value = u32::from(top.get(cx)) * (256 - wy) + u32::from(bottom.get(cx)) * wy;
+            }
+        }
+        let luma = luma(y);
         for (x, &(c0, c1, wx)) in columns.iter().enumerate() {
-            let sample = |c| {
-                let v = |cx, cy| f32::from(chroma(c, cx, cy));
-                let top = v(c0, r0) + (v(c1, r0) - v(c0, r0)) * wx;
-                let bottom = v(c0, r1) + (v(c1, r1) - v(c0, r1)) * wx;
-                top + (bottom - top) * wy
-            };
-            let [r, g, b] = coding.to_rgb(luma(x, y), byte(sample(0)), byte(sample(1)));
+            let sample = |line: &[u32]| ((line[c0] * (256 - wx) + line[c1] * wx + 32768) >> 16) as usize;
+            let (cb, cr) = (sample(&vertical[0]), sample(&vertical[1]));
+            let [r, g, b] = tables.decode(luma.get(x), cb as u8, cr as u8);
             out.extend_from_slice(&[r, g, b, 255]);
         }
     }
 }
 
-/// Writes RGBA `pixels` as YUV through `put_luma(x, y, value)` and `put_chroma(cx, cy, cb,
-/// cr)`, chroma filtered at the frame's siting.
-fn write_yuv(
-    pixels: &[u8],
-    frame: &VideoFrameRef<&mut gst::BufferRef>,
-    mut put_luma: impl FnMut(usize, usize, u8),
-    mut put_chroma: impl FnMut(usize, usize, u8, u8),
-) {
-    let (width, height) = (frame.width() as usize, frame.height() as usize);
-    let coding = Coding::of(frame.info());
-    let (fx, fy) = subsampling(frame.format());
-    let (h_cosited, v_cosited) = siting(frame.info());
-    let rgb = |x: usize, y: usize| {
-        let p = 4 * (y * width + x);
-        [f32::from(pixels[p]), f32::from(pixels[p + 1]), f32::from(pixels[p + 2])]
-    };
-    for y in 0..height {
-        for x in 0..width {
-            put_luma(x, y, byte(coding.to_yuv(rgb(x, y))[0]));
+/// What writing RGBA as YUV needs to know of a frame.
+struct YuvOut {
+    width: usize,
+    height: usize,
+    coding: Coding,
+    subsampling: (usize, usize),
+    siting: (bool, bool),
+}
+
+impl YuvOut {
+    fn of(info: &gst_video::VideoInfo) -> YuvOut {
+        YuvOut {
+            width: info.width() as usize,
+            height: info.height() as usize,
+            coding: Coding::of(info),
+            subsampling: subsampling(info.format()),
+            siting: siting(info),
         }
     }
-    let (chroma_w, chroma_h) = (width.div_ceil(fx), height.div_ceil(fy));
-    let columns: Vec<_> = (0..chroma_w).map(|cx| downsampling_taps(width, cx, fx, h_cosited)).collect();
-    let mut filtered = vec![[0.0f32; 2]; width];
-    for cy in 0..chroma_h {
-        filtered.fill([0.0; 2]);
-        for (row, weight) in downsampling_taps(height, cy, fy, v_cosited) {
-            for (x, value) in filtered.iter_mut().enumerate() {
-                let [_, cb, cr] = coding.to_yuv(rgb(x, row));
-                value[0] += weight * cb;
-                value[1] += weight * cr;
+
+    /// The luma of each pixel, into every `step`-th byte (from `offset`) of each row of
+    /// `plane` (`stride` bytes apart).
+    fn luma(&self, pixels: &[u8], plane: &mut [u8], stride: usize, step: usize, offset: usize) {
+        let coding = self.coding;
+        let scale = if coding.full_range { 255.0 } else { 219.0 } / 255.0 * 65536.0;
+        let [wr, wg, wb] = [coding.kr, 1.0 - coding.kr - coding.kb, coding.kb].map(|k| (k * scale).round() as i32);
+        let luma_offset = if coding.full_range { 0 } else { 16 << 16 } + 32768;
+        for y in 0..self.height {
+            let row = &pixels[y * self.width * 4..(y + 1) * self.width * 4];
+            let out = &mut plane[y * stride..];
+            for (x, p) in row.chunks_exact(4).enumerate() {
+                let v = luma_offset + wr * i32::from(p[0]) + wg * i32::from(p[1]) + wb * i32::from(p[2]);
+                out[x * step + offset] = clamp_level(v);
             }
         }
-        for (cx, taps) in columns.iter().enumerate() {
-            let (mut cb, mut cr) = (0.0, 0.0);
-            for &(x, weight) in taps {
-                cb += weight * filtered[x][0];
-                cr += weight * filtered[x][1];
+    }
+
+    /// The chroma samples (Cb, Cr), row by row: each the mean of the RGB of the pixels it
+    /// covers at the frame's siting, then coded (the coding is linear).
+    fn chroma(&self, pixels: &[u8]) -> (usize, Vec<[u8; 2]>) {
+        let (width, height) = (self.width, self.height);
+        let ((fx, fy), (h_cosited, v_cosited)) = (self.subsampling, self.siting);
+        let (chroma_w, chroma_h) = (width.div_ceil(fx), height.div_ceil(fy));
+        let columns: Vec<_> = (0..chroma_w).map(|cx| downsampling_taps(width, cx, fx, h_cosited)).collect();
+        let mut filtered = vec![[0.0f32; 3]; width];
+        let mut samples = Vec::with_capacity(chroma_w * chroma_h);
+        for cy in 0..chroma_h {
+            filtered.fill([0.0; 3]);
+            for (row, weight) in downsampling_taps(height, cy, fy, v_cosited) {
+                let pixels = &pixels[row * width * 4..(row + 1) * width * 4];
+                for (value, p) in filtered.iter_mut().zip(pixels.chunks_exact(4)) {
+                    for c in 0..3 {
+                        value[c] += weight * f32::from(p[c]);
+                    }
+                }
             }
-            put_chroma(cx, cy, byte(cb), byte(cr));
+            for taps in &columns {
+                let mut rgb = [0.0f32; 3];
+                for &(x, weight) in taps {
+                    for c in 0..3 {
+                        rgb[c] += weight * filtered[x][c];
+                    }
+                }
+                let [_, cb, cr] = self.coding.to_yuv(rgb);
+                samples.push([byte(cb), byte(cr)]);
+            }
         }
+        (chroma_w, samples)
     }
 }
 
@@ -260,15 +334,23 @@ pub fn read(frame: &VideoFrameRef<&gst::BufferRef>, out: &mut Vec<u8>) -> Result
         }
         VideoFormat::Nv12 => {
             let ((y_plane, ys), (uv, uvs)) = (plane(frame, 0)?, plane(frame, 1)?);
-            read_yuv(frame, |x, y| y_plane[y * ys + x], |c, cx, cy| uv[cy * uvs + 2 * cx + c], out);
+            read_yuv(
+                frame,
+                |y| Line { data: &y_plane[y * ys..], step: 1, offset: 0 },
+                |c, cy| Line { data: &uv[cy * uvs..], step: 2, offset: c },
+                out,
+            );
         }
         VideoFormat::I420 => {
             let (y_plane, ys) = plane(frame, 0)?;
             let ((u, us), (v, vs)) = (plane(frame, 1)?, plane(frame, 2)?);
             read_yuv(
                 frame,
-                |x, y| y_plane[y * ys + x],
-                |c, cx, cy| if c == 0 { u[cy * us + cx] } else { v[cy * vs + cx] },
+                |y| Line { data: &y_plane[y * ys..], step: 1, offset: 0 },
+                |c, cy| {
+                    let (p, stride) = if c == 0 { (u, us) } else { (v, vs) };
+                    Line { data: &p[cy * stride..], step: 1, offset: 0 }
+                },
                 out,
             );
         }
@@ -276,8 +358,8 @@ pub fn read(frame: &VideoFrameRef<&gst::BufferRef>, out: &mut Vec<u8>) -> Result
             let (data, stride) = plane(frame, 0)?;
             read_yuv(
                 frame,
-                |x, y| data[y * stride + (x / 2) * 4 + (x % 2) * 2],
-                |c, cx, cy| data[cy * stride + 4 * cx + 1 + 2 * c],
+                |y| Line { data: &data[y * stride..], step: 2, offset: 0 },
+                |c, cy| Line { data: &data[cy * stride..], step: 4, offset: 1 + 2 * c },
                 out,
             );
         }
@@ -326,37 +408,26 @@ pub fn write(pixels: &[u8], frame: &mut VideoFrameRef<&mut gst::BufferRef>) -> R
             }
         }
         VideoFormat::Nv12 | VideoFormat::I420 | VideoFormat::Yuy2 => {
-            // written into owned planes first: the frame is read (its info) while written
-            let sizes: Vec<usize> = (0..frame.n_planes()).map(|i| frame.plane_data(i).map_or(0, <[u8]>::len)).collect();
-            let mut planes: Vec<Vec<u8>> = sizes.iter().map(|&n| vec![0u8; n]).collect();
-            {
-                let (first, rest) = planes.split_at_mut(1);
-                let y_plane = &mut first[0];
-                let put_luma = |x: usize, y: usize, v: u8| match format {
-                    VideoFormat::Yuy2 => y_plane[y * strides[0] + (x / 2) * 4 + (x % 2) * 2] = v,
-                    _ => y_plane[y * strides[0] + x] = v,
-                };
-                let mut chroma_values = Vec::new();
-                write_yuv(pixels, frame, put_luma, |cx, cy, cb, cr| chroma_values.push((cx, cy, cb, cr)));
-                for (cx, cy, cb, cr) in chroma_values {
-                    match format {
-                        VideoFormat::Nv12 => {
-                            rest[0][cy * strides[1] + 2 * cx] = cb;
-                            rest[0][cy * strides[1] + 2 * cx + 1] = cr;
-                        }
-                        VideoFormat::I420 => {
-                            rest[0][cy * strides[1] + cx] = cb;
-                            rest[1][cy * strides[2] + cx] = cr;
-                        }
-                        _ => {
-                            first[0][cy * strides[0] + 4 * cx + 1] = cb;
-                            first[0][cy * strides[0] + 4 * cx + 3] = cr;
+            let yuv = YuvOut::of(frame.info());
+            let (luma_step, luma_offset) = if format == VideoFormat::Yuy2 { (2, 0) } else { (1, 0) };
+            yuv.luma(pixels, frame.plane_data_mut(0)?, strides[0], luma_step, luma_offset);
+            let (chroma_w, samples) = yuv.chroma(pixels);
+            // (plane, stride, step, offset of Cb, offset of Cr) for each plane chroma goes in
+            let targets: Vec<(u32, usize, usize, [Option<usize>; 2])> = match format {
+                VideoFormat::Nv12 => vec![(1, strides[1], 2, [Some(0), Some(1)])],
+                VideoFormat::I420 => vec![(1, strides[1], 1, [Some(0), None]), (2, strides[2], 1, [None, Some(0)])],
+                _ => vec![(0, strides[0], 4, [Some(1), Some(3)])],
+            };
+            for (index, stride, step, offsets) in targets {
+                let data = frame.plane_data_mut(index)?;
+                for (i, sample) in samples.iter().enumerate() {
+                    let (cx, cy) = (i % chroma_w, i / chroma_w);
+                    for (value, offset) in sample.iter().zip(offsets) {
+                        if let Some(offset) = offset {
+                            data[cy * stride + cx * step + offset] = *value;
                         }
                     }
                 }
-            }
-            for (i, data) in planes.iter().enumerate() {
-                frame.plane_data_mut(i as u32)?.copy_from_slice(data);
             }
         }
         other => return Err(glib::bool_error!("format {other:?} is not one the elements take")),
@@ -375,7 +446,7 @@ mod tests {
                 let coding = Coding { kr, kb, full_range };
                 for rgb in [[0u8, 0, 0], [255, 255, 255], [200, 30, 90], [12, 250, 128], [90, 90, 91]] {
                     let [y, cb, cr] = coding.to_yuv(rgb.map(f32::from)).map(byte);
-                    let back = coding.to_rgb(y, cb, cr);
+                    let back = coding.tables().decode(y, cb, cr);
                     for c in 0..3 {
                         assert!(back[c].abs_diff(rgb[c]) <= 2, "{rgb:?} -> {back:?} ({kr}, {full_range})");
                     }
@@ -389,6 +460,7 @@ mod tests {
         let coding = Coding { kr: 0.2126, kb: 0.0722, full_range: false };
         assert_eq!(coding.to_yuv([0.0; 3]).map(byte), [16, 128, 128]);
         assert_eq!(coding.to_yuv([255.0; 3]).map(byte), [235, 128, 128]);
-        assert_eq!(coding.to_rgb(235, 128, 128), [255, 255, 255]);
+        assert_eq!(coding.tables().decode(235, 128, 128), [255, 255, 255]);
+        assert_eq!(coding.tables().decode(16, 128, 128), [0, 0, 0]);
     }
 }
