@@ -132,7 +132,8 @@ def main():
                     help="default: rmsprop, or the optimizer of the resumed checkpoint")
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--lr-decay", type=float, default=0.5, help="lr multiplier per --decay-iters")
-    ap.add_argument("--decay-iters", type=int, default=20000)
+    ap.add_argument("--decay-iters", type=int, default=8000,
+                    help="lr halves every this many iterations (20000 up to the campaign's iteration 11,590)")
     ap.add_argument("--max-scene-disp", type=float, default=200.0)
     ap.add_argument("--out", default=CAMPAIGN)
     ap.add_argument("--resume", nargs="?", const="auto", default=None,
