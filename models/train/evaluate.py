@@ -180,6 +180,9 @@ def main():
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--json", default=None)
     ap.add_argument("--save-maps", default=None, help="folder for colour-mapped disparity PNGs")
+    ap.add_argument("--baseline", default=os.path.join(ROOT, "models", "stereonet.onnx"),
+                    help="a second model in the accuracy and fidelity table (default: the shipped "
+                         "one, when --model is another file); 'none' for none")
     a = ap.parse_args()
 
     import onnxruntime as ort
@@ -195,15 +198,24 @@ def main():
           f"onnxruntime {ort.__version__} CPU, {a.threads} threads, cv2 {cv2.__version__}, "
           f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
 
-    def onnx_fn(lx, rx):
-        return sess.run(["disparity"], {"left": lx.astype(np.float32), "right": rx.astype(np.float32)})[0]
+    def onnx_fn(lx, rx, session=sess):
+        return session.run(["disparity"], {"left": lx.astype(np.float32), "right": rx.astype(np.float32)})[0]
 
-    def model_at(scale):
-        return lambda l8, r8: run_scaled(onnx_fn, l8.astype(np.float32) / 255, r8.astype(np.float32) / 255, scale)
+    def model_at(scale, session=sess):
+        fn = lambda lx, rx: onnx_fn(lx, rx, session)  # noqa: E731
+        return lambda l8, r8: run_scaled(fn, l8.astype(np.float32) / 255, r8.astype(np.float32) / 255, scale)
+
+    baseline = []
+    if a.baseline != "none" and os.path.abspath(a.baseline) != os.path.abspath(a.model):
+        other = ort.InferenceSession(a.baseline, so, providers=["CPUExecutionProvider"])
+        version = other.get_modelmeta().custom_metadata_map.get("version", "?")
+        name = f"baseline {os.path.basename(a.baseline)} (version {version})"
+        baseline = [(f"{name}, full res", model_at(1.0, other)), (f"{name}, half res", model_at(0.5, other))]
 
     methods = [
         ("model, full res (741x500)", model_at(1.0)),
         ("model, half res (371x250 -> x2)", model_at(0.5)),
+        *baseline,
         ("SGBM tuned, full res, holes filled", lambda l, r: sgbm_tuned(l, r, 64)),
         ("SGBM tuned, half res -> x2, holes filled", lambda l, r: sgbm_scaled(sgbm_tuned, l, r, 0.5, num=32)),
         ("SGBM `disparity` element settings, full res, holes filled", sgbm_gst),
