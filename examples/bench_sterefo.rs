@@ -120,7 +120,10 @@ fn nv12_table() -> Result<()> {
             )
         };
         let converted = measure(
-            &pipeline("videoconvert ! video/x-raw,format=RGBA ! ", "videoconvert ! "),
+            &pipeline(
+                "videoconvert ! video/x-raw,format=RGBA ! ",
+                "videoconvert ! ",
+            ),
             frames,
         )?;
         let native = measure(&pipeline("", ""), frames)?;

@@ -41,7 +41,10 @@ impl DepthToDisparity {
         if !(scale > 0.0 && scale.is_finite()) {
             return Err(format!("disparity-scale must be positive, got {scale}"));
         }
-        Ok(DepthToDisparity { scale, unit: unit_m })
+        Ok(DepthToDisparity {
+            scale,
+            unit: unit_m,
+        })
     }
 
     /// The disparity of a point `metres` away.
@@ -58,12 +61,22 @@ impl DepthToDisparity {
     /// disparity, row by row into `out`, filling zero levels as the module doc says. A row
     /// with no valid level takes the farthest disparity of the frame; a frame with none is
     /// all 0 (infinitely far).
-    pub fn convert(&self, levels: &[u16], width: usize, height: usize, stride: usize, out: &mut Vec<f32>) {
+    pub fn convert(
+        &self,
+        levels: &[u16],
+        width: usize,
+        height: usize,
+        stride: usize,
+        out: &mut Vec<f32>,
+    ) {
         out.clear();
         out.reserve(width * height);
         for y in 0..height {
             let row = &levels[y * stride..y * stride + width];
-            out.extend(row.iter().map(|&v| if v == 0 { f32::NAN } else { self.disparity(v) }));
+            out.extend(
+                row.iter()
+                    .map(|&v| if v == 0 { f32::NAN } else { self.disparity(v) }),
+            );
         }
         fill_holes(out, width, height);
     }
@@ -73,7 +86,11 @@ impl DepthToDisparity {
 /// to the left and right on the row; rows with none get the frame's smallest valid
 /// disparity, or 0.
 fn fill_holes(disparity: &mut [f32], width: usize, height: usize) {
-    let farthest = disparity.iter().copied().filter(|d| !d.is_nan()).fold(f32::INFINITY, f32::min);
+    let farthest = disparity
+        .iter()
+        .copied()
+        .filter(|d| !d.is_nan())
+        .fold(f32::INFINITY, f32::min);
     let farthest = if farthest.is_finite() { farthest } else { 0.0 };
     let mut right_valid = vec![f32::NAN; width];
     for y in 0..height {
@@ -111,7 +128,10 @@ mod tests {
         let convert = DepthToDisparity::from_camera(500.0, 0.1, 0.001).unwrap();
         assert_eq!(convert.disparity(2500), 20.0);
         assert_eq!(convert.disparity(6250), 8.0);
-        assert_eq!(DepthToDisparity::from_scale(50_000.0, 0.001).unwrap(), convert);
+        assert_eq!(
+            DepthToDisparity::from_scale(50_000.0, 0.001).unwrap(),
+            convert
+        );
         assert_eq!(convert.disparity_at(2.5), 20.0);
     }
 
@@ -145,7 +165,10 @@ mod tests {
     #[test]
     fn missing_camera_parameters_say_what_to_set() {
         let error = DepthToDisparity::from_camera(0.0, 0.1, 0.001).unwrap_err();
-        assert!(error.contains("focal-length") && error.contains("disparity-scale"), "{error}");
+        assert!(
+            error.contains("focal-length") && error.contains("disparity-scale"),
+            "{error}"
+        );
         assert!(DepthToDisparity::from_camera(500.0, 0.0, 0.001).is_err());
         assert!(DepthToDisparity::from_camera(500.0, 0.1, 0.0).is_err());
         assert!(DepthToDisparity::from_scale(-1.0, 0.001).is_err());

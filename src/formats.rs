@@ -99,7 +99,12 @@ fn siting(info: &gst_video::VideoInfo) -> (bool, bool) {
 /// Linear-interpolation taps from `n` pixels to the `samples` chroma samples covering them
 /// `factor` pixels each, co-sited or centred: per pixel (first sample, second, weight of
 /// the second).
-fn upsampling_taps(n: usize, samples: usize, factor: usize, cosited: bool) -> Vec<(usize, usize, f32)> {
+fn upsampling_taps(
+    n: usize,
+    samples: usize,
+    factor: usize,
+    cosited: bool,
+) -> Vec<(usize, usize, f32)> {
     (0..n)
         .map(|x| {
             let position = if factor == 1 {
@@ -123,14 +128,24 @@ fn downsampling_taps(n: usize, sample: usize, factor: usize, cosited: bool) -> V
     let first = (sample * factor) as isize;
     match (factor, cosited) {
         (1, _) => vec![(at(first), 1.0)],
-        (_, true) => vec![(at(first - 1), 0.25), (at(first), 0.5), (at(first + 1), 0.25)],
-        _ => (0..factor as isize).map(|d| (at(first + d), 1.0 / factor as f32)).collect(),
+        (_, true) => vec![
+            (at(first - 1), 0.25),
+            (at(first), 0.5),
+            (at(first + 1), 0.25),
+        ],
+        _ => (0..factor as isize)
+            .map(|d| (at(first + d), 1.0 / factor as f32))
+            .collect(),
     }
 }
 
 /// Chroma subsampling of a YUV format: pixels per sample horizontally and vertically.
 fn subsampling(format: VideoFormat) -> (usize, usize) {
-    if format == VideoFormat::Yuy2 { (2, 1) } else { (2, 2) }
+    if format == VideoFormat::Yuy2 {
+        (2, 1)
+    } else {
+        (2, 2)
+    }
 }
 
 /// Values at a fixed step in a row of a plane (a component of interleaved samples).
@@ -159,7 +174,11 @@ struct Tables {
 
 impl Coding {
     fn tables(self) -> Tables {
-        let (y_scale, c_scale, y_offset) = if self.full_range { (255.0, 255.0, 0.0) } else { (219.0, 224.0, 16.0) };
+        let (y_scale, c_scale, y_offset) = if self.full_range {
+            (255.0, 255.0, 0.0)
+        } else {
+            (219.0, 224.0, 16.0)
+        };
         let kg = 1.0 - self.kr - self.kb;
         let fixed = |v: f32| (v * 255.0 * 65536.0).round() as i32;
         let chroma = |i: usize| (i as f32 - 128.0) / c_scale;
@@ -202,8 +221,10 @@ fn read_yuv<'a>(
     let (h_cosited, v_cosited) = siting(frame.info());
     let (chroma_w, chroma_h) = (width.div_ceil(fx), height.div_ceil(fy));
     let weight = |t: f32| (t * 256.0).round() as u32;
-    let columns: Vec<(usize, usize, u32)> =
-        upsampling_taps(width, chroma_w, fx, h_cosited).into_iter().map(|(a, b, t)| (a, b, weight(t))).collect();
+    let columns: Vec<(usize, usize, u32)> = upsampling_taps(width, chroma_w, fx, h_cosited)
+        .into_iter()
+        .map(|(a, b, t)| (a, b, weight(t)))
+        .collect();
     let rows = upsampling_taps(height, chroma_h, fy, v_cosited);
     let mut vertical = [vec![0u32; chroma_w], vec![0u32; chroma_w]];
     for (y, &(r0, r1, wy)) in rows.iter().enumerate() {
@@ -216,7 +237,8 @@ fn read_yuv<'a>(
         }
         let luma = luma(y);
         for (x, &(c0, c1, wx)) in columns.iter().enumerate() {
-            let sample = |line: &[u32]| ((line[c0] * (256 - wx) + line[c1] * wx + 32768) >> 16) as usize;
+            let sample =
+                |line: &[u32]| ((line[c0] * (256 - wx) + line[c1] * wx + 32768) >> 16) as usize;
             let (cb, cr) = (sample(&vertical[0]), sample(&vertical[1]));
             let [r, g, b] = tables.decode(luma.get(x), cb as u8, cr as u8);
             out.extend_from_slice(&[r, g, b, 255]);
@@ -249,13 +271,17 @@ impl YuvOut {
     fn luma(&self, pixels: &[u8], plane: &mut [u8], stride: usize, step: usize, offset: usize) {
         let coding = self.coding;
         let scale = if coding.full_range { 255.0 } else { 219.0 } / 255.0 * 65536.0;
-        let [wr, wg, wb] = [coding.kr, 1.0 - coding.kr - coding.kb, coding.kb].map(|k| (k * scale).round() as i32);
+        let [wr, wg, wb] =
+            [coding.kr, 1.0 - coding.kr - coding.kb, coding.kb].map(|k| (k * scale).round() as i32);
         let luma_offset = if coding.full_range { 0 } else { 16 << 16 } + 32768;
         for y in 0..self.height {
             let row = &pixels[y * self.width * 4..(y + 1) * self.width * 4];
             let out = &mut plane[y * stride..];
             for (x, p) in row.chunks_exact(4).enumerate() {
-                let v = luma_offset + wr * i32::from(p[0]) + wg * i32::from(p[1]) + wb * i32::from(p[2]);
+                let v = luma_offset
+                    + wr * i32::from(p[0])
+                    + wg * i32::from(p[1])
+                    + wb * i32::from(p[2]);
                 out[x * step + offset] = clamp_level(v);
             }
         }
@@ -267,7 +293,9 @@ impl YuvOut {
         let (width, height) = (self.width, self.height);
         let ((fx, fy), (h_cosited, v_cosited)) = (self.subsampling, self.siting);
         let (chroma_w, chroma_h) = (width.div_ceil(fx), height.div_ceil(fy));
-        let columns: Vec<_> = (0..chroma_w).map(|cx| downsampling_taps(width, cx, fx, h_cosited)).collect();
+        let columns: Vec<_> = (0..chroma_w)
+            .map(|cx| downsampling_taps(width, cx, fx, h_cosited))
+            .collect();
         let mut filtered = vec![[0.0f32; 3]; width];
         let mut samples = Vec::with_capacity(chroma_w * chroma_h);
         for cy in 0..chroma_h {
@@ -295,14 +323,23 @@ impl YuvOut {
     }
 }
 
-fn plane<'a>(frame: &'a VideoFrameRef<&gst::BufferRef>, index: u32) -> Result<(&'a [u8], usize), glib::BoolError> {
-    Ok((frame.plane_data(index)?, frame.plane_stride()[index as usize] as usize))
+fn plane<'a>(
+    frame: &'a VideoFrameRef<&gst::BufferRef>,
+    index: u32,
+) -> Result<(&'a [u8], usize), glib::BoolError> {
+    Ok((
+        frame.plane_data(index)?,
+        frame.plane_stride()[index as usize] as usize,
+    ))
 }
 
 /// Reads a frame of any of [`COLOUR_FORMATS`] into tightly packed 4-byte pixels, `width *
 /// height * 4` bytes in `out`: the frame's own bytes for the 4-byte formats, RGBA (alpha
 /// 255) for the others.
-pub fn read(frame: &VideoFrameRef<&gst::BufferRef>, out: &mut Vec<u8>) -> Result<(), glib::BoolError> {
+pub fn read(
+    frame: &VideoFrameRef<&gst::BufferRef>,
+    out: &mut Vec<u8>,
+) -> Result<(), glib::BoolError> {
     let (width, height) = (frame.width() as usize, frame.height() as usize);
     let format = frame.format();
     out.clear();
@@ -336,8 +373,16 @@ pub fn read(frame: &VideoFrameRef<&gst::BufferRef>, out: &mut Vec<u8>) -> Result
             let ((y_plane, ys), (uv, uvs)) = (plane(frame, 0)?, plane(frame, 1)?);
             read_yuv(
                 frame,
-                |y| Line { data: &y_plane[y * ys..], step: 1, offset: 0 },
-                |c, cy| Line { data: &uv[cy * uvs..], step: 2, offset: c },
+                |y| Line {
+                    data: &y_plane[y * ys..],
+                    step: 1,
+                    offset: 0,
+                },
+                |c, cy| Line {
+                    data: &uv[cy * uvs..],
+                    step: 2,
+                    offset: c,
+                },
                 out,
             );
         }
@@ -346,10 +391,18 @@ pub fn read(frame: &VideoFrameRef<&gst::BufferRef>, out: &mut Vec<u8>) -> Result
             let ((u, us), (v, vs)) = (plane(frame, 1)?, plane(frame, 2)?);
             read_yuv(
                 frame,
-                |y| Line { data: &y_plane[y * ys..], step: 1, offset: 0 },
+                |y| Line {
+                    data: &y_plane[y * ys..],
+                    step: 1,
+                    offset: 0,
+                },
                 |c, cy| {
                     let (p, stride) = if c == 0 { (u, us) } else { (v, vs) };
-                    Line { data: &p[cy * stride..], step: 1, offset: 0 }
+                    Line {
+                        data: &p[cy * stride..],
+                        step: 1,
+                        offset: 0,
+                    }
                 },
                 out,
             );
@@ -358,12 +411,24 @@ pub fn read(frame: &VideoFrameRef<&gst::BufferRef>, out: &mut Vec<u8>) -> Result
             let (data, stride) = plane(frame, 0)?;
             read_yuv(
                 frame,
-                |y| Line { data: &data[y * stride..], step: 2, offset: 0 },
-                |c, cy| Line { data: &data[cy * stride..], step: 4, offset: 1 + 2 * c },
+                |y| Line {
+                    data: &data[y * stride..],
+                    step: 2,
+                    offset: 0,
+                },
+                |c, cy| Line {
+                    data: &data[cy * stride..],
+                    step: 4,
+                    offset: 1 + 2 * c,
+                },
                 out,
             );
         }
-        other => return Err(glib::bool_error!("format {other:?} is not one the elements take")),
+        other => {
+            return Err(glib::bool_error!(
+                "format {other:?} is not one the elements take"
+            ));
+        }
     }
     Ok(())
 }
@@ -371,12 +436,19 @@ pub fn read(frame: &VideoFrameRef<&gst::BufferRef>, out: &mut Vec<u8>) -> Result
 /// Writes tightly packed 4-byte pixels (as [`read`] gave them: the frame format's own byte
 /// order for 4-byte formats, RGBA for the others) into a frame of any of
 /// [`COLOUR_FORMATS`]; the alpha of converted formats is dropped.
-pub fn write(pixels: &[u8], frame: &mut VideoFrameRef<&mut gst::BufferRef>) -> Result<(), glib::BoolError> {
+pub fn write(
+    pixels: &[u8],
+    frame: &mut VideoFrameRef<&mut gst::BufferRef>,
+) -> Result<(), glib::BoolError> {
     let (width, height) = (frame.width() as usize, frame.height() as usize);
     let format = frame.format();
     let rgb = |x: usize, y: usize| {
         let p = 4 * (y.min(height - 1) * width + x.min(width - 1));
-        [f32::from(pixels[p]), f32::from(pixels[p + 1]), f32::from(pixels[p + 2])]
+        [
+            f32::from(pixels[p]),
+            f32::from(pixels[p + 1]),
+            f32::from(pixels[p + 2]),
+        ]
     };
     let strides: Vec<usize> = frame.plane_stride().iter().map(|s| *s as usize).collect();
     match format {
@@ -394,12 +466,20 @@ pub fn write(pixels: &[u8], frame: &mut VideoFrameRef<&mut gst::BufferRef>) -> R
                 let row = &mut data[y * strides[0]..y * strides[0] + width * 3];
                 for (x, out) in row.chunks_exact_mut(3).enumerate() {
                     let p = &pixels[4 * (y * width + x)..];
-                    out.copy_from_slice(&if swap { [p[2], p[1], p[0]] } else { [p[0], p[1], p[2]] });
+                    out.copy_from_slice(&if swap {
+                        [p[2], p[1], p[0]]
+                    } else {
+                        [p[0], p[1], p[2]]
+                    });
                 }
             }
         }
         VideoFormat::Gray8 => {
-            let grey = Coding { kr: 0.299, kb: 0.114, full_range: true };
+            let grey = Coding {
+                kr: 0.299,
+                kb: 0.114,
+                full_range: true,
+            };
             let data = frame.plane_data_mut(0)?;
             for y in 0..height {
                 for x in 0..width {
@@ -409,13 +489,26 @@ pub fn write(pixels: &[u8], frame: &mut VideoFrameRef<&mut gst::BufferRef>) -> R
         }
         VideoFormat::Nv12 | VideoFormat::I420 | VideoFormat::Yuy2 => {
             let yuv = YuvOut::of(frame.info());
-            let (luma_step, luma_offset) = if format == VideoFormat::Yuy2 { (2, 0) } else { (1, 0) };
-            yuv.luma(pixels, frame.plane_data_mut(0)?, strides[0], luma_step, luma_offset);
+            let (luma_step, luma_offset) = if format == VideoFormat::Yuy2 {
+                (2, 0)
+            } else {
+                (1, 0)
+            };
+            yuv.luma(
+                pixels,
+                frame.plane_data_mut(0)?,
+                strides[0],
+                luma_step,
+                luma_offset,
+            );
             let (chroma_w, samples) = yuv.chroma(pixels);
             // (plane, stride, step, offset of Cb, offset of Cr) for each plane chroma goes in
             let targets: Vec<(u32, usize, usize, [Option<usize>; 2])> = match format {
                 VideoFormat::Nv12 => vec![(1, strides[1], 2, [Some(0), Some(1)])],
-                VideoFormat::I420 => vec![(1, strides[1], 1, [Some(0), None]), (2, strides[2], 1, [None, Some(0)])],
+                VideoFormat::I420 => vec![
+                    (1, strides[1], 1, [Some(0), None]),
+                    (2, strides[2], 1, [None, Some(0)]),
+                ],
                 _ => vec![(0, strides[0], 4, [Some(1), Some(3)])],
             };
             for (index, stride, step, offsets) in targets {
@@ -430,7 +523,11 @@ pub fn write(pixels: &[u8], frame: &mut VideoFrameRef<&mut gst::BufferRef>) -> R
                 }
             }
         }
-        other => return Err(glib::bool_error!("format {other:?} is not one the elements take")),
+        other => {
+            return Err(glib::bool_error!(
+                "format {other:?} is not one the elements take"
+            ));
+        }
     }
     Ok(())
 }
@@ -444,11 +541,20 @@ mod tests {
         for (kr, kb) in [(0.299, 0.114), (0.2126, 0.0722), (0.2627, 0.0593)] {
             for full_range in [false, true] {
                 let coding = Coding { kr, kb, full_range };
-                for rgb in [[0u8, 0, 0], [255, 255, 255], [200, 30, 90], [12, 250, 128], [90, 90, 91]] {
+                for rgb in [
+                    [0u8, 0, 0],
+                    [255, 255, 255],
+                    [200, 30, 90],
+                    [12, 250, 128],
+                    [90, 90, 91],
+                ] {
                     let [y, cb, cr] = coding.to_yuv(rgb.map(f32::from)).map(byte);
                     let back = coding.tables().decode(y, cb, cr);
                     for c in 0..3 {
-                        assert!(back[c].abs_diff(rgb[c]) <= 2, "{rgb:?} -> {back:?} ({kr}, {full_range})");
+                        assert!(
+                            back[c].abs_diff(rgb[c]) <= 2,
+                            "{rgb:?} -> {back:?} ({kr}, {full_range})"
+                        );
                     }
                 }
             }
@@ -457,7 +563,11 @@ mod tests {
 
     #[test]
     fn limited_range_black_and_white_are_16_and_235() {
-        let coding = Coding { kr: 0.2126, kb: 0.0722, full_range: false };
+        let coding = Coding {
+            kr: 0.2126,
+            kb: 0.0722,
+            full_range: false,
+        };
         assert_eq!(coding.to_yuv([0.0; 3]).map(byte), [16, 128, 128]);
         assert_eq!(coding.to_yuv([255.0; 3]).map(byte), [235, 128, 128]);
         assert_eq!(coding.tables().decode(235, 128, 128), [255, 255, 255]);

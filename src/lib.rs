@@ -22,8 +22,8 @@ pub mod pairing;
 pub mod properties;
 pub mod rectify;
 pub mod refocus;
-pub mod stereo_layout;
 pub mod sterefo;
+pub mod stereo_layout;
 
 fn plugin_init(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
     if let Some(file) = plugin.filename() {

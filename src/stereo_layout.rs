@@ -105,7 +105,11 @@ impl PackedViews {
                 "a {} frame of {width}x{height} does not split into two views of one size (it needs an \
                  even {}); check the stereo-layout property or the source's multiview caps",
                 packing.caps_name(),
-                if packing == Packing::SideBySide { "width" } else { "height" }
+                if packing == Packing::SideBySide {
+                    "width"
+                } else {
+                    "height"
+                }
             ));
         }
         let (left, right) = if right_first {
@@ -140,7 +144,11 @@ impl PackedViews {
 
 fn reduce(numer: i32, denom: i32) -> gst::Fraction {
     fn gcd(a: i32, b: i32) -> i32 {
-        if b == 0 { a.abs().max(1) } else { gcd(b, a % b) }
+        if b == 0 {
+            a.abs().max(1)
+        } else {
+            gcd(b, a % b)
+        }
     }
     let g = gcd(numer, denom);
     gst::Fraction::new(numer / g, denom / g)
@@ -153,9 +161,15 @@ mod tests {
     #[test]
     fn side_by_side_and_top_bottom_split_into_two_views() {
         let sbs = PackedViews::new(Packing::SideBySide, 2560, 720, false, false).unwrap();
-        assert_eq!((sbs.view_width, sbs.view_height, sbs.left, sbs.right), (1280, 720, (0, 0), (1280, 0)));
+        assert_eq!(
+            (sbs.view_width, sbs.view_height, sbs.left, sbs.right),
+            (1280, 720, (0, 0), (1280, 0))
+        );
         let tb = PackedViews::new(Packing::TopBottom, 1280, 1440, false, false).unwrap();
-        assert_eq!((tb.view_width, tb.view_height, tb.left, tb.right), (1280, 720, (0, 0), (0, 720)));
+        assert_eq!(
+            (tb.view_width, tb.view_height, tb.left, tb.right),
+            (1280, 720, (0, 0), (0, 720))
+        );
         let swapped = PackedViews::new(Packing::TopBottom, 1280, 1440, true, false).unwrap();
         assert_eq!((swapped.left, swapped.right), ((0, 720), (0, 0)));
     }
@@ -163,7 +177,10 @@ mod tests {
     #[test]
     fn frames_that_do_not_split_evenly_are_refused() {
         let error = PackedViews::new(Packing::SideBySide, 1281, 720, false, false).unwrap_err();
-        assert!(error.contains("1281x720") && error.contains("even width"), "{error}");
+        assert!(
+            error.contains("1281x720") && error.contains("even width"),
+            "{error}"
+        );
         let error = PackedViews::new(Packing::TopBottom, 640, 481, false, false).unwrap_err();
         assert!(error.contains("even height"), "{error}");
         assert!(PackedViews::new(Packing::SideBySide, 1, 1, false, false).is_err());
@@ -175,7 +192,10 @@ mod tests {
         let sbs = PackedViews::new(Packing::SideBySide, 1920, 1080, false, true).unwrap();
         assert_eq!(sbs.view_par(one), gst::Fraction::new(2, 1));
         let tb = PackedViews::new(Packing::TopBottom, 1920, 1080, false, true).unwrap();
-        assert_eq!(tb.view_par(gst::Fraction::new(4, 3)), gst::Fraction::new(2, 3));
+        assert_eq!(
+            tb.view_par(gst::Fraction::new(4, 3)),
+            gst::Fraction::new(2, 3)
+        );
         let full = PackedViews::new(Packing::SideBySide, 3840, 1080, false, false).unwrap();
         assert_eq!(full.view_par(one), one);
     }
@@ -187,13 +207,39 @@ mod tests {
         let layout = from_caps(VideoMultiviewMode::SideBySide, flags).unwrap();
         assert_eq!(
             layout,
-            CapsLayout { packing: Some(Packing::SideBySide), right_first: true, half_aspect: true }
+            CapsLayout {
+                packing: Some(Packing::SideBySide),
+                right_first: true,
+                half_aspect: true
+            }
         );
-        for mono in [VideoMultiviewMode::None, VideoMultiviewMode::Mono, VideoMultiviewMode::Left] {
-            assert_eq!(from_caps(mono, VideoMultiviewFlags::empty()).unwrap().packing, None);
+        for mono in [
+            VideoMultiviewMode::None,
+            VideoMultiviewMode::Mono,
+            VideoMultiviewMode::Left,
+        ] {
+            assert_eq!(
+                from_caps(mono, VideoMultiviewFlags::empty())
+                    .unwrap()
+                    .packing,
+                None
+            );
         }
-        let error = from_caps(VideoMultiviewMode::Checkerboard, VideoMultiviewFlags::empty()).unwrap_err();
-        assert!(error.contains("multiview-mode=checkerboard") && error.contains("glviewconvert"), "{error}");
-        assert!(from_caps(VideoMultiviewMode::FrameByFrame, VideoMultiviewFlags::empty()).is_err());
+        let error = from_caps(
+            VideoMultiviewMode::Checkerboard,
+            VideoMultiviewFlags::empty(),
+        )
+        .unwrap_err();
+        assert!(
+            error.contains("multiview-mode=checkerboard") && error.contains("glviewconvert"),
+            "{error}"
+        );
+        assert!(
+            from_caps(
+                VideoMultiviewMode::FrameByFrame,
+                VideoMultiviewFlags::empty()
+            )
+            .is_err()
+        );
     }
 }

@@ -18,7 +18,8 @@ use std::process::Command;
 use std::sync::LazyLock;
 
 use gststerefo::depth::{
-    BUILTIN_MODEL, ChannelOrder, DepthEstimator, DepthOptions, Model, Provider, Runtime, StereoImage,
+    BUILTIN_MODEL, ChannelOrder, DepthEstimator, DepthOptions, Model, Provider, Runtime,
+    StereoImage,
 };
 
 fn crate_root() -> &'static Path {
@@ -594,15 +595,24 @@ fn missing_onnx_runtime_library_is_a_clear_error() {
 fn the_built_in_model_is_the_shipped_file() {
     let file = crate_root().join("models/stereonet.onnx");
     let bytes = std::fs::read(&file).expect("models/stereonet.onnx");
-    assert!(BUILTIN_MODEL == bytes.as_slice(), "the built-in model differs from {}", file.display());
+    assert!(
+        BUILTIN_MODEL == bytes.as_slice(),
+        "the built-in model differs from {}",
+        file.display()
+    );
     let (width, height) = (96, 64);
-    let left: Vec<u8> = (0..width * height * 4).map(|i| ((i * 7919) % 251) as u8).collect();
+    let left: Vec<u8> = (0..width * height * 4)
+        .map(|i| ((i * 7919) % 251) as u8)
+        .collect();
     let image = StereoImage::packed(&left, width, height, ChannelOrder::Rgba);
     let mut from_builtin = Vec::new();
     let mut from_file = Vec::new();
-    let mut builtin = DepthEstimator::new(&Model::Builtin, &cpu()).expect("load the built-in model");
+    let mut builtin =
+        DepthEstimator::new(&Model::Builtin, &cpu()).expect("load the built-in model");
     assert_eq!(builtin.model(), &Model::Builtin);
-    builtin.estimate(&image, &image, &mut from_builtin).expect("estimate");
+    builtin
+        .estimate(&image, &image, &mut from_builtin)
+        .expect("estimate");
     DepthEstimator::new(&file, &cpu())
         .expect("load the file")
         .estimate(&image, &image, &mut from_file)

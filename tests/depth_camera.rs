@@ -40,7 +40,14 @@ fn in_box(x: usize, y: usize) -> bool {
 
 fn colour() -> Vec<u8> {
     (0..WIDTH * HEIGHT)
-        .flat_map(|p| [(p * 7 % 256) as u8, (p * 13 % 256) as u8, (p % 97) as u8, 255])
+        .flat_map(|p| {
+            [
+                (p * 7 % 256) as u8,
+                (p * 13 % 256) as u8,
+                (p % 97) as u8,
+                255,
+            ]
+        })
         .collect()
 }
 
@@ -86,7 +93,11 @@ fn refocus(properties: &[(&str, &str)], depth: Vec<u8>) -> Result<Vec<u8>, Strin
             _ => None,
         })
         .collect();
-    if errors.is_empty() { result } else { Err(errors.join("; ")) }
+    if errors.is_empty() {
+        result
+    } else {
+        Err(errors.join("; "))
+    }
 }
 
 /// Disparity x 256 of the scene: the box at 20 px on a wall at 8 px.
@@ -116,16 +127,33 @@ fn depth_in_millimetres_refocuses_like_the_equivalent_disparity() {
         ("focal-length", "500"),
         ("baseline", "0.1"),
     ];
-    let expected = refocus(&[("focus-disparity", "20")], disparity_input()).expect("disparity input");
+    let expected =
+        refocus(&[("focus-disparity", "20")], disparity_input()).expect("disparity input");
     let cases: [(&str, Vec<(&str, &str)>, Vec<u8>); 4] = [
-        ("focal length and baseline", [&camera[..], &[("focus-disparity", "20")]].concat(), depth_input(false)),
-        ("zero depth beside the box", [&camera[..], &[("focus-disparity", "20")]].concat(), depth_input(true)),
         (
-            "a disparity-scale instead of the camera",
-            vec![("depth-input", "depth"), ("disparity-scale", "50000"), ("focus-disparity", "20")],
+            "focal length and baseline",
+            [&camera[..], &[("focus-disparity", "20")]].concat(),
             depth_input(false),
         ),
-        ("the focus as a distance (2.5 m)", [&camera[..], &[("focus-distance", "2.5")]].concat(), depth_input(false)),
+        (
+            "zero depth beside the box",
+            [&camera[..], &[("focus-disparity", "20")]].concat(),
+            depth_input(true),
+        ),
+        (
+            "a disparity-scale instead of the camera",
+            vec![
+                ("depth-input", "depth"),
+                ("disparity-scale", "50000"),
+                ("focus-disparity", "20"),
+            ],
+            depth_input(false),
+        ),
+        (
+            "the focus as a distance (2.5 m)",
+            [&camera[..], &[("focus-distance", "2.5")]].concat(),
+            depth_input(false),
+        ),
     ];
     for (what, properties, depth) in cases {
         let out = refocus(&properties, depth).unwrap_or_else(|e| panic!("{what}: {e}"));
@@ -135,7 +163,11 @@ fn depth_in_millimetres_refocuses_like_the_equivalent_disparity() {
     let wall = [&camera[..], &[("focus-distance", "6.25")]].concat();
     assert!(refocus(&wall, depth_input(false)).expect("focus on the wall") != expected);
     // the focus as a distance with a disparity input, from focal-length and baseline
-    let on_disparity = [("focal-length", "500"), ("baseline", "0.1"), ("focus-distance", "2.5")];
+    let on_disparity = [
+        ("focal-length", "500"),
+        ("baseline", "0.1"),
+        ("focus-distance", "2.5"),
+    ];
     assert!(refocus(&on_disparity, disparity_input()).expect("disparity input") == expected);
 }
 
@@ -157,7 +189,10 @@ fn depth_with_no_scale_is_a_clear_error() {
         "{error}"
     );
     let error = pipeline::error_message(&launch("focus-distance=2"), Duration::from_secs(30));
-    assert!(error.contains("focus-distance") && error.contains("focal-length"), "{error}");
+    assert!(
+        error.contains("focus-distance") && error.contains("focal-length"),
+        "{error}"
+    );
 }
 
 /// A depth camera pipeline as README shows it, with test sources standing in for the camera:

@@ -22,7 +22,8 @@ const HEIGHT: usize = 96;
 const FORMATS: [&str; 7] = ["NV12", "I420", "YUY2", "GRAY8", "RGB", "BGR", "BGRx"];
 
 fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("formats-{}", std::process::id()));
+    let dir =
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("formats-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("scratch folder");
     dir.join(name)
 }
@@ -39,7 +40,9 @@ fn raw_source(path: &Path, format: &str) -> String {
 /// YUV and RGB are a few levels off (NV12 to RGBA turns (40, 120, 200) into (38, 116, 196)
 /// after a round trip; through RGBA64 it stays within a level).
 fn convert(format: &str) -> String {
-    format!("videoconvert ! video/x-raw,format=RGBA64_LE ! videoconvert ! video/x-raw,format={format}")
+    format!(
+        "videoconvert ! video/x-raw,format=RGBA64_LE ! videoconvert ! video/x-raw,format={format}"
+    )
 }
 
 /// To `format` then back to RGBA: what the pictures become in that format.
@@ -86,7 +89,10 @@ fn check(what: &str, results: &[(&str, f64, u8)]) {
             *mean > m || *worst > w
         })
         .collect();
-    assert!(failed.is_empty(), "{what}: out of bounds {failed:?} (all: {results:?})");
+    assert!(
+        failed.is_empty(),
+        "{what}: out of bounds {failed:?} (all: {results:?})"
+    );
 }
 
 /// A smooth colourful picture with a sharp-edged box (the depth edge).
@@ -98,7 +104,11 @@ fn picture() -> Vec<u8> {
             let (r, g, b) = if inside {
                 (220.0, 60.0 + y as f32, 40.0)
             } else {
-                (40.0 + x as f32, 120.0 + 0.5 * y as f32, 200.0 - 0.6 * x as f32)
+                (
+                    40.0 + x as f32,
+                    120.0 + 0.5 * y as f32,
+                    200.0 - 0.6 * x as f32,
+                )
             };
             [r as u8, g as u8, b as u8, 255]
         })
@@ -109,7 +119,11 @@ fn gray16_disparity() -> Vec<u8> {
     (0..HEIGHT)
         .flat_map(|y| (0..WIDTH).map(move |x| (x, y)))
         .flat_map(|(x, y)| {
-            let d: u16 = if (56..112).contains(&x) && (28..68).contains(&y) { 20 } else { 8 };
+            let d: u16 = if (56..112).contains(&x) && (28..68).contains(&y) {
+                20
+            } else {
+                8
+            };
             (d * 256).to_le_bytes()
         })
         .collect()
@@ -157,7 +171,13 @@ fn refocus_takes_every_format_like_rgba() {
 #[test]
 fn sterefo_takes_every_format_like_rgba() {
     init();
-    const BOX: Layer = Layer { x: 56, y: 28, width: 56, height: 40, disparity: 20.0 };
+    const BOX: Layer = Layer {
+        x: 56,
+        y: 28,
+        width: 56,
+        height: 40,
+        disparity: 20.0,
+    };
     let (left, right, _) = stereo_scene::render(WIDTH, HEIGHT, 8.0, &[BOX]);
     let (left_file, right_file) = (scratch("left.rgba"), scratch("right.rgba"));
     std::fs::write(&left_file, left).expect("write");
@@ -226,21 +246,29 @@ fn conversions_match_videoconvert() {
             ),
             &out,
         );
-        let caps: gst::Caps = format!("video/x-raw,format={format},width={WIDTH},height={HEIGHT},framerate=25/1")
-            .parse()
-            .expect("caps");
+        let caps: gst::Caps =
+            format!("video/x-raw,format={format},width={WIDTH},height={HEIGHT},framerate=25/1")
+                .parse()
+                .expect("caps");
         let info = gst_video::VideoInfo::from_caps(&caps).expect("info");
         let buffer = gst::Buffer::from_mut_slice(std::fs::read(&raw).expect("raw frame"));
-        let frame = gst_video::VideoFrameRef::from_buffer_ref_readable(buffer.as_ref(), &info).expect("map");
+        let frame = gst_video::VideoFrameRef::from_buffer_ref_readable(buffer.as_ref(), &info)
+            .expect("map");
         let mut read = Vec::new();
         gststerefo::formats::read(&frame, &mut read).expect("read");
         if gststerefo::formats::is_packed4(info.format()) {
             // 4-byte formats are taken as they are, in their own byte order
-            assert!(read == std::fs::read(&raw).expect("raw frame"), "{format}: not the frame's bytes");
+            assert!(
+                read == std::fs::read(&raw).expect("raw frame"),
+                "{format}: not the frame's bytes"
+            );
             continue;
         }
         let (mean, worst) = differences(&read, &expected);
-        println!("read {format} ({:?}): mean {mean:.3}, worst {worst} levels", info.colorimetry());
+        println!(
+            "read {format} ({:?}): mean {mean:.3}, worst {worst} levels",
+            info.colorimetry()
+        );
         results.push((format, mean, worst));
     }
     check("read", &results);
@@ -268,7 +296,8 @@ fn padded_planes_of_a_video_meta_are_honoured() {
     let mut padded = vec![0x5Au8; 64 + stride * HEIGHT + stride * HEIGHT / 2 + 16];
     let chroma_offset = 64 + stride * HEIGHT + 16;
     for y in 0..HEIGHT {
-        padded[64 + y * stride..64 + y * stride + WIDTH].copy_from_slice(&luma[y * WIDTH..(y + 1) * WIDTH]);
+        padded[64 + y * stride..64 + y * stride + WIDTH]
+            .copy_from_slice(&luma[y * WIDTH..(y + 1) * WIDTH]);
     }
     for y in 0..HEIGHT / 2 {
         padded[chroma_offset + y * stride..chroma_offset + y * stride + WIDTH]
@@ -295,7 +324,9 @@ fn padded_planes_of_a_video_meta_are_honoured() {
         let mut colour = gst_check::Harness::with_element(&element, Some("sink"), Some("src"));
         let mut depth = gst_check::Harness::with_element(&element, Some("sink_disparity"), None);
         let caps = |format: &str| -> gst::Caps {
-            format!("video/x-raw,format={format},width={WIDTH},height={HEIGHT},framerate=25/1").parse().expect("caps")
+            format!("video/x-raw,format={format},width={WIDTH},height={HEIGHT},framerate=25/1")
+                .parse()
+                .expect("caps")
         };
         colour.set_src_caps(caps("NV12"));
         depth.set_src_caps(caps("GRAY16_LE"));
@@ -305,17 +336,32 @@ fn padded_planes_of_a_video_meta_are_honoured() {
             b.set_duration(gst::ClockTime::from_mseconds(40));
             buffer
         };
-        let depth_thread = pipeline::feed(depth, vec![timed(gst::Buffer::from_mut_slice(gray16_disparity()))]);
+        let depth_thread = pipeline::feed(
+            depth,
+            vec![timed(gst::Buffer::from_mut_slice(gray16_disparity()))],
+        );
         colour.push(timed(frame)).expect("push");
-        let out = colour.pull().expect("a frame").map_readable().expect("readable").to_vec();
+        let out = colour
+            .pull()
+            .expect("a frame")
+            .map_readable()
+            .expect("readable")
+            .to_vec();
         colour.push_event(gst::event::Eos::new());
         drop(depth_thread.join());
         out
     };
     let from_tight = refocused(gst::Buffer::from_mut_slice(tight.clone()));
     let from_padded = refocused(padded);
-    assert_eq!(from_tight.len(), WIDTH * HEIGHT * 3 / 2, "an NV12 frame out");
-    assert!(from_tight == from_padded, "padded planes refocus differently from tight ones");
+    assert_eq!(
+        from_tight.len(),
+        WIDTH * HEIGHT * 3 / 2,
+        "an NV12 frame out"
+    );
+    assert!(
+        from_tight == from_padded,
+        "padded planes refocus differently from tight ones"
+    );
 }
 
 /// The two inputs of `sterefo` in different formats: each is read in its own, the output
@@ -323,7 +369,18 @@ fn padded_planes_of_a_video_meta_are_honoured() {
 #[test]
 fn sterefo_inputs_may_differ_in_format() {
     init();
-    let (left, right, _) = stereo_scene::render(WIDTH, HEIGHT, 8.0, &[Layer { x: 56, y: 28, width: 56, height: 40, disparity: 20.0 }]);
+    let (left, right, _) = stereo_scene::render(
+        WIDTH,
+        HEIGHT,
+        8.0,
+        &[Layer {
+            x: 56,
+            y: 28,
+            width: 56,
+            height: 40,
+            disparity: 20.0,
+        }],
+    );
     let (left_file, right_file) = (scratch("mixed_left.rgba"), scratch("mixed_right.rgba"));
     std::fs::write(&left_file, &left).expect("write");
     std::fs::write(&right_file, &right).expect("write");

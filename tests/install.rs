@@ -21,7 +21,10 @@ fn crate_root() -> &'static Path {
 /// The crate's target folder: the test binary is `<target>/<profile>/deps/install-*`.
 fn target_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
-    exe.ancestors().nth(3).expect("<target>/<profile>/deps/<binary>").to_path_buf()
+    exe.ancestors()
+        .nth(3)
+        .expect("<target>/<profile>/deps/<binary>")
+        .to_path_buf()
 }
 
 fn run(what: &str, command: &mut Command) -> Output {
@@ -74,7 +77,10 @@ fn meson_installs_a_plugin_that_works_without_the_build_or_source_tree() {
             .arg(format!("-Dcargo_target_dir={}", target_dir().display()))
             .arg(format!("-Donnxruntime_library={}", onnxruntime.display())),
     );
-    run("meson install", Command::new("meson").arg("install").arg("-C").arg(&build));
+    run(
+        "meson install",
+        Command::new("meson").arg("install").arg("-C").arg(&build),
+    );
     std::fs::rename(&build, scratch.join("build-moved")).expect("move the build folder away");
 
     let plugin = find_file(&prefix, "libgststerefo.so").expect("the plugin under the prefix");
@@ -84,7 +90,10 @@ fn meson_installs_a_plugin_that_works_without_the_build_or_source_tree() {
         "installed at {}, not under <prefix>/<libdir>/gstreamer-1.0",
         plugin.display()
     );
-    assert!(plugin_dir.join("libonnxruntime.so.1").is_file(), "ONNX Runtime next to the plugin");
+    assert!(
+        plugin_dir.join("libonnxruntime.so.1").is_file(),
+        "ONNX Runtime next to the plugin"
+    );
     let bytes = std::fs::read(&plugin).expect("read the installed plugin");
     let source = crate_root().to_string_lossy().into_owned();
     assert!(
@@ -103,9 +112,15 @@ fn meson_installs_a_plugin_that_works_without_the_build_or_source_tree() {
             .env("GST_DEBUG_NO_COLOR", "1");
         command
     };
-    let inspect = run("gst-inspect-1.0 sterefo", installed("gst-inspect-1.0").arg("sterefo"));
+    let inspect = run(
+        "gst-inspect-1.0 sterefo",
+        installed("gst-inspect-1.0").arg("sterefo"),
+    );
     let text = String::from_utf8_lossy(&inspect.stdout);
-    assert!(text.contains(&plugin.display().to_string()), "gst-inspect shows another file:\n{text}");
+    assert!(
+        text.contains(&plugin.display().to_string()),
+        "gst-inspect shows another file:\n{text}"
+    );
     assert!(!text.contains("example.invalid"), "{text}");
 
     let (width, height, frames) = (320usize, 192usize, 2usize);
@@ -123,12 +138,18 @@ fn meson_installs_a_plugin_that_works_without_the_build_or_source_tree() {
     );
     let launch = run(
         "gst-launch-1.0 with the installed plugin",
-        installed("gst-launch-1.0").arg("-q").args(pipeline.split(' ')),
+        installed("gst-launch-1.0")
+            .arg("-q")
+            .args(pipeline.split(' ')),
     );
     let log = String::from_utf8_lossy(&launch.stderr);
-    let runtime = plugin_dir.join("libonnxruntime.so.1").canonicalize().expect("installed library");
+    let runtime = plugin_dir
+        .join("libonnxruntime.so.1")
+        .canonicalize()
+        .expect("installed library");
     assert!(
-        log.contains("the built-in model") && log.contains(&format!("ONNX Runtime {}", runtime.display())),
+        log.contains("the built-in model")
+            && log.contains(&format!("ONNX Runtime {}", runtime.display())),
         "the installed plugin did not run the built-in model on the ONNX Runtime next to it:\n{log}"
     );
     let written = std::fs::metadata(&out).expect("the output file").len() as usize;
@@ -145,13 +166,20 @@ fn meson_installs_a_plugin_that_works_without_the_build_or_source_tree() {
     let log = String::from_utf8_lossy(&output.stderr);
     if output.status.success() {
         assert!(
-            log.contains("ONNX Runtime /") && !log.contains(&format!("ONNX Runtime {}", runtime.display())),
+            log.contains("ONNX Runtime /")
+                && !log.contains(&format!("ONNX Runtime {}", runtime.display())),
             "{log}"
         );
     } else {
         let text = format!("{log}{}", String::from_utf8_lossy(&output.stdout));
-        let expected = format!("looked at: {} (next to the plugin)", plugin_dir.join("libonnxruntime.so").display());
-        assert!(text.contains(&expected), "no list of the places looked at in:\n{text}");
+        let expected = format!(
+            "looked at: {} (next to the plugin)",
+            plugin_dir.join("libonnxruntime.so").display()
+        );
+        assert!(
+            text.contains(&expected),
+            "no list of the places looked at in:\n{text}"
+        );
         assert!(text.contains("onnxruntime-library property"), "{text}");
     }
     std::fs::remove_dir_all(&scratch).expect("clean up");

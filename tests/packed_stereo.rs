@@ -75,8 +75,16 @@ fn side_by_side(left: &[u8], right: &[u8]) -> Vec<u8> {
 /// The output frame and its caps for the views as two streams.
 fn two_streams(output: &str, left: &[u8], right: &[u8]) -> (Vec<u8>, gst_video::VideoInfo) {
     let sterefo = element(output, "auto");
-    let mono = || caps(WIDTH, HEIGHT, VideoMultiviewMode::Mono, VideoMultiviewFlags::empty());
-    let mut left_harness = gst_check::Harness::with_element(&sterefo, Some("sink_left"), Some("src"));
+    let mono = || {
+        caps(
+            WIDTH,
+            HEIGHT,
+            VideoMultiviewMode::Mono,
+            VideoMultiviewFlags::empty(),
+        )
+    };
+    let mut left_harness =
+        gst_check::Harness::with_element(&sterefo, Some("sink_left"), Some("src"));
     let mut right_harness = gst_check::Harness::with_element(&sterefo, Some("sink_right"), None);
     left_harness.set_live(false);
     right_harness.set_live(false);
@@ -107,13 +115,21 @@ fn packed(
     out
 }
 
-fn pull(harness: &mut gst_check::Harness, element: &gst::Element) -> (Vec<u8>, gst_video::VideoInfo) {
+fn pull(
+    harness: &mut gst_check::Harness,
+    element: &gst::Element,
+) -> (Vec<u8>, gst_video::VideoInfo) {
     let buffer = harness.pull().unwrap_or_else(|_| {
         let bus = element.bus().expect("bus");
-        let errors: Vec<_> = std::iter::from_fn(|| bus.pop()).map(|m| format!("{m:?}")).collect();
+        let errors: Vec<_> = std::iter::from_fn(|| bus.pop())
+            .map(|m| format!("{m:?}"))
+            .collect();
         panic!("no output frame; messages {errors:?}")
     });
-    let caps = harness.sinkpad().and_then(|p| p.current_caps()).expect("output caps");
+    let caps = harness
+        .sinkpad()
+        .and_then(|p| p.current_caps())
+        .expect("output caps");
     let info = gst_video::VideoInfo::from_caps(&caps).expect("video caps");
     (buffer.map_readable().expect("readable").to_vec(), info)
 }
@@ -136,7 +152,12 @@ fn packed_frames_give_what_two_streams_of_the_same_views_give() {
                 "side-by-side caps, right view first",
                 "auto",
                 side_by_side(&right, &left),
-                caps(2 * WIDTH, HEIGHT, VideoMultiviewMode::SideBySide, VideoMultiviewFlags::RIGHT_VIEW_FIRST),
+                caps(
+                    2 * WIDTH,
+                    HEIGHT,
+                    VideoMultiviewMode::SideBySide,
+                    VideoMultiviewFlags::RIGHT_VIEW_FIRST,
+                ),
             ),
             (
                 "top-bottom caps",
@@ -165,7 +186,10 @@ fn packed_frames_give_what_two_streams_of_the_same_views_give() {
                 "{output}, {what}: one view's size"
             );
             assert_eq!(info.par(), gst::Fraction::new(1, 1), "{output}, {what}");
-            assert!(out == expected, "{output}, {what}: differs from two streams");
+            assert!(
+                out == expected,
+                "{output}, {what}: differs from two streams"
+            );
         }
     }
 }
@@ -181,15 +205,25 @@ fn half_aspect_views_come_out_with_the_pixel_aspect_ratio_that_stretches_them_ba
         side_by_side(&left, &right),
         caps(2 * WIDTH, HEIGHT, VideoMultiviewMode::SideBySide, half),
     );
-    assert_eq!((info.width() as usize, info.par()), (WIDTH, gst::Fraction::new(2, 1)));
+    assert_eq!(
+        (info.width() as usize, info.par()),
+        (WIDTH, gst::Fraction::new(2, 1))
+    );
     let (_, info) = packed(
         "disparity",
         "auto",
         [left.as_slice(), right.as_slice()].concat(),
         caps(WIDTH, 2 * HEIGHT, VideoMultiviewMode::TopBottom, half),
     );
-    assert_eq!((info.height() as usize, info.par()), (HEIGHT, gst::Fraction::new(1, 2)));
-    assert_eq!(info.multiview_mode(), VideoMultiviewMode::None, "the output is one view");
+    assert_eq!(
+        (info.height() as usize, info.par()),
+        (HEIGHT, gst::Fraction::new(1, 2))
+    );
+    assert_eq!(
+        info.multiview_mode(),
+        VideoMultiviewMode::None,
+        "the output is one view"
+    );
 }
 
 /// The `gst-launch-1.0` line README shows for a packed source, on test patterns.

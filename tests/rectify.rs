@@ -29,7 +29,8 @@ fn crate_root() -> &'static Path {
 fn reference() -> PathBuf {
     static MADE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     MADE.get_or_init(|| {
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("rectify-{}", std::process::id()));
+        let dir =
+            Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("rectify-{}", std::process::id()));
         let python = std::env::var_os("STEREFO_PYTHON")
             .map(PathBuf::from)
             .unwrap_or_else(|| crate_root().join(".venv/bin/python"));
@@ -38,8 +39,14 @@ fn reference() -> PathBuf {
             .arg(&dir)
             .args([WIDTH.to_string(), HEIGHT.to_string()])
             .output()
-            .unwrap_or_else(|e| panic!("cannot run {}: {e}; run scripts/setup.sh", python.display()));
-        assert!(output.status.success(), "rectify_reference.py: {}", String::from_utf8_lossy(&output.stderr));
+            .unwrap_or_else(|e| {
+                panic!("cannot run {}: {e}; run scripts/setup.sh", python.display())
+            });
+        assert!(
+            output.status.success(),
+            "rectify_reference.py: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
         dir
     })
     .clone()
@@ -61,14 +68,19 @@ fn interior(index: usize) -> bool {
 #[test]
 fn maps_from_both_file_formats_match_opencv() {
     let dir = reference();
-    let opencv = Calibration::load(&dir.join("intrinsics.yml"), &dir.join("extrinsics.yml")).expect("OpenCV files");
+    let opencv = Calibration::load(&dir.join("intrinsics.yml"), &dir.join("extrinsics.yml"))
+        .expect("OpenCV files");
     // either order
-    let swapped = Calibration::load(&dir.join("extrinsics.yml"), &dir.join("intrinsics.yml")).expect("either order");
+    let swapped = Calibration::load(&dir.join("extrinsics.yml"), &dir.join("intrinsics.yml"))
+        .expect("either order");
     assert_eq!(opencv.left, swapped.left);
-    let ros = Calibration::load(&dir.join("left.yaml"), &dir.join("right.yaml")).expect("ROS files");
+    let ros =
+        Calibration::load(&dir.join("left.yaml"), &dir.join("right.yaml")).expect("ROS files");
     assert_eq!(ros.size, Some((WIDTH, HEIGHT)));
     for calibration in [&opencv, &ros] {
-        calibration.check_size(WIDTH, HEIGHT).expect("the calibrated size");
+        calibration
+            .check_size(WIDTH, HEIGHT)
+            .expect("the calibrated size");
         let maps = calibration.maps(WIDTH, HEIGHT);
         for (map, name) in maps.iter().zip(["left", "right"]) {
             let expected = read_f32(&dir.join(format!("map_{name}.f32")));
@@ -87,16 +99,23 @@ fn maps_from_both_file_formats_match_opencv() {
 #[test]
 fn the_gpu_remap_matches_opencv_remap() {
     let dir = reference();
-    let calibration = Calibration::load(&dir.join("left.yaml"), &dir.join("right.yaml")).expect("ROS files");
+    let calibration =
+        Calibration::load(&dir.join("left.yaml"), &dir.join("right.yaml")).expect("ROS files");
     let context = gststerefo::gpu::GpuContext::shared().expect("a GPU (lavapipe here)");
     let mut remapper = gststerefo::rectify::gpu::Remapper::new(context);
     remapper.set_maps(WIDTH, HEIGHT, || calibration.maps(WIDTH, HEIGHT));
-    let inputs = ["left", "right"].map(|name| std::fs::read(dir.join(format!("{name}.rgba"))).expect("input"));
-    let images = inputs.each_ref().map(|data| StereoImage::packed(data, WIDTH as usize, HEIGHT as usize, ChannelOrder::Rgba));
+    let inputs = ["left", "right"]
+        .map(|name| std::fs::read(dir.join(format!("{name}.rgba"))).expect("input"));
+    let images = inputs
+        .each_ref()
+        .map(|data| StereoImage::packed(data, WIDTH as usize, HEIGHT as usize, ChannelOrder::Rgba));
     let (mut left, mut right) = (Vec::new(), Vec::new());
-    remapper.remap([&images[0], &images[1]], [&mut left, &mut right]).expect("remap");
+    remapper
+        .remap([&images[0], &images[1]], [&mut left, &mut right])
+        .expect("remap");
     for (ours, name) in [(&left, "left"), (&right, "right")] {
-        let expected = std::fs::read(dir.join(format!("rect_{name}.rgba"))).expect("OpenCV's remap");
+        let expected =
+            std::fs::read(dir.join(format!("rect_{name}.rgba"))).expect("OpenCV's remap");
         let diffs: Vec<u8> = ours
             .chunks_exact(4)
             .zip(expected.chunks_exact(4))
@@ -107,7 +126,10 @@ fn the_gpu_remap_matches_opencv_remap() {
         let mean = diffs.iter().map(|&d| f64::from(d)).sum::<f64>() / diffs.len() as f64;
         let worst = diffs.iter().copied().max().unwrap_or(0);
         println!("{name}: mean {mean:.3}, worst {worst} levels from OpenCV's remap");
-        assert!(mean <= 1.0, "{name}: mean {mean} levels from OpenCV's remap");
+        assert!(
+            mean <= 1.0,
+            "{name}: mean {mean} levels from OpenCV's remap"
+        );
     }
 }
 
@@ -138,10 +160,27 @@ fn sterefo_rectifies_an_unrectified_pair_like_opencv() {
     init();
     let dir = reference();
     let out = dir.join("out.rgba");
-    let on_opencv = sterefo_output("", &dir.join("rect_left.rgba"), &dir.join("rect_right.rgba"), &out);
-    for files in [["intrinsics.yml", "extrinsics.yml"], ["left.yaml", "right.yaml"]] {
-        let calibration = format!("calibration={},{}", dir.join(files[0]).display(), dir.join(files[1]).display());
-        let ours = sterefo_output(&calibration, &dir.join("left.rgba"), &dir.join("right.rgba"), &out);
+    let on_opencv = sterefo_output(
+        "",
+        &dir.join("rect_left.rgba"),
+        &dir.join("rect_right.rgba"),
+        &out,
+    );
+    for files in [
+        ["intrinsics.yml", "extrinsics.yml"],
+        ["left.yaml", "right.yaml"],
+    ] {
+        let calibration = format!(
+            "calibration={},{}",
+            dir.join(files[0]).display(),
+            dir.join(files[1]).display()
+        );
+        let ours = sterefo_output(
+            &calibration,
+            &dir.join("left.rgba"),
+            &dir.join("right.rgba"),
+            &out,
+        );
         assert_eq!(ours.len(), on_opencv.len());
         let diffs: Vec<u8> = ours
             .chunks_exact(4)
@@ -155,8 +194,15 @@ fn sterefo_rectifies_an_unrectified_pair_like_opencv() {
         assert!(mean <= 1.0, "{files:?}: mean {mean} levels");
         // and not the unrectified picture refocused as it is
         let unrectified = sterefo_output("", &dir.join("left.rgba"), &dir.join("right.rgba"), &out);
-        let moved = unrectified.iter().zip(&ours).filter(|(a, b)| a.abs_diff(**b) > 8).count();
-        assert!(moved > ours.len() / 10, "the calibration changed little ({moved} bytes)");
+        let moved = unrectified
+            .iter()
+            .zip(&ours)
+            .filter(|(a, b)| a.abs_diff(**b) > 8)
+            .count();
+        assert!(
+            moved > ours.len() / 10,
+            "the calibration changed little ({moved} bytes)"
+        );
     }
 }
 
@@ -174,19 +220,35 @@ fn a_calibration_that_does_not_fit_is_a_clear_error() {
     };
     let cases = [
         (
-            format!("calibration={},{}", dir.join("left.yaml").display(), dir.join("right.yaml").display()),
+            format!(
+                "calibration={},{}",
+                dir.join("left.yaml").display(),
+                dir.join("right.yaml").display()
+            ),
             true,
-            "is for 320x240 images (image_width, image_height) but the stream is 160x120".to_string(),
+            "is for 320x240 images (image_width, image_height) but the stream is 160x120"
+                .to_string(),
         ),
         (
-            format!("calibration={},{}", dir.join("intrinsics.yml").display(), dir.join("extrinsics.yml").display()),
+            format!(
+                "calibration={},{}",
+                dir.join("intrinsics.yml").display(),
+                dir.join("extrinsics.yml").display()
+            ),
             true,
             "lies outside the 160x120 stream".to_string(),
         ),
         (
-            format!("calibration={},{}", broken.display(), dir.join("right.yaml").display()),
+            format!(
+                "calibration={},{}",
+                broken.display(),
+                dir.join("right.yaml").display()
+            ),
             false,
-            format!("calibration file {}: `camera_matrix` says 3x3 but has 2 numbers", broken.display()),
+            format!(
+                "calibration file {}: `camera_matrix` says 3x3 but has 2 numbers",
+                broken.display()
+            ),
         ),
         (
             format!("calibration={}", dir.join("left.yaml").display()),
@@ -198,7 +260,11 @@ fn a_calibration_that_does_not_fit_is_a_clear_error() {
         let (left, right, size) = if small_stream {
             (small("left"), small("right"), (WIDTH / 2, HEIGHT / 2))
         } else {
-            (dir.join("left.rgba"), dir.join("right.rgba"), (WIDTH, HEIGHT))
+            (
+                dir.join("left.rgba"),
+                dir.join("right.rgba"),
+                (WIDTH, HEIGHT),
+            )
         };
         let source = |path: &Path, pad: &str| {
             format!(

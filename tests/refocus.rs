@@ -269,7 +269,10 @@ fn wrong_disparity_format_is_refused_at_link_time() {
     .expect_err("GRAY8 disparity must not link");
     // (GRAY8 is a colour format the sink pad takes: the parser's message names the caps)
     let error = error.to_string();
-    assert!(error.contains("GRAY8") || error.contains("can't handle caps"), "{error}");
+    assert!(
+        error.contains("GRAY8") || error.contains("can't handle caps"),
+        "{error}"
+    );
 }
 
 #[test]

@@ -363,8 +363,14 @@ fn an_unlinked_input_is_a_clear_error_not_a_hang() {
     );
     // sink_right requested but never linked.
     let pipeline = launch();
-    let sterefo = pipeline.downcast_ref::<gst::Bin>().unwrap().by_name("s").unwrap();
-    let _right = sterefo.request_pad_simple("sink_right").expect("sink_right");
+    let sterefo = pipeline
+        .downcast_ref::<gst::Bin>()
+        .unwrap()
+        .by_name("s")
+        .unwrap();
+    let _right = sterefo
+        .request_pad_simple("sink_right")
+        .expect("sink_right");
     let error = run(&pipeline, Duration::from_secs(30)).expect_err("must fail");
     assert!(error.contains("sink_right is not linked"), "{error}");
 }
@@ -544,7 +550,10 @@ fn a_corrupt_model_is_a_clear_error_at_start() {
     // What was wrong (this file, not an ONNX file) and what to use instead.
     assert!(message.contains(&path.display().to_string()), "{message}");
     assert!(message.contains("is it an ONNX file?"), "{message}");
-    assert!(message.contains("leave the `model` property empty for the built-in model"), "{message}");
+    assert!(
+        message.contains("leave the `model` property empty for the built-in model"),
+        "{message}"
+    );
 }
 
 #[test]

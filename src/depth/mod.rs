@@ -410,12 +410,7 @@ impl DepthEstimator {
         let outputs = self
             .session
             .run_with_options(inputs, &frame.run_options)
-            .map_err(|error| {
-                anyhow!(
-                    "running the depth {} failed: {error}",
-                    self.model
-                )
-            })?;
+            .map_err(|error| anyhow!("running the depth {} failed: {error}", self.model))?;
         let output = outputs
             .get(OUTPUT_DISPARITY)
             .context("the depth model produced no `disparity` output")?;
@@ -476,12 +471,10 @@ impl DepthEstimator {
         } else {
             ort::inputs![right, left]
         };
-        let outputs = self.session.run(inputs).map_err(|error| {
-            anyhow!(
-                "running the depth {} failed: {error}",
-                self.model
-            )
-        })?;
+        let outputs = self
+            .session
+            .run(inputs)
+            .map_err(|error| anyhow!("running the depth {} failed: {error}", self.model))?;
         let output = outputs
             .get(OUTPUT_DISPARITY)
             .context("the depth model produced no `disparity` output")?;
@@ -833,7 +826,11 @@ pub fn default_webgpu_library(ort_library: &Path) -> PathBuf {
     let folder = ort_library.parent().unwrap_or(Path::new("."));
     let beside = folder.join(NAME);
     let sibling = folder.join("..").join("onnxruntime-webgpu").join(NAME);
-    if !beside.is_file() && sibling.is_file() { sibling } else { beside }
+    if !beside.is_file() && sibling.is_file() {
+        sibling
+    } else {
+        beside
+    }
 }
 
 fn commit(mut builder: SessionBuilder, model: &Model) -> Result<Session> {
@@ -903,12 +900,9 @@ fn check_layout(session: &Session, model: &Model) -> Result<Layout> {
         layout_error(format!("output `disparity` is {} ({what})", output.dtype()))
     })?;
 
-    let metadata = session.metadata().map_err(|error| {
-        anyhow!(
-            "cannot read the metadata of {}: {error}",
-            model
-        )
-    })?;
+    let metadata = session
+        .metadata()
+        .map_err(|error| anyhow!("cannot read the metadata of {}: {error}", model))?;
     let stride = match metadata.custom("stride") {
         None => DEFAULT_STRIDE,
         Some(text) => text

@@ -57,10 +57,16 @@ pub fn set_plugin_file(path: PathBuf) {
 /// would (local installs first).
 fn system_library_folders() -> Vec<PathBuf> {
     let triple = format!("{}-linux-gnu", std::env::consts::ARCH);
-    ["/usr/local/lib", &format!("/usr/local/lib/{triple}"), &format!("/usr/lib/{triple}"), "/usr/lib64", "/usr/lib"]
-        .iter()
-        .map(PathBuf::from)
-        .collect()
+    [
+        "/usr/local/lib",
+        &format!("/usr/local/lib/{triple}"),
+        &format!("/usr/lib/{triple}"),
+        "/usr/lib64",
+        "/usr/lib",
+    ]
+    .iter()
+    .map(PathBuf::from)
+    .collect()
 }
 
 /// The places to look for the library, in order. An explicit path, else a non-empty
@@ -92,7 +98,11 @@ pub fn library_candidates(
         candidates.extend(in_folder(folder, LibrarySource::NextToPlugin));
     }
     let ld_folders = ld_library_path
-        .map(|value| std::env::split_paths(&value).filter(|p| !p.as_os_str().is_empty()).collect())
+        .map(|value| {
+            std::env::split_paths(&value)
+                .filter(|p| !p.as_os_str().is_empty())
+                .collect()
+        })
         .unwrap_or_else(Vec::new);
     for folder in ld_folders.iter().chain(system_folders) {
         candidates.extend(in_folder(folder, LibrarySource::LibraryPath));
@@ -105,7 +115,10 @@ fn find_library(candidates: &[(PathBuf, LibrarySource)]) -> Result<(PathBuf, Lib
     for (path, source) in candidates {
         if path.is_file() {
             let canonical = path.canonicalize().map_err(|error| {
-                anyhow!("cannot resolve ONNX Runtime library path {}: {error}", path.display())
+                anyhow!(
+                    "cannot resolve ONNX Runtime library path {}: {error}",
+                    path.display()
+                )
             })?;
             return Ok((canonical, *source));
         }
@@ -280,7 +293,9 @@ mod tests {
         ]
         .iter()
         .flat_map(|(folder, source)| {
-            LIBRARY_NAMES.iter().map(move |name| (format!("{folder}/{name}"), *source))
+            LIBRARY_NAMES
+                .iter()
+                .map(move |name| (format!("{folder}/{name}"), *source))
         })
         .collect::<Vec<_>>();
         assert_eq!(all(None, Some("")), searched);
@@ -312,13 +327,25 @@ mod tests {
 
     #[test]
     fn the_first_existing_candidate_is_taken() {
-        let folder = std::env::temp_dir().join(format!("sterefo-ort-search-{}", std::process::id()));
+        let folder =
+            std::env::temp_dir().join(format!("sterefo-ort-search-{}", std::process::id()));
         std::fs::create_dir_all(&folder).expect("temporary folder");
         std::fs::write(folder.join("libonnxruntime.so.1"), b"not really").expect("write");
-        let candidates =
-            library_candidates(None, None, Some(Path::new("/nonexistent")), None, &[folder.clone()]);
+        let candidates = library_candidates(
+            None,
+            None,
+            Some(Path::new("/nonexistent")),
+            None,
+            &[folder.clone()],
+        );
         let (path, source) = find_library(&candidates).expect("found");
-        assert_eq!(path, folder.join("libonnxruntime.so.1").canonicalize().expect("exists"));
+        assert_eq!(
+            path,
+            folder
+                .join("libonnxruntime.so.1")
+                .canonicalize()
+                .expect("exists")
+        );
         assert_eq!(source, LibrarySource::LibraryPath);
         std::fs::remove_dir_all(&folder).expect("clean up");
     }

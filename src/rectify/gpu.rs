@@ -38,7 +38,11 @@ impl Remapper {
         let entry = |binding, ty| wgpu::BindGroupLayoutEntry {
             binding,
             visibility: wgpu::ShaderStages::COMPUTE,
-            ty: wgpu::BindingType::Buffer { ty, has_dynamic_offset: false, min_binding_size: None },
+            ty: wgpu::BindingType::Buffer {
+                ty,
+                has_dynamic_offset: false,
+                min_binding_size: None,
+            },
             count: None,
         };
         let storage = |read_only| wgpu::BufferBindingType::Storage { read_only };
@@ -64,66 +68,134 @@ impl Remapper {
             compilation_options: Default::default(),
             cache: None,
         });
-        Remapper { context, layout, pipeline, frame: None, staging: Vec::new() }
+        Remapper {
+            context,
+            layout,
+            pipeline,
+            frame: None,
+            staging: Vec::new(),
+        }
     }
 
     /// Uploads the maps of the two views for `width` x `height` frames (input and output of
     /// one size), unless they are already there.
     pub fn set_maps(&mut self, width: u32, height: u32, maps: impl FnOnce() -> [Vec<[f32; 2]>; 2]) {
-        if self.frame.as_ref().is_some_and(|f| (f.width, f.height) == (width, height)) {
+        if self
+            .frame
+            .as_ref()
+            .is_some_and(|f| (f.width, f.height) == (width, height))
+        {
             return;
         }
         let device = &self.context.device;
         let pixels = u64::from(width) * u64::from(height);
         let buffer = |label, size: u64, usage| {
-            device.create_buffer(&wgpu::BufferDescriptor { label: Some(label), size: size.max(16), usage, mapped_at_creation: false })
+            device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some(label),
+                size: size.max(16),
+                usage,
+                mapped_at_creation: false,
+            })
         };
         let storage = wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST;
-        let uniform = buffer("remap size", 16, wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST);
-        self.context.queue.write_buffer(&uniform, 0, bytemuck::cast_slice(&[width, height, width, height]));
+        let uniform = buffer(
+            "remap size",
+            16,
+            wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+        );
+        self.context.queue.write_buffer(
+            &uniform,
+            0,
+            bytemuck::cast_slice(&[width, height, width, height]),
+        );
         let maps = maps().map(|map| {
             let b = buffer("remap map", pixels * 8, storage);
-            self.context.queue.write_buffer(&b, 0, bytemuck::cast_slice(&map));
+            self.context
+                .queue
+                .write_buffer(&b, 0, bytemuck::cast_slice(&map));
             b
         });
         let inputs = [(); 2].map(|_| buffer("remap input", pixels * 4, storage));
-        let outputs = [(); 2].map(|_| buffer("remap output", pixels * 4, wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC));
-        let readback = buffer("remap readback", pixels * 8, wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST);
+        let outputs = [(); 2].map(|_| {
+            buffer(
+                "remap output",
+                pixels * 4,
+                wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+            )
+        });
+        let readback = buffer(
+            "remap readback",
+            pixels * 8,
+            wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+        );
         let bind_groups = [0, 1].map(|view| {
             device.create_bind_group(&wgpu::BindGroupDescriptor {
                 label: Some("remap"),
                 layout: &self.layout,
                 entries: &[
-                    wgpu::BindGroupEntry { binding: 0, resource: uniform.as_entire_binding() },
-                    wgpu::BindGroupEntry { binding: 1, resource: inputs[view].as_entire_binding() },
-                    wgpu::BindGroupEntry { binding: 2, resource: maps[view].as_entire_binding() },
-                    wgpu::BindGroupEntry { binding: 3, resource: outputs[view].as_entire_binding() },
+                    wgpu::BindGroupEntry {
+                        binding: 0,
+                        resource: uniform.as_entire_binding(),
+                    },
+                    wgpu::BindGroupEntry {
+                        binding: 1,
+                        resource: inputs[view].as_entire_binding(),
+                    },
+                    wgpu::BindGroupEntry {
+                        binding: 2,
+                        resource: maps[view].as_entire_binding(),
+                    },
+                    wgpu::BindGroupEntry {
+                        binding: 3,
+                        resource: outputs[view].as_entire_binding(),
+                    },
                 ],
             })
         });
-        self.frame = Some(Frame { width, height, uniform, inputs, outputs, readback, bind_groups });
+        self.frame = Some(Frame {
+            width,
+            height,
+            uniform,
+            inputs,
+            outputs,
+            readback,
+            bind_groups,
+        });
     }
 
     /// Remaps both views (4-byte pixels of the size given to [`Remapper::set_maps`]) into
     /// tightly packed 4-byte pixels in `out` (left, right).
     pub fn remap(&mut self, views: [&StereoImage; 2], out: [&mut Vec<u8>; 2]) -> Result<()> {
-        let frame = self.frame.as_ref().ok_or_else(|| anyhow!("rectification maps were not set"))?;
+        let frame = self
+            .frame
+            .as_ref()
+            .ok_or_else(|| anyhow!("rectification maps were not set"))?;
         let (width, height) = (frame.width as usize, frame.height as usize);
         let bytes = width * height * 4;
         for (view, buffer) in views.iter().zip(&frame.inputs) {
             if (view.width, view.height) != (width, height) {
-                bail!("a {}x{} view to rectify with maps for {width}x{height}", view.width, view.height);
+                bail!(
+                    "a {}x{} view to rectify with maps for {width}x{height}",
+                    view.width,
+                    view.height
+                );
             }
             self.staging.clear();
             for y in 0..height {
-                self.staging.extend_from_slice(&view.data[y * view.stride..y * view.stride + width * 4]);
+                self.staging
+                    .extend_from_slice(&view.data[y * view.stride..y * view.stride + width * 4]);
             }
             self.context.queue.write_buffer(buffer, 0, &self.staging);
         }
         let device = &self.context.device;
-        let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("remap") });
+        let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
+            label: Some("remap"),
+        });
         {
-            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("remap"), timestamp_writes: None });
+            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some("remap"),
+                timestamp_writes: None,
+            });
             pass.set_pipeline(&self.pipeline);
             for group in &frame.bind_groups {
                 pass.set_bind_group(0, group, &[]);
@@ -131,7 +203,13 @@ impl Remapper {
             }
         }
         for (view, output) in frame.outputs.iter().enumerate() {
-            encoder.copy_buffer_to_buffer(output, 0, &frame.readback, (view * bytes) as u64, bytes as u64);
+            encoder.copy_buffer_to_buffer(
+                output,
+                0,
+                &frame.readback,
+                (view * bytes) as u64,
+                bytes as u64,
+            );
         }
         self.context.queue.submit([encoder.finish()]);
         let slice = frame.readback.slice(..(2 * bytes) as u64);
@@ -149,7 +227,9 @@ impl Remapper {
             Err(_) => bail!("the GPU device was lost while rectifying"),
         }
         {
-            let mapped = slice.get_mapped_range().map_err(|e| anyhow!("could not map the rectified views: {e}"))?;
+            let mapped = slice
+                .get_mapped_range()
+                .map_err(|e| anyhow!("could not map the rectified views: {e}"))?;
             for (view, out) in out.into_iter().enumerate() {
                 out.clear();
                 out.extend_from_slice(&mapped[view * bytes..(view + 1) * bytes]);

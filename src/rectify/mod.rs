@@ -63,9 +63,15 @@ impl Calibration {
             result.map_err(|e| format!("calibration file {}: {e}", path.display()))
         };
         if a.contains_key("camera_matrix") || b.contains_key("camera_matrix") {
-            let camera = |path: &Path, file: &std::collections::BTreeMap<String, yaml::Value>| -> Result<(Camera, (u32, u32)), String> {
-                let m = |key, rows, cols: &[usize]| field(path, yaml::matrix(file, key, rows, cols));
-                let size = |key| yaml::scalar(file, key).map_err(|e| format!("calibration file {}: {e}", path.display()));
+            let camera = |path: &Path,
+                          file: &std::collections::BTreeMap<String, yaml::Value>|
+             -> Result<(Camera, (u32, u32)), String> {
+                let m =
+                    |key, rows, cols: &[usize]| field(path, yaml::matrix(file, key, rows, cols));
+                let size = |key| {
+                    yaml::scalar(file, key)
+                        .map_err(|e| format!("calibration file {}: {e}", path.display()))
+                };
                 if let Some(yaml::Value::Scalar(model)) = file.get("distortion_model")
                     && model != "plumb_bob"
                     && model != "rational_polynomial"
@@ -98,12 +104,22 @@ impl Calibration {
                     right_size.1
                 ));
             }
-            return Ok(Calibration { left, right, size: Some(left_size), files: vec![first.into(), second.into()] });
+            return Ok(Calibration {
+                left,
+                right,
+                size: Some(left_size),
+                files: vec![first.into(), second.into()],
+            });
         }
         // OpenCV: whichever has M1 is the intrinsics
-        let ((ip, intrinsics), (ep, extrinsics)) =
-            if a.contains_key("M1") { ((first, &a), (second, &b)) } else { ((second, &b), (first, &a)) };
-        let m = |path: &Path, file, key: &str, rows, cols: &[usize]| field(path, yaml::matrix(file, key, rows, cols));
+        let ((ip, intrinsics), (ep, extrinsics)) = if a.contains_key("M1") {
+            ((first, &a), (second, &b))
+        } else {
+            ((second, &b), (first, &a))
+        };
+        let m = |path: &Path, file, key: &str, rows, cols: &[usize]| {
+            field(path, yaml::matrix(file, key, rows, cols))
+        };
         let camera = |k: &str, d: &str, r: &str, p: &str| -> Result<Camera, String> {
             Ok(Camera {
                 k: array(m(ip, intrinsics, k, 3, &[3])?),
@@ -123,7 +139,12 @@ impl Calibration {
     /// Checks the calibration against the stream's frame size: the size the files state, or,
     /// where they state none (OpenCV's), that both principal points lie inside the frame.
     pub fn check_size(&self, width: u32, height: u32) -> Result<(), String> {
-        let files = self.files.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ");
+        let files = self
+            .files
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
         if let Some((w, h)) = self.size {
             if (w, h) != (width, height) {
                 return Err(format!(
@@ -182,7 +203,10 @@ fn multiply3(a: &[f64; 9], b: &[f64; 9]) -> [f64; 9] {
 impl Camera {
     /// The remap of this camera, as the module doc says.
     pub fn map(&self, width: u32, height: u32) -> Vec<[f32; 2]> {
-        let p = [self.p[0], self.p[1], self.p[2], self.p[4], self.p[5], self.p[6], self.p[8], self.p[9], self.p[10]];
+        let p = [
+            self.p[0], self.p[1], self.p[2], self.p[4], self.p[5], self.p[6], self.p[8], self.p[9],
+            self.p[10],
+        ];
         let ir = invert3(&multiply3(&p, &self.r));
         let d = |i: usize| self.distortion.get(i).copied().unwrap_or(0.0);
         let (k1, k2, p1, p2, k3, k4, k5, k6) = (d(0), d(1), d(2), d(3), d(4), d(5), d(6), d(7));
@@ -195,7 +219,8 @@ impl Camera {
                 let x = (ir[0] * u + ir[1] * v + ir[2]) / w;
                 let y = (ir[3] * u + ir[4] * v + ir[5]) / w;
                 let r2 = x * x + y * y;
-                let radial = (1.0 + r2 * (k1 + r2 * (k2 + r2 * k3))) / (1.0 + r2 * (k4 + r2 * (k5 + r2 * k6)));
+                let radial = (1.0 + r2 * (k1 + r2 * (k2 + r2 * k3)))
+                    / (1.0 + r2 * (k4 + r2 * (k5 + r2 * k6)));
                 let xd = x * radial + 2.0 * p1 * x * y + p2 * (r2 + 2.0 * x * x);
                 let yd = y * radial + p1 * (r2 + 2.0 * y * y) + 2.0 * p2 * x * y;
                 map.push([(fx * xd + skew * yd + cx) as f32, (fy * yd + cy) as f32]);
@@ -216,7 +241,9 @@ mod tests {
             k,
             distortion: vec![0.0; 5],
             r: [1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0],
-            p: [500.0, 0.0, 32.0, 0.0, 0.0, 500.0, 24.0, 0.0, 0.0, 0.0, 1.0, 0.0],
+            p: [
+                500.0, 0.0, 32.0, 0.0, 0.0, 500.0, 24.0, 0.0, 0.0, 0.0, 1.0, 0.0,
+            ],
         };
         let map = camera.map(64, 48);
         for (i, [x, y]) in map.iter().enumerate() {

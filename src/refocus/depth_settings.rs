@@ -38,7 +38,11 @@ impl Default for DepthSettings {
 
 impl DepthSettings {
     pub fn specs() -> Vec<glib::ParamSpec> {
-        let number = |name: &'static str, nick: &'static str, blurb: &'static str, max: f64, default: f64| {
+        let number = |name: &'static str,
+                      nick: &'static str,
+                      blurb: &'static str,
+                      max: f64,
+                      default: f64| {
             glib::ParamSpecDouble::builder(name)
                 .nick(nick)
                 .blurb(blurb)

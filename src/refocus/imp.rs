@@ -86,8 +86,14 @@ impl ObjectImpl for Refocus {
     fn set_property(&self, _id: usize, value: &glib::Value, pspec: &glib::ParamSpec) {
         let mut settings = self.settings.lock().unwrap_or_else(|e| e.into_inner());
         if !settings.set(pspec.name(), value) {
-            let mut depth = self.depth_settings.lock().unwrap_or_else(|e| e.into_inner());
-            assert!(depth.set(pspec.name(), value), "only our properties are installed");
+            let mut depth = self
+                .depth_settings
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            assert!(
+                depth.set(pspec.name(), value),
+                "only our properties are installed"
+            );
         }
         gst::debug!(CAT, imp = self, "{} set to {:?}", pspec.name(), value);
     }
@@ -97,7 +103,10 @@ impl ObjectImpl for Refocus {
             return self.latency.reported().nseconds().to_value();
         }
         let settings = self.settings.lock().unwrap_or_else(|e| e.into_inner());
-        let depth = self.depth_settings.lock().unwrap_or_else(|e| e.into_inner());
+        let depth = self
+            .depth_settings
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         settings
             .get(pspec.name())
             .or_else(|| depth.get(pspec.name()))
@@ -163,10 +172,13 @@ impl AggregatorImpl for Refocus {
                 ["refocus needs a GPU through wgpu: {e:#}"]
             )
         })?;
-        let depth_settings = *self.depth_settings.lock().unwrap_or_else(|e| e.into_inner());
-        let depth = depth_settings.converter().map_err(|e| {
-            gst::error_msg!(gst::LibraryError::Settings, ("{e}"))
-        })?;
+        let depth_settings = *self
+            .depth_settings
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let depth = depth_settings
+            .converter()
+            .map_err(|e| gst::error_msg!(gst::LibraryError::Settings, ("{e}")))?;
         gst::info!(CAT, imp = self, "rendering on {}", renderer.device_name());
         self.latency.reset(self.obj().upcast_ref());
         *self.state.lock().unwrap_or_else(|e| e.into_inner()) = Some(State {
@@ -257,11 +269,16 @@ impl AggregatorImpl for Refocus {
             let _ = self.obj().sync_values(gst::ClockTime::from_nseconds(time));
         }
         let settings = *self.settings.lock().unwrap_or_else(|e| e.into_inner());
-        let depth_settings = *self.depth_settings.lock().unwrap_or_else(|e| e.into_inner());
-        let focus = depth_settings.focus(settings.focus_disparity).map_err(|e| {
-            gst::element_imp_error!(self, gst::LibraryError::Settings, ("{e}"));
-            gst::FlowError::Error
-        })?;
+        let depth_settings = *self
+            .depth_settings
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let focus = depth_settings
+            .focus(settings.focus_disparity)
+            .map_err(|e| {
+                gst::element_imp_error!(self, gst::LibraryError::Settings, ("{e}"));
+                gst::FlowError::Error
+            })?;
         let params = settings.params(focus);
 
         let mut guard = self.state.lock().unwrap_or_else(|e| e.into_inner());

@@ -16,9 +16,9 @@ use crate::aggregate::{self, running_time};
 use crate::depth::{ChannelOrder, DepthEstimator, DepthOptions, Model, StereoImage};
 use crate::dof::gpu::Renderer;
 use crate::focus::{self, FocusPuller, Rect};
+use crate::formats::{self, COLOUR_FORMATS};
 use crate::gpu::GpuContext;
 use crate::properties::RefocusSettings;
-use crate::formats::{self, COLOUR_FORMATS};
 use crate::rectify::Calibration;
 use crate::rectify::gpu::Remapper;
 use crate::stereo_layout::{self, PackedViews};
@@ -368,11 +368,26 @@ impl ElementImpl for Sterefo {
                 .expect("valid template")
             };
             vec![
-                template("src", gst::PadDirection::Src, gst::PadPresence::Always, &output),
-                template("sink_left", gst::PadDirection::Sink, gst::PadPresence::Always, &colour),
+                template(
+                    "src",
+                    gst::PadDirection::Src,
+                    gst::PadPresence::Always,
+                    &output,
+                ),
+                template(
+                    "sink_left",
+                    gst::PadDirection::Sink,
+                    gst::PadPresence::Always,
+                    &colour,
+                ),
                 // requested by linking to it (`s.sink_right` in gst-launch); none where
                 // sink_left carries both views
-                template("sink_right", gst::PadDirection::Sink, gst::PadPresence::Request, &colour),
+                template(
+                    "sink_right",
+                    gst::PadDirection::Sink,
+                    gst::PadPresence::Request,
+                    &colour,
+                ),
             ]
         });
         TEMPLATES.as_ref()
@@ -380,7 +395,10 @@ impl ElementImpl for Sterefo {
 
     fn release_pad(&self, pad: &gst::Pad) {
         let mut right = lock(&self.sink_right);
-        if right.as_ref().is_some_and(|r| r.upcast_ref::<gst::Pad>() == pad) {
+        if right
+            .as_ref()
+            .is_some_and(|r| r.upcast_ref::<gst::Pad>() == pad)
+        {
             *right = None;
         }
         drop(right);
@@ -436,7 +454,10 @@ impl AggregatorImpl for Sterefo {
             let calibration = Calibration::load(first.as_ref(), second.as_ref())
                 .map_err(|e| gst::error_msg!(gst::LibraryError::Settings, ("{e}")))?;
             let context = GpuContext::shared().map_err(|e| {
-                gst::error_msg!(gst::LibraryError::Init, ["sterefo needs a GPU through wgpu: {e:#}"])
+                gst::error_msg!(
+                    gst::LibraryError::Init,
+                    ["sterefo needs a GPU through wgpu: {e:#}"]
+                )
             })?;
             Some(Rectification {
                 calibration,
@@ -502,7 +523,9 @@ impl AggregatorImpl for Sterefo {
     fn sink_event(&self, pad: &gst_base::AggregatorPad, event: gst::Event) -> bool {
         if let gst::EventView::StreamStart(_) = event.view() {
             let right = lock(&self.sink_right).clone();
-            let pads: Vec<_> = std::iter::once(&self.sink_left).chain(right.as_ref()).collect();
+            let pads: Vec<_> = std::iter::once(&self.sink_left)
+                .chain(right.as_ref())
+                .collect();
             self.link_watch.arm(self.obj().upcast_ref(), &pads);
         }
         if let gst::EventView::Caps(caps) = event.view() {
@@ -572,9 +595,10 @@ impl AggregatorImpl for Sterefo {
             // views, its size)
             let packed = lock(&self.settings).stereo_layout != StereoLayout::Auto
                 || caps.filter().is_some_and(|filter| {
-                    filter.structure(0).and_then(|s| s.get::<&str>("multiview-mode").ok()).is_some_and(
-                        |mode| mode == "side-by-side" || mode == "top-bottom",
-                    )
+                    filter
+                        .structure(0)
+                        .and_then(|s| s.get::<&str>("multiview-mode").ok())
+                        .is_some_and(|mode| mode == "side-by-side" || mode == "top-bottom")
                 });
             aggregate::answer_caps_from_downstream(self.obj().upcast_ref(), pad, caps, packed);
             return true;
@@ -610,7 +634,9 @@ impl AggregatorImpl for Sterefo {
 
     fn next_time(&self) -> Option<gst::ClockTime> {
         let right = lock(&self.sink_right).clone();
-        let pads: Vec<_> = std::iter::once(&self.sink_left).chain(right.as_ref()).collect();
+        let pads: Vec<_> = std::iter::once(&self.sink_left)
+            .chain(right.as_ref())
+            .collect();
         aggregate::next_time(&pads)
     }
 
@@ -640,7 +666,11 @@ impl AggregatorImpl for Sterefo {
         let right_info = match views {
             Some(_) => left_info.clone(),
             None => state.right_info.clone().ok_or_else(|| {
-                gst::element_imp_error!(self, gst::CoreError::Negotiation, ["frames arrived before caps"]);
+                gst::element_imp_error!(
+                    self,
+                    gst::CoreError::Negotiation,
+                    ["frames arrived before caps"]
+                );
                 gst::FlowError::NotNegotiated
             })?,
         };
@@ -687,13 +717,20 @@ impl AggregatorImpl for Sterefo {
         // Each view is a window of its frame (a whole frame, or one half of a frame that
         // packs both), read in place for the 4-byte formats, converted to RGBA first for the
         // others (a packed frame once).
-        let (mut left_rgba, mut right_rgba) =
-            (std::mem::take(&mut state.left_rgba), std::mem::take(&mut state.right_rgba));
+        let (mut left_rgba, mut right_rgba) = (
+            std::mem::take(&mut state.left_rgba),
+            std::mem::take(&mut state.right_rgba),
+        );
         let (left_pixels, right_pixels) = if views.is_some() {
             let left = pixels(&left_frame, &mut left_rgba);
             (left, left)
-        } else if formats::is_packed4(left_frame.format()) && formats::is_packed4(right_frame.format()) {
-            (pixels(&left_frame, &mut left_rgba), pixels(&right_frame, &mut right_rgba))
+        } else if formats::is_packed4(left_frame.format())
+            && formats::is_packed4(right_frame.format())
+        {
+            (
+                pixels(&left_frame, &mut left_rgba),
+                pixels(&right_frame, &mut right_rgba),
+            )
         } else {
             // two conversions at once: the cores are otherwise idle until the network runs
             std::thread::scope(|scope| {
@@ -731,8 +768,20 @@ impl AggregatorImpl for Sterefo {
         };
         let (left_image, right_image) = match (&rectified, rectification.as_ref()) {
             (Ok(Some(())), Some(r)) => (
-                StereoImage { data: &r.left, width, height, stride: width * 4, order: left_image.order },
-                StereoImage { data: &r.right, width, height, stride: width * 4, order: right_image.order },
+                StereoImage {
+                    data: &r.left,
+                    width,
+                    height,
+                    stride: width * 4,
+                    order: left_image.order,
+                },
+                StereoImage {
+                    data: &r.right,
+                    width,
+                    height,
+                    stride: width * 4,
+                    order: right_image.order,
+                },
             ),
             (Err(_), _) => {
                 state.rectification = rectification;
@@ -751,10 +800,7 @@ impl AggregatorImpl for Sterefo {
             gst::element_imp_error!(
                 self,
                 gst::LibraryError::Failed,
-                (
-                    "disparity estimation with {} failed: {e:#}",
-                    settings.model
-                )
+                ("disparity estimation with {} failed: {e:#}", settings.model)
             );
             return Err(gst::FlowError::Error);
         }
@@ -854,7 +900,12 @@ impl AggregatorImpl for Sterefo {
 impl Sterefo {
     /// Rectifies both views into `r.left`, `r.right` (tightly packed), after checking the
     /// calibration against their size once per size; an element error when it does not fit.
-    fn rectify(&self, r: &mut Rectification, left: &StereoImage, right: &StereoImage) -> Result<(), ()> {
+    fn rectify(
+        &self,
+        r: &mut Rectification,
+        left: &StereoImage,
+        right: &StereoImage,
+    ) -> Result<(), ()> {
         let (width, height) = (left.width as u32, left.height as u32);
         if r.checked != Some((width, height)) {
             if let Err(e) = r.calibration.check_size(width, height) {
@@ -863,10 +914,17 @@ impl Sterefo {
             }
             r.checked = Some((width, height));
         }
-        r.remapper.set_maps(width, height, || r.calibration.maps(width, height));
-        r.remapper.remap([left, right], [&mut r.left, &mut r.right]).map_err(|e| {
-            gst::element_imp_error!(self, gst::LibraryError::Failed, ("rectification failed: {e:#}"));
-        })
+        r.remapper
+            .set_maps(width, height, || r.calibration.maps(width, height));
+        r.remapper
+            .remap([left, right], [&mut r.left, &mut r.right])
+            .map_err(|e| {
+                gst::element_imp_error!(
+                    self,
+                    gst::LibraryError::Failed,
+                    ("rectification failed: {e:#}")
+                );
+            })
     }
 
     /// Where the two views are in sink_left's frames when they pack both (the
@@ -890,12 +948,18 @@ impl Sterefo {
         let Some(packing) = packing else {
             return Ok(None);
         };
-        PackedViews::new(packing, left.width(), left.height(), caps.right_first, caps.half_aspect)
-            .map(Some)
-            .map_err(|e| {
-                gst::element_imp_error!(self, gst::StreamError::Format, ("{e}"));
-                gst::FlowError::NotNegotiated
-            })
+        PackedViews::new(
+            packing,
+            left.width(),
+            left.height(),
+            caps.right_first,
+            caps.half_aspect,
+        )
+        .map(Some)
+        .map_err(|e| {
+            gst::element_imp_error!(self, gst::StreamError::Format, ("{e}"));
+            gst::FlowError::NotNegotiated
+        })
     }
 
     /// The next frames to refocus: one frame that packs both views (`packed`, returned
@@ -913,10 +977,8 @@ impl Sterefo {
                 gst::element_imp_error!(
                     self,
                     gst::CoreError::Negotiation,
-                    (
-                        "sink_left carries both views in one frame, and sink_right is linked too; \
-                         unlink sink_right, or set stereo-layout=auto with one view per frame on each pad"
-                    )
+                    ("sink_left carries both views in one frame, and sink_right is linked too; \
+                         unlink sink_right, or set stereo-layout=auto with one view per frame on each pad")
                 );
                 Err(gst::FlowError::NotNegotiated)
             }
@@ -929,11 +991,9 @@ impl Sterefo {
                 gst::element_imp_error!(
                     self,
                     gst::CoreError::Pad,
-                    (
-                        "sink_left carries one view and there is no right view: link the right \
+                    ("sink_left carries one view and there is no right view: link the right \
                          view to sink_right, or, for frames that pack both views, set \
-                         stereo-layout=side-by-side or top-bottom (or give the caps a multiview-mode)"
-                    )
+                         stereo-layout=side-by-side or top-bottom (or give the caps a multiview-mode)")
                 );
                 Err(gst::FlowError::NotNegotiated)
             }
@@ -1024,10 +1084,18 @@ fn pixels<'a>(
 ) -> Option<(&'a [u8], usize, ChannelOrder)> {
     if formats::is_packed4(frame.format()) {
         let data = frame.plane_data(0).ok()?;
-        return Some((data, frame.plane_stride()[0] as usize, channel_order(frame.format())));
+        return Some((
+            data,
+            frame.plane_stride()[0] as usize,
+            channel_order(frame.format()),
+        ));
     }
     formats::read(frame, rgba).ok()?;
-    Some((rgba.as_slice(), frame.width() as usize * 4, ChannelOrder::Rgba))
+    Some((
+        rgba.as_slice(),
+        frame.width() as usize * 4,
+        ChannelOrder::Rgba,
+    ))
 }
 
 /// The window (x, y, width, height) of 4-byte pixels.
