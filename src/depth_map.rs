@@ -23,7 +23,7 @@ impl DepthToDisparity {
     /// From the camera's focal length (pixels), baseline (metres) and the depth unit
     /// (metres per level); a missing or non-positive value is an error that says what to set.
     pub fn from_camera(focal_px: f64, baseline_m: f64, unit_m: f64) -> Result<Self, String> {
-        if !(focal_px > 0.0 && baseline_m > 0.0) {
+        if focal_px.is_nan() || baseline_m.is_nan() || focal_px <= 0.0 || baseline_m <= 0.0 {
             return Err(format!(
                 "depth input needs the camera's focal-length (pixels) and baseline (metres), or a \
                  disparity-scale; got focal-length={focal_px}, baseline={baseline_m}"
@@ -35,10 +35,10 @@ impl DepthToDisparity {
     /// From `k` directly (disparity in pixels = `k` / depth level), for levels of `unit_m`
     /// metres.
     pub fn from_scale(scale: f64, unit_m: f64) -> Result<Self, String> {
-        if !(unit_m > 0.0) {
+        if unit_m.is_nan() || unit_m <= 0.0 {
             return Err(format!("depth-unit must be positive, got {unit_m}"));
         }
-        if !(scale > 0.0 && scale.is_finite()) {
+        if !scale.is_finite() || scale <= 0.0 {
             return Err(format!("disparity-scale must be positive, got {scale}"));
         }
         Ok(DepthToDisparity {

@@ -129,7 +129,8 @@ fn depth_in_millimetres_refocuses_like_the_equivalent_disparity() {
     ];
     let expected =
         refocus(&[("focus-disparity", "20")], disparity_input()).expect("disparity input");
-    let cases: [(&str, Vec<(&str, &str)>, Vec<u8>); 4] = [
+    type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, Vec<u8>);
+    let cases: [Case; 4] = [
         (
             "focal length and baseline",
             [&camera[..], &[("focus-disparity", "20")]].concat(),

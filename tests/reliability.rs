@@ -361,7 +361,7 @@ fn odd_widths_through_refocus_match_the_oracle() {
             gststerefo::dof::reference::refocus(colour, &disparity, width, height, &params);
         assert_eq!(output.len(), expected.len(), "width {width}");
         // Exact mode: the oracle's tolerance (rounding of an f32 against an f64 sum).
-        let worst = pipeline::worst_difference(&output, &expected);
+        let worst = pipeline::worst_difference(output, &expected);
         assert!(worst <= 1, "width {width}: worst difference {worst}");
         assert_ne!(
             output, colour,
@@ -456,7 +456,7 @@ fn odd_widths_through_sterefo_match_the_depth_module_and_the_oracle() {
                 };
                 let oracle =
                     gststerefo::dof::reference::refocus(left, &expected, width, height, &params);
-                let worst = pipeline::worst_difference(&out, &oracle);
+                let worst = pipeline::worst_difference(out, &oracle);
                 assert!(worst <= 1, "width {width}: worst difference {worst}");
             }
         }

@@ -97,13 +97,13 @@ pub fn library_candidates(
     if let Some(folder) = plugin_folder {
         candidates.extend(in_folder(folder, LibrarySource::NextToPlugin));
     }
-    let ld_folders = ld_library_path
+    let ld_folders: Vec<PathBuf> = ld_library_path
         .map(|value| {
             std::env::split_paths(&value)
                 .filter(|p| !p.as_os_str().is_empty())
                 .collect()
         })
-        .unwrap_or_else(Vec::new);
+        .unwrap_or_default();
     for folder in ld_folders.iter().chain(system_folders) {
         candidates.extend(in_folder(folder, LibrarySource::LibraryPath));
     }
@@ -336,7 +336,7 @@ mod tests {
             None,
             Some(Path::new("/nonexistent")),
             None,
-            &[folder.clone()],
+            std::slice::from_ref(&folder),
         );
         let (path, source) = find_library(&candidates).expect("found");
         assert_eq!(
