@@ -7,10 +7,12 @@ Everything goes to --out (default models/train/campaign/, committed, so that the
 session, possibly on another machine, continues instead of restarting):
   last.pt      resume state (weights, optimizer, iteration, data position), every
                --save-every minutes, on SIGTERM / Ctrl-C and at the end;
-  best.pt      weights with the lowest full-resolution EPE on the Middlebury motorcycle
-               pair, the project's real validation pair (checkpoint selection only: it is
-               never trained on), of the raw weights or of their exponential moving
-               average (--ema), whichever scores lower at an evaluation;
+  best.pt      the weights (raw, or their exponential moving average, --ema) that give the
+               best refocus fidelity on the Middlebury motorcycle pair, the project's real
+               validation pair (checkpoint selection only: it is never trained on): the
+               mean PSNR, focus near and far, of evaluate.py's refocus fidelity at full
+               resolution, what shipping a model is decided on (--select epe: the lowest
+               full-resolution EPE instead);
   train.log    iterations per second, losses, synthetic-validation and motorcycle scores,
                time left.
 Device: cuda if available, else CPU with --threads threads.
@@ -35,6 +37,7 @@ import torch.nn.functional as F
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from common import metrics, motorcycle, run_scaled  # noqa: E402
+from evaluate import Fidelity  # noqa: E402
 import dataset as default_dataset  # noqa: E402
 from dataset import StereoSceneGenerator  # noqa: E402
 from model import MAX_DISPARITY, StereoNet, count_params  # noqa: E402
@@ -99,8 +102,9 @@ def validate(net, val, device, bs=4):
 
 
 @torch.no_grad()
-def eval_motorcycle(net, device, data):
-    """Log-only score on the real pair (dense, all valid pixels)."""
+def eval_motorcycle(net, device, data, fidelity):
+    """Scores on the real pair (dense, all valid pixels), and the refocus fidelity (PSNR
+    near and far) at full resolution."""
     net.eval()
     l, r, gt = data
 
@@ -109,7 +113,10 @@ def eval_motorcycle(net, device, data):
 
     out = {}
     for name, s in (("half", 0.5), ("full", 1.0)):
-        out[name] = metrics(run_scaled(fn, l, r, s), gt)
+        d = run_scaled(fn, l, r, s)
+        out[name] = metrics(d, gt)
+    f = fidelity(d)
+    out["fidelity"] = {"near": f["near"]["psnr"], "far": f["far"]["psnr"]}
     net.train()
     return out
 
@@ -152,6 +159,8 @@ def main():
                     help="ablations: a dataset module file to train on instead of dataset.py "
                          "(the synthetic validation set stays dataset.py's)")
     ap.add_argument("--no-census", action="store_true", help="ablation: no census cost (zeros instead)")
+    ap.add_argument("--select", choices=["fidelity", "epe"], default="fidelity",
+                    help="what best.pt is chosen by on the motorcycle pair")
     ap.add_argument("--ema", type=float, default=0.999,
                     help="decay per iteration of the weights' moving average (0 = none)")
     a = ap.parse_args()
@@ -169,6 +178,7 @@ def main():
     torch.manual_seed(a.seed)
     net = StereoNet(census=not a.no_census).to(device)
     it, samples, best, trained_s = 0, 0, float("inf"), 0.0
+    best_psnr = float("-inf")
     ck_path = os.path.join(a.out, "last.pt")
     ck = None
     if a.resume:
@@ -182,8 +192,9 @@ def main():
         net.load_state_dict(ck["model"])
         opt.load_state_dict(ck["optim"])
         it, samples, best, trained_s = ck["iter"], ck["samples"], ck["best"], ck["trained_s"]
+        best_psnr = ck.get("best_psnr", float("-inf"))
         if a.reset_best:
-            best = float("inf")
+            best, best_psnr = float("inf"), float("-inf")
         log(f"resumed {path}: iter {it}, samples {samples}, best motorcycle EPE {best:.3f}, trained {trained_s / 60:.1f} min")
     log(f"device {device} threads {torch.get_num_threads()} params {count_params(net)} args {vars(a)}")
     # The moving average of the weights (Polyak averaging): what is evaluated besides the
@@ -197,7 +208,8 @@ def main():
 
     def save(path):
         ck = {"model": net.state_dict(), "optim": opt.state_dict(), "iter": it, "samples": samples,
-              "best": best, "trained_s": trained_s, "args": vars(a), "max_disparity": MAX_DISPARITY}
+              "best": best, "best_psnr": best_psnr, "trained_s": trained_s, "args": vars(a),
+              "max_disparity": MAX_DISPARITY}
         if ema is not None:
             ck["ema"] = ema.state_dict()
         torch.save(ck, path + ".tmp")
@@ -214,6 +226,7 @@ def main():
 
     val = make_val_set(a.val_n, 192, 384)
     moto = motorcycle()
+    fidelity = Fidelity(moto[0], moto[2])
     data = default_dataset
     if a.data_module:
         import importlib.util
@@ -278,16 +291,19 @@ def main():
                     if model is None:
                         continue
                     v = validate(model, val, device)
-                    m = eval_motorcycle(model, device, moto)
-                    is_best = m["full"]["epe"] < best
-                    if is_best:
-                        best = m["full"]["epe"]
+                    m = eval_motorcycle(model, device, moto, fidelity)
+                    score = (m["fidelity"]["near"] + m["fidelity"]["far"]) / 2
+                    is_best = score > best_psnr if a.select == "fidelity" else m["full"]["epe"] < best
+                    best = min(best, m["full"]["epe"])
+                    best_psnr = max(best_psnr, score)
                     log(f"EVAL it {it} {name} synth-val EPE {v[0]:.3f} bad1 {v[1]:.1f}% bad3 {v[2]:.1f}% | "
                         f"motorcycle half EPE {m['half']['epe']:.3f} bad1 {m['half']['bad1']:.1f}% bad3 {m['half']['bad3']:.1f}% "
-                        f"full EPE {m['full']['epe']:.3f} bad1 {m['full']['bad1']:.1f}% bad3 {m['full']['bad3']:.1f}%"
+                        f"full EPE {m['full']['epe']:.3f} bad1 {m['full']['bad1']:.1f}% bad3 {m['full']['bad3']:.1f}% "
+                        f"fidelity near {m['fidelity']['near']:.2f} far {m['fidelity']['far']:.2f} dB"
                         f"{' (best)' if is_best else ''} | trained {trained_s_now / 3600:.2f} h")
                     if is_best:
                         torch.save({"model": model.state_dict(), "iter": it, "samples": samples, "best": best,
+                                    "best_psnr": best_psnr,
                                     "trained_s": trained_s_now, "args": vars(a), "max_disparity": MAX_DISPARITY,
                                     "weights": name, "val": v, "motorcycle": m},
                                    os.path.join(a.out, "best.pt.tmp"))
@@ -305,13 +321,13 @@ def main():
     trained_s += time.time() - t0
     if a.iters and it >= a.iters:  # a fixed-length (ablation) run ends with its scores
         v = validate(net, val, device)
-        m = eval_motorcycle(net, device, moto)
+        m = eval_motorcycle(net, device, moto, fidelity)
         log(f"FINAL it {it} synth-val EPE {v[0]:.3f} bad1 {v[1]:.1f}% bad3 {v[2]:.1f}% | "
             f"motorcycle half EPE {m['half']['epe']:.3f} bad3 {m['half']['bad3']:.1f}% "
             f"full EPE {m['full']['epe']:.3f} bad1 {m['full']['bad1']:.1f}% bad3 {m['full']['bad3']:.1f}%")
     save(ck_path)
     log(f"stopped at it {it}, samples {samples}, trained {trained_s / 60:.1f} min total; "
-        f"best motorcycle EPE {best:.3f}; saved {ck_path}")
+        f"best motorcycle EPE {best:.3f}, fidelity {best_psnr:.2f} dB; saved {ck_path}")
 
 
 if __name__ == "__main__":
