@@ -156,7 +156,17 @@ struct Line<'a> {
     offset: usize,
 }
 
-impl Line<'_> {
+impl<'a> Line<'a> {
+    /// Row `row` of a plane whose rows are `stride` bytes apart: every `step`-th byte from
+    /// `offset`.
+    fn of(plane: &'a [u8], stride: usize, row: usize, step: usize, offset: usize) -> Line<'a> {
+        Line {
+            data: &plane[row * stride..],
+            step,
+            offset,
+        }
+    }
+
     fn get(&self, i: usize) -> u8 {
         self.data[i * self.step + self.offset]
     }
@@ -373,16 +383,8 @@ pub fn read(
             let ((y_plane, ys), (uv, uvs)) = (plane(frame, 0)?, plane(frame, 1)?);
             read_yuv(
                 frame,
-                |y| Line {
-                    data: &y_plane[y * ys..],
-                    step: 1,
-                    offset: 0,
-                },
-                |c, cy| Line {
-                    data: &uv[cy * uvs..],
-                    step: 2,
-                    offset: c,
-                },
+                |y| Line::of(y_plane, ys, y, 1, 0),
+                |c, cy| Line::of(uv, uvs, cy, 2, c),
                 out,
             );
         }
@@ -391,17 +393,12 @@ pub fn read(
             let ((u, us), (v, vs)) = (plane(frame, 1)?, plane(frame, 2)?);
             read_yuv(
                 frame,
-                |y| Line {
-                    data: &y_plane[y * ys..],
-                    step: 1,
-                    offset: 0,
-                },
+                |y| Line::of(y_plane, ys, y, 1, 0),
                 |c, cy| {
-                    let (p, stride) = if c == 0 { (u, us) } else { (v, vs) };
-                    Line {
-                        data: &p[cy * stride..],
-                        step: 1,
-                        offset: 0,
+                    if c == 0 {
+                        Line::of(u, us, cy, 1, 0)
+                    } else {
+                        Line::of(v, vs, cy, 1, 0)
                     }
                 },
                 out,
@@ -411,16 +408,8 @@ pub fn read(
             let (data, stride) = plane(frame, 0)?;
             read_yuv(
                 frame,
-                |y| Line {
-                    data: &data[y * stride..],
-                    step: 2,
-                    offset: 0,
-                },
-                |c, cy| Line {
-                    data: &data[cy * stride..],
-                    step: 4,
-                    offset: 1 + 2 * c,
-                },
+                |y| Line::of(data, stride, y, 2, 0),
+                |c, cy| Line::of(data, stride, cy, 4, 1 + 2 * c),
                 out,
             );
         }

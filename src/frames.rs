@@ -16,19 +16,18 @@ pub fn read_view(image: &StereoImage, out: &mut Vec<u8>) {
     }
 }
 
-/// Copies `packed` (width * height * 4 bytes) into a 4-byte-per-pixel frame.
-pub fn write_packed4(
-    packed: &[u8],
-    frame: &mut VideoFrameRef<&mut gst::BufferRef>,
-) -> Result<(), glib::BoolError> {
+/// The GRAY16_LE values of a frame, row by row (rows the mapped frame's stride apart).
+fn gray16_values<'a>(
+    frame: &'a VideoFrameRef<&gst::BufferRef>,
+) -> Result<impl Iterator<Item = u16> + 'a, glib::BoolError> {
     let (width, height) = (frame.width() as usize, frame.height() as usize);
     let stride = frame.plane_stride()[0] as usize;
-    let data = frame.plane_data_mut(0)?;
-    for y in 0..height {
-        data[y * stride..y * stride + width * 4]
-            .copy_from_slice(&packed[y * width * 4..(y + 1) * width * 4]);
-    }
-    Ok(())
+    let data = frame.plane_data(0)?;
+    Ok((0..height).flat_map(move |y| {
+        data[y * stride..y * stride + width * 2]
+            .chunks_exact(2)
+            .map(|b| u16::from_le_bytes([b[0], b[1]]))
+    }))
 }
 
 /// Reads a GRAY16_LE frame of disparity x 256 into pixels of disparity.
@@ -36,17 +35,8 @@ pub fn read_disparity(
     frame: &VideoFrameRef<&gst::BufferRef>,
     out: &mut Vec<f32>,
 ) -> Result<(), glib::BoolError> {
-    let (width, height) = (frame.width() as usize, frame.height() as usize);
-    let stride = frame.plane_stride()[0] as usize;
-    let data = frame.plane_data(0)?;
     out.clear();
-    for y in 0..height {
-        let row = &data[y * stride..y * stride + width * 2];
-        out.extend(
-            row.chunks_exact(2)
-                .map(|b| f32::from(u16::from_le_bytes([b[0], b[1]])) / 256.0),
-        );
-    }
+    out.extend(gray16_values(frame)?.map(|v| f32::from(v) / 256.0));
     Ok(())
 }
 
@@ -57,15 +47,7 @@ pub fn read_depth(
     out: &mut Vec<f32>,
 ) -> Result<(), glib::BoolError> {
     let (width, height) = (frame.width() as usize, frame.height() as usize);
-    let stride = frame.plane_stride()[0] as usize;
-    let data = frame.plane_data(0)?;
-    let levels: Vec<u16> = (0..height)
-        .flat_map(|y| {
-            data[y * stride..y * stride + width * 2]
-                .chunks_exact(2)
-                .map(|b| u16::from_le_bytes([b[0], b[1]]))
-        })
-        .collect();
+    let levels: Vec<u16> = gray16_values(frame)?.collect();
     depth.convert(&levels, width, height, width, out);
     Ok(())
 }

@@ -79,6 +79,41 @@ impl GpuContext {
             .take()
     }
 
+    /// Maps `slice` of a readback buffer after the submitted work, waits for it, and hands
+    /// its bytes to `read`; `doing` ("refocusing", ...) says in errors what the GPU was
+    /// doing. The buffer is unmapped again.
+    pub fn read_back(
+        &self,
+        buffer: &wgpu::Buffer,
+        slice: wgpu::BufferSlice,
+        doing: &str,
+        read: impl FnOnce(&[u8]),
+    ) -> Result<()> {
+        let (sender, receiver) = std::sync::mpsc::channel();
+        slice.map_async(wgpu::MapMode::Read, move |result| {
+            let _ = sender.send(result);
+        });
+        self.device.poll(wgpu::PollType::wait_indefinitely())?;
+        if let Some(error) = self.take_error() {
+            anyhow::bail!("the GPU reported an error while {doing}: {error}");
+        }
+        match receiver.recv() {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                anyhow::bail!("could not read the result of {doing} back from the GPU: {e}")
+            }
+            Err(_) => anyhow::bail!("the GPU device was lost while {doing}"),
+        }
+        {
+            let mapped = slice
+                .get_mapped_range()
+                .map_err(|e| anyhow!("could not map the GPU readback buffer: {e}"))?;
+            read(&mapped);
+        }
+        buffer.unmap();
+        Ok(())
+    }
+
     /// "name (backend, type)", for logs.
     pub fn describe(&self) -> String {
         format!(

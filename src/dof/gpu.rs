@@ -945,26 +945,10 @@ impl Renderer {
         self.context.queue.submit([encoder.finish()]);
 
         let slice = frame.readback.slice(..pixels as u64 * 4);
-        let (sender, receiver) = std::sync::mpsc::channel();
-        slice.map_async(wgpu::MapMode::Read, move |result| {
-            let _ = sender.send(result);
-        });
-        device.poll(wgpu::PollType::wait_indefinitely())?;
-        if let Some(error) = self.context.take_error() {
-            bail!("the GPU reported an error while refocusing: {error}");
-        }
-        match receiver.recv() {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => bail!("could not read the refocused frame back from the GPU: {e}"),
-            Err(_) => bail!("the GPU device was lost while refocusing"),
-        }
-        {
-            let mapped = slice
-                .get_mapped_range()
-                .map_err(|e| anyhow::anyhow!("could not map the GPU readback buffer: {e}"))?;
-            output.copy_from_slice(&mapped);
-        }
-        frame.readback.unmap();
+        self.context
+            .read_back(&frame.readback, slice, "refocusing", |bytes| {
+                output.copy_from_slice(bytes)
+            })?;
 
         Ok(RenderStats {
             planes_drawn: self.plan.planes.len(),

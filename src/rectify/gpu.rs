@@ -13,7 +13,6 @@ use crate::gpu::GpuContext;
 struct Frame {
     width: u32,
     height: u32,
-    uniform: wgpu::Buffer,
     inputs: [wgpu::Buffer; 2],
     outputs: [wgpu::Buffer; 2],
     readback: wgpu::Buffer,
@@ -155,7 +154,6 @@ impl Remapper {
         self.frame = Some(Frame {
             width,
             height,
-            uniform,
             inputs,
             outputs,
             readback,
@@ -213,30 +211,13 @@ impl Remapper {
         }
         self.context.queue.submit([encoder.finish()]);
         let slice = frame.readback.slice(..(2 * bytes) as u64);
-        let (sender, receiver) = std::sync::mpsc::channel();
-        slice.map_async(wgpu::MapMode::Read, move |result| {
-            let _ = sender.send(result);
-        });
-        device.poll(wgpu::PollType::wait_indefinitely())?;
-        if let Some(error) = self.context.take_error() {
-            bail!("the GPU reported an error while rectifying: {error}");
-        }
-        match receiver.recv() {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => bail!("could not read the rectified views back from the GPU: {e}"),
-            Err(_) => bail!("the GPU device was lost while rectifying"),
-        }
-        {
-            let mapped = slice
-                .get_mapped_range()
-                .map_err(|e| anyhow!("could not map the rectified views: {e}"))?;
-            for (view, out) in out.into_iter().enumerate() {
-                out.clear();
-                out.extend_from_slice(&mapped[view * bytes..(view + 1) * bytes]);
-            }
-        }
-        frame.readback.unmap();
-        let _ = &frame.uniform;
+        self.context
+            .read_back(&frame.readback, slice, "rectifying", |mapped| {
+                for (view, out) in out.into_iter().enumerate() {
+                    out.clear();
+                    out.extend_from_slice(&mapped[view * bytes..(view + 1) * bytes]);
+                }
+            })?;
         Ok(())
     }
 }

@@ -881,7 +881,7 @@ impl AggregatorImpl for Sterefo {
                             .iter()
                             .flat_map(|d| colormap::viridis(*d, low, high)),
                     );
-                    frames::write_packed4(&state.output, &mut out_frame)
+                    formats::write(&state.output, &mut out_frame)
                 }
             };
             written.map_err(|_| gst::FlowError::Error)?;
