@@ -24,6 +24,7 @@ pub mod rectify;
 pub mod refocus;
 pub mod sterefo;
 pub mod stereo_layout;
+pub mod temporal;
 
 fn plugin_init(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
     if let Some(file) = plugin.filename() {

@@ -10,6 +10,8 @@ use crate::dof::{self, Mask, Params};
 pub const DEFAULT_MAX_DISPARITY: f32 = 128.0;
 /// Default focus disparity, pixels.
 pub const DEFAULT_FOCUS_DISPARITY: f32 = 32.0;
+/// Default motion gate of the temporal filter, pixels of disparity (see `crate::temporal`).
+pub const DEFAULT_TEMPORAL_GATE: f32 = 1.5;
 
 /// What the refocus properties hold.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -21,6 +23,10 @@ pub struct RefocusSettings {
     pub max_kernel: u32,
     pub smooth_mask: bool,
     pub smooth_alpha: f32,
+    /// Temporal smoothing of the disparity in [0, 1), 0 = off (`crate::temporal`).
+    pub temporal_smoothing: f32,
+    /// Its motion gate, pixels.
+    pub temporal_gate: f32,
 }
 
 impl Default for RefocusSettings {
@@ -33,6 +39,8 @@ impl Default for RefocusSettings {
             max_kernel: dof::DEFAULT_MAX_KERNEL,
             smooth_mask: false,
             smooth_alpha: dof::DEFAULT_SMOOTH_ALPHA,
+            temporal_smoothing: 0.0,
+            temporal_gate: DEFAULT_TEMPORAL_GATE,
         }
     }
 }
@@ -108,6 +116,22 @@ impl RefocusSettings {
                 .default_value(defaults.smooth_mask)
                 .mutable_playing()
                 .build(),
+            glib::ParamSpecFloat::builder("temporal-smoothing")
+                .nick("Temporal smoothing")
+                .blurb("Video: each pixel's disparity follows its past by this much (0 = off, 0.8 = strong) where it changed by at most temporal-gate pixels, so static scenes do not flicker; moving edges follow at once")
+                .minimum(0.0)
+                .maximum(0.99)
+                .default_value(defaults.temporal_smoothing)
+                .mutable_playing()
+                .build(),
+            glib::ParamSpecFloat::builder("temporal-gate")
+                .nick("Temporal gate")
+                .blurb("Disparity change, pixels, beyond which a pixel counts as moving and is not smoothed")
+                .minimum(0.0)
+                .maximum(dof::MAX_DISPARITY)
+                .default_value(defaults.temporal_gate)
+                .mutable_playing()
+                .build(),
             glib::ParamSpecFloat::builder("smooth-alpha")
                 .nick("Smooth mask sharpness")
                 .blurb("alpha of the smooth mask, per pixel of disparity")
@@ -131,6 +155,10 @@ impl RefocusSettings {
             "max-kernel" => self.max_kernel = value.get().expect("type checked by GObject"),
             "smooth-mask" => self.smooth_mask = value.get().expect("type checked by GObject"),
             "smooth-alpha" => self.smooth_alpha = value.get().expect("type checked by GObject"),
+            "temporal-smoothing" => {
+                self.temporal_smoothing = value.get().expect("type checked by GObject")
+            }
+            "temporal-gate" => self.temporal_gate = value.get().expect("type checked by GObject"),
             _ => return false,
         }
         true
@@ -146,6 +174,8 @@ impl RefocusSettings {
             "max-kernel" => self.max_kernel.to_value(),
             "smooth-mask" => self.smooth_mask.to_value(),
             "smooth-alpha" => self.smooth_alpha.to_value(),
+            "temporal-smoothing" => self.temporal_smoothing.to_value(),
+            "temporal-gate" => self.temporal_gate.to_value(),
             _ => return None,
         })
     }

@@ -17,6 +17,7 @@ use crate::formats::{self, COLOUR_FORMATS};
 use crate::frames;
 use crate::gpu::GpuContext;
 use crate::properties::RefocusSettings;
+use crate::temporal::TemporalFilter;
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     gst::DebugCategory::new(
@@ -32,6 +33,7 @@ struct State {
     disparity_info: Option<gst_video::VideoInfo>,
     /// For a depth input: how its levels become disparity.
     depth: Option<DepthToDisparity>,
+    temporal: TemporalFilter,
     image: Vec<u8>,
     disparity: Vec<f32>,
     output: Vec<u8>,
@@ -186,11 +188,24 @@ impl AggregatorImpl for Refocus {
             colour_info: None,
             disparity_info: None,
             depth,
+            temporal: TemporalFilter::default(),
             image: Vec::new(),
             disparity: Vec::new(),
             output: Vec::new(),
         });
         Ok(())
+    }
+
+    fn flush(&self) -> Result<gst::FlowSuccess, gst::FlowError> {
+        if let Some(state) = self
+            .state
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_mut()
+        {
+            state.temporal.reset();
+        }
+        self.parent_flush()
     }
 
     fn stop(&self) -> Result<(), gst::ErrorMessage> {
@@ -335,8 +350,15 @@ impl AggregatorImpl for Refocus {
             );
             return Err(gst::FlowError::Error);
         }
-        state.output.resize(state.image.len(), 0);
         let (width, height) = (colour_info.width(), colour_info.height());
+        state.temporal.apply(
+            &mut state.disparity,
+            width as usize,
+            height as usize,
+            settings.temporal_smoothing,
+            settings.temporal_gate,
+        );
+        state.output.resize(state.image.len(), 0);
         let stats = match state.renderer.render(
             &state.image,
             &state.disparity,

@@ -22,6 +22,7 @@ use crate::properties::RefocusSettings;
 use crate::rectify::Calibration;
 use crate::rectify::gpu::Remapper;
 use crate::stereo_layout::{self, PackedViews};
+use crate::temporal::TemporalFilter;
 use crate::{colormap, frames};
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
@@ -90,6 +91,7 @@ struct State {
     image: Vec<u8>,
     output: Vec<u8>,
     puller: FocusPuller,
+    temporal: TemporalFilter,
     /// The last frame's focus came from a region of interest: hold it if the ROI goes away.
     following_roi: bool,
 }
@@ -502,6 +504,7 @@ impl AggregatorImpl for Sterefo {
             image: Vec::new(),
             output: Vec::new(),
             puller: FocusPuller::default(),
+            temporal: TemporalFilter::default(),
             following_roi: false,
         });
         Ok(())
@@ -516,6 +519,7 @@ impl AggregatorImpl for Sterefo {
     fn flush(&self) -> Result<gst::FlowSuccess, gst::FlowError> {
         if let Some(state) = lock(&self.state).as_mut() {
             state.puller.reset();
+            state.temporal.reset();
         }
         self.parent_flush()
     }
@@ -804,6 +808,14 @@ impl AggregatorImpl for Sterefo {
             );
             return Err(gst::FlowError::Error);
         }
+        let refocus = &settings.refocus;
+        state.temporal.apply(
+            &mut state.disparity,
+            width,
+            height,
+            refocus.temporal_smoothing,
+            refocus.temporal_gate,
+        );
 
         let (target, from_roi) = self.focus_target(
             &settings,
