@@ -56,14 +56,35 @@ def barron(x, alpha=1.0, c=2.0):
 SCALE_WEIGHTS = (0.5, 0.7, 0.85, 1.0)  # 1/8, 1/4, 1/2, 1
 
 
-def multiscale_loss(outs, gt, max_disp):
+def hard_pixels(gt):
+    """Masks of the pixels refocusing shows errors at: occluded ones (the right camera does
+    not see them: a pixel to the right lands at or left of them, x' - d' <= x - d) and the
+    9x9 bands around depth jumps of more than 2 px. gt: [B, 1, H, W]."""
+    xs = torch.arange(gt.shape[-1], dtype=gt.dtype, device=gt.device)
+    xr = xs - gt
+    # the smallest x' - d' over the pixels right of each pixel
+    after = torch.cat([xr[..., 1:], torch.full_like(xr[..., :1], float("inf"))], dim=-1)
+    right_min = torch.flip(torch.cummin(torch.flip(after, [-1]), dim=-1).values, [-1])
+    occluded = (right_min <= xr - 0.5) | (xr < 0)
+    jump_x = F.pad((gt[..., 1:] - gt[..., :-1]).abs() > 2, (0, 1))
+    jump_y = F.pad((gt[..., 1:, :] - gt[..., :-1, :]).abs() > 2, (0, 0, 0, 1))
+    edges = F.max_pool2d((jump_x | jump_y).float(), 9, stride=1, padding=4) > 0
+    return occluded, edges & ~occluded
+
+
+def multiscale_loss(outs, gt, max_disp, occluded_weight=1.0, edge_weight=1.0):
     H, W = gt.shape[-2:]
     valid = (gt >= 0) & (gt <= max_disp)
+    weight = torch.ones_like(gt)
+    if occluded_weight != 1.0 or edge_weight != 1.0:
+        occluded, edges = hard_pixels(gt)
+        weight = weight + (occluded_weight - 1.0) * occluded + (edge_weight - 1.0) * edges
+    weight = weight * valid
     total = 0.0
     for w, o in zip(SCALE_WEIGHTS, outs):
         if o.shape[-1] != W:
             o = F.interpolate(o, size=(H, W), mode="bilinear", align_corners=False)
-        total = total + w * barron(o - gt)[valid].mean()
+        total = total + w * (barron(o - gt) * weight).sum() / weight.sum()
     return total
 
 
@@ -159,6 +180,10 @@ def main():
                     help="ablations: a dataset module file to train on instead of dataset.py "
                          "(the synthetic validation set stays dataset.py's)")
     ap.add_argument("--no-census", action="store_true", help="ablation: no census cost (zeros instead)")
+    ap.add_argument("--occluded-weight", type=float, default=3.0,
+                    help="loss weight of occluded pixels (1 = as any other; 3 since the campaign's iteration 13,328)")
+    ap.add_argument("--edge-weight", type=float, default=2.0,
+                    help="loss weight of the 9x9 bands around depth jumps (2 since iteration 13,328)")
     ap.add_argument("--select", choices=["fidelity", "epe"], default="fidelity",
                     help="what best.pt is chosen by on the motorcycle pair")
     ap.add_argument("--ema", type=float, default=0.999,
@@ -258,7 +283,7 @@ def main():
                 g["lr"] = lr
             left, right, gt = left.to(device, non_blocking=True), right.to(device, non_blocking=True), gt.to(device, non_blocking=True)
             outs = net(left, right, all_scales=True)
-            loss = multiscale_loss(outs, gt, MAX_DISPARITY)
+            loss = multiscale_loss(outs, gt, MAX_DISPARITY, a.occluded_weight, a.edge_weight)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(net.parameters(), 5.0)
