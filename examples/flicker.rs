@@ -252,5 +252,28 @@ fn main() -> Result<()> {
             );
         }
     }
+    // the filter alone at the renderer benchmark's sizes
+    for (w, h) in [(1242usize, 375usize), (1920, 1080)] {
+        let mut filter = TemporalFilter::default();
+        let first: Vec<f32> = (0..w * h).map(|i| 20.0 + noise(i, 0, 0) * 0.2).collect();
+        filter.apply(&mut first.clone(), w, h, 0.8, 1.5);
+        let frames: Vec<Vec<f32>> = (1..21)
+            .map(|t| {
+                first
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| v + noise(i, t, 0) * 0.2)
+                    .collect()
+            })
+            .collect();
+        let started = std::time::Instant::now();
+        for mut frame in frames {
+            filter.apply(&mut frame, w, h, 0.8, 1.5);
+        }
+        println!(
+            "temporal filter alone at {w}x{h}: {:.2} ms per frame",
+            started.elapsed().as_secs_f64() * 1000.0 / 20.0
+        );
+    }
     Ok(())
 }
