@@ -15,7 +15,6 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use pipeline::{init, run};
-use stereo_scene::Layer;
 
 const WIDTH: usize = 160;
 const HEIGHT: usize = 96;
@@ -171,14 +170,7 @@ fn refocus_takes_every_format_like_rgba() {
 #[test]
 fn sterefo_takes_every_format_like_rgba() {
     init();
-    const BOX: Layer = Layer {
-        x: 56,
-        y: 28,
-        width: 56,
-        height: 40,
-        disparity: 20.0,
-    };
-    let (left, right, _) = stereo_scene::render(WIDTH, HEIGHT, 8.0, &[BOX]);
+    let (left, right, _) = stereo_scene::render(WIDTH, HEIGHT, 8.0, &[stereo_scene::TEST_BOX]);
     let (left_file, right_file) = (scratch("left.rgba"), scratch("right.rgba"));
     std::fs::write(&left_file, left).expect("write");
     std::fs::write(&right_file, right).expect("write");
@@ -369,18 +361,7 @@ fn padded_planes_of_a_video_meta_are_honoured() {
 #[test]
 fn sterefo_inputs_may_differ_in_format() {
     init();
-    let (left, right, _) = stereo_scene::render(
-        WIDTH,
-        HEIGHT,
-        8.0,
-        &[Layer {
-            x: 56,
-            y: 28,
-            width: 56,
-            height: 40,
-            disparity: 20.0,
-        }],
-    );
+    let (left, right, _) = stereo_scene::render(WIDTH, HEIGHT, 8.0, &[stereo_scene::TEST_BOX]);
     let (left_file, right_file) = (scratch("mixed_left.rgba"), scratch("mixed_right.rgba"));
     std::fs::write(&left_file, &left).expect("write");
     std::fs::write(&right_file, &right).expect("write");

@@ -18,13 +18,7 @@ use stereo_scene::Layer;
 
 const WIDTH: usize = 160;
 const HEIGHT: usize = 96;
-const BOX: Layer = Layer {
-    x: 56,
-    y: 28,
-    width: 56,
-    height: 40,
-    disparity: 20.0,
-};
+const BOX: Layer = stereo_scene::TEST_BOX;
 
 fn caps(
     width: usize,

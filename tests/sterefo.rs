@@ -16,14 +16,7 @@ use stereo_scene::Layer;
 
 const WIDTH: usize = 160;
 const HEIGHT: usize = 96;
-/// The box of the test scene, nearer than the background (8 px).
-const BOX: Layer = Layer {
-    x: 56,
-    y: 28,
-    width: 56,
-    height: 40,
-    disparity: 20.0,
-};
+const BOX: Layer = stereo_scene::TEST_BOX;
 
 fn caps(format: gst_video::VideoFormat, width: usize, height: usize) -> gst::Caps {
     gst_video::VideoCapsBuilder::new()

@@ -3,6 +3,15 @@
 //! coordinates so the right view is exact, occlusions and disocclusions included.
 #![allow(dead_code)]
 
+/// The pipeline tests' scene: a 160x96 pair with this box (20 px) on a background of 8 px.
+pub const TEST_BOX: Layer = Layer {
+    x: 56,
+    y: 28,
+    width: 56,
+    height: 40,
+    disparity: 20.0,
+};
+
 /// A box in front of the background, in left-view pixels.
 #[derive(Debug, Clone, Copy)]
 pub struct Layer {
