@@ -180,10 +180,10 @@ def main():
                     help="ablations: a dataset module file to train on instead of dataset.py "
                          "(the synthetic validation set stays dataset.py's)")
     ap.add_argument("--no-census", action="store_true", help="ablation: no census cost (zeros instead)")
-    ap.add_argument("--occluded-weight", type=float, default=3.0,
-                    help="loss weight of occluded pixels (1 = as any other; 3 since the campaign's iteration 13,328)")
-    ap.add_argument("--edge-weight", type=float, default=2.0,
-                    help="loss weight of the 9x9 bands around depth jumps (2 since iteration 13,328)")
+    ap.add_argument("--occluded-weight", type=float, default=1.0,
+                    help="loss weight of occluded pixels (1 = as any other; 3 was tried at iteration 13,328, see CAMPAIGN.md)")
+    ap.add_argument("--edge-weight", type=float, default=1.0,
+                    help="loss weight of the 9x9 bands around depth jumps (1 = as any other)")
     ap.add_argument("--select", choices=["fidelity", "epe"], default="fidelity",
                     help="what best.pt is chosen by on the motorcycle pair")
     ap.add_argument("--ema", type=float, default=0.999,
