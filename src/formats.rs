@@ -1,5 +1,5 @@
 //! The video formats the elements take: the 4-byte RGB formats the renderer and the network
-//! work on directly, and what decoders and cameras deliver (NV12, I420, YUY2, GRAY8, RGB,
+//! work on directly, and what decoders and cameras deliver (NV12, I420, Y42B, Y444, YUY2, GRAY8, RGB,
 //! BGR), converted to tightly packed RGBA on the way in and back to the input's format on
 //! the way out, by the caps' colour matrix and range. Strides and plane offsets come from the
 //! mapped frame, so a `GstVideoMeta`'s layout is honoured for every plane.
@@ -7,7 +7,7 @@
 //! YUV (Y'CbCr) with luma weights Kr, Kb (BT.601, BT.709, BT.2020 by the caps):
 //! R = Y + 2 (1 - Kr) Cr, B = Y + 2 (1 - Kb) Cb, G = (Y - Kr R - Kb B) / (1 - Kr - Kb), with
 //! Y in [16, 235] and Cb, Cr in [16, 240] for limited range, [0, 255] for full range. Chroma
-//! (one sample per 2x2 pixels for NV12 and I420, per 2x1 for YUY2) is interpolated linearly
+//! (one sample per 2x2 pixels for NV12 and I420, per 2x1 for YUY2 and Y42B, per pixel for Y444) is interpolated linearly
 //! on the way in and filtered (the mean of the pixels a sample covers) on the way out, both
 //! at the caps' `chroma-site` (centred where the caps do not say, as GStreamer assumes). GRAY8 is full-range luma: R = G = B = Y in,
 //! Y = BT.601 luma out.
@@ -25,13 +25,15 @@ pub const PACKED4: [VideoFormat; 4] = [
 
 /// Every colour format the elements take: the 4-byte ones first (preferred in negotiation),
 /// then those converted.
-pub const COLOUR_FORMATS: [VideoFormat; 10] = [
+pub const COLOUR_FORMATS: [VideoFormat; 12] = [
     VideoFormat::Rgba,
     VideoFormat::Bgra,
     VideoFormat::Rgbx,
     VideoFormat::Bgrx,
     VideoFormat::Nv12,
     VideoFormat::I420,
+    VideoFormat::Y42b,
+    VideoFormat::Y444,
     VideoFormat::Yuy2,
     VideoFormat::Gray8,
     VideoFormat::Rgb,
@@ -141,10 +143,10 @@ fn downsampling_taps(n: usize, sample: usize, factor: usize, cosited: bool) -> V
 
 /// Chroma subsampling of a YUV format: pixels per sample horizontally and vertically.
 fn subsampling(format: VideoFormat) -> (usize, usize) {
-    if format == VideoFormat::Yuy2 {
-        (2, 1)
-    } else {
-        (2, 2)
+    match format {
+        VideoFormat::Yuy2 | VideoFormat::Y42b => (2, 1),
+        VideoFormat::Y444 => (1, 1),
+        _ => (2, 2),
     }
 }
 
@@ -388,7 +390,7 @@ pub fn read(
                 out,
             );
         }
-        VideoFormat::I420 => {
+        VideoFormat::I420 | VideoFormat::Y42b | VideoFormat::Y444 => {
             let (y_plane, ys) = plane(frame, 0)?;
             let ((u, us), (v, vs)) = (plane(frame, 1)?, plane(frame, 2)?);
             read_yuv(
@@ -476,7 +478,11 @@ pub fn write(
                 }
             }
         }
-        VideoFormat::Nv12 | VideoFormat::I420 | VideoFormat::Yuy2 => {
+        VideoFormat::Nv12
+        | VideoFormat::I420
+        | VideoFormat::Y42b
+        | VideoFormat::Y444
+        | VideoFormat::Yuy2 => {
             let yuv = YuvOut::of(frame.info());
             let (luma_step, luma_offset) = if format == VideoFormat::Yuy2 {
                 (2, 0)
@@ -494,7 +500,7 @@ pub fn write(
             // (plane, stride, step, offset of Cb, offset of Cr) for each plane chroma goes in
             let targets: Vec<(u32, usize, usize, [Option<usize>; 2])> = match format {
                 VideoFormat::Nv12 => vec![(1, strides[1], 2, [Some(0), Some(1)])],
-                VideoFormat::I420 => vec![
+                VideoFormat::I420 | VideoFormat::Y42b | VideoFormat::Y444 => vec![
                     (1, strides[1], 1, [Some(0), None]),
                     (2, strides[2], 1, [None, Some(0)]),
                 ],

@@ -18,7 +18,9 @@ use pipeline::{init, run};
 
 const WIDTH: usize = 160;
 const HEIGHT: usize = 96;
-const FORMATS: [&str; 7] = ["NV12", "I420", "YUY2", "GRAY8", "RGB", "BGR", "BGRx"];
+const FORMATS: [&str; 9] = [
+    "NV12", "I420", "Y42B", "Y444", "YUY2", "GRAY8", "RGB", "BGR", "BGRx",
+];
 
 fn scratch(name: &str) -> PathBuf {
     let dir =
@@ -77,7 +79,9 @@ fn check(what: &str, results: &[(&str, f64, u8)]) {
     let bound = |format: &str| -> (f64, u8) {
         match (what, format) {
             (_, "RGB" | "BGR" | "BGRx") => (0.05, 1),
-            ("sterefo", _) => (1.5, 16),
+            // worst at the box's edges, where the network, fed pictures a level apart, moves
+            // the disparity by a fraction of a pixel
+            ("sterefo", _) => (1.5, 20),
             _ => (1.5, 4),
         }
     };

@@ -272,6 +272,28 @@ fn frames_it_cannot_unpack_are_clear_errors_not_hangs() {
     }
 }
 
+/// README's line for a USB stereo camera's side-by-side MJPEG, with test frames: 4:2:0 and
+/// 4:2:2 JPEGs decoded straight into `sterefo`, no converter.
+#[test]
+fn side_by_side_mjpeg_runs_without_a_converter() {
+    init();
+    for format in ["I420", "Y42B"] {
+        let pipeline = gst::parse::launch(&format!(
+            "videotestsrc num-buffers=3 pattern=ball ! video/x-raw,format={format},width=320,height=96 \
+             ! jpegenc ! jpegdec ! sterefo stereo-layout=side-by-side \
+             ! video/x-raw,width=160,height=96 ! fakesink name=sink"
+        ))
+        .expect("pipeline");
+        let count = pipeline::count_buffers(&pipeline, "sink");
+        run(&pipeline, Duration::from_secs(60)).unwrap_or_else(|e| panic!("{format}: {e}"));
+        assert_eq!(
+            count.load(std::sync::atomic::Ordering::SeqCst),
+            3,
+            "{format}"
+        );
+    }
+}
+
 /// A decoder's output straight into `sterefo`: H.264 side-by-side frames decoded by
 /// openh264 (I420), no converter between (README's line for a compressed stereo stream).
 #[test]
