@@ -65,6 +65,20 @@ fn interior(index: usize) -> bool {
     (BORDER..WIDTH - BORDER).contains(&x) && (BORDER..HEIGHT - BORDER).contains(&y)
 }
 
+/// Mean and largest difference of the colour channels of two RGBA frames, `BORDER` px
+/// from the edges, levels.
+fn interior_difference(a: &[u8], b: &[u8]) -> (f64, u8) {
+    let diffs: Vec<u8> = a
+        .chunks_exact(4)
+        .zip(b.chunks_exact(4))
+        .enumerate()
+        .filter(|(i, _)| interior(*i))
+        .flat_map(|(_, (p, q))| (0..3).map(move |c| p[c].abs_diff(q[c])))
+        .collect();
+    let mean = diffs.iter().map(|&d| f64::from(d)).sum::<f64>() / diffs.len() as f64;
+    (mean, diffs.iter().copied().max().unwrap_or(0))
+}
+
 #[test]
 fn maps_from_both_file_formats_match_opencv() {
     let dir = reference();
@@ -116,15 +130,7 @@ fn the_gpu_remap_matches_opencv_remap() {
     for (ours, name) in [(&left, "left"), (&right, "right")] {
         let expected =
             std::fs::read(dir.join(format!("rect_{name}.rgba"))).expect("OpenCV's remap");
-        let diffs: Vec<u8> = ours
-            .chunks_exact(4)
-            .zip(expected.chunks_exact(4))
-            .enumerate()
-            .filter(|(i, _)| interior(*i))
-            .flat_map(|(_, (a, b))| (0..3).map(move |c| a[c].abs_diff(b[c])))
-            .collect();
-        let mean = diffs.iter().map(|&d| f64::from(d)).sum::<f64>() / diffs.len() as f64;
-        let worst = diffs.iter().copied().max().unwrap_or(0);
+        let (mean, worst) = interior_difference(ours, &expected);
         println!("{name}: mean {mean:.3}, worst {worst} levels from OpenCV's remap");
         assert!(
             mean <= 1.0,
@@ -182,14 +188,7 @@ fn sterefo_rectifies_an_unrectified_pair_like_opencv() {
             &out,
         );
         assert_eq!(ours.len(), on_opencv.len());
-        let diffs: Vec<u8> = ours
-            .chunks_exact(4)
-            .zip(on_opencv.chunks_exact(4))
-            .enumerate()
-            .filter(|(i, _)| interior(*i))
-            .flat_map(|(_, (a, b))| (0..3).map(move |c| a[c].abs_diff(b[c])))
-            .collect();
-        let mean = diffs.iter().map(|&d| f64::from(d)).sum::<f64>() / diffs.len() as f64;
+        let (mean, _) = interior_difference(&ours, &on_opencv);
         println!("{files:?}: mean {mean:.3} levels from sterefo on OpenCV's rectified pair");
         assert!(mean <= 1.0, "{files:?}: mean {mean} levels");
         // and not the unrectified picture refocused as it is
