@@ -132,43 +132,49 @@ fn gray16_disparity() -> Vec<u8> {
         .collect()
 }
 
+/// Each format natively against the RGBA path: `pipeline(to_element, from_element)` is
+/// the element's launch line with the conversion of its colour inputs and of its output;
+/// natively, the pictures in the format go in and the output (in the format) is converted
+/// to RGBA; the RGBA path gets the same pictures through the format and back, and its
+/// output goes through the format and back too.
+fn compare_with_rgba(what: &str, pipeline: impl Fn(&str, &str) -> String) {
+    let out = scratch(&format!("{what}-out.rgba"));
+    let mut results = Vec::new();
+    for format in FORMATS {
+        let launch = |to_element: String, from_element: String| {
+            format!(
+                "{} ! filesink location={}",
+                pipeline(&to_element, &from_element),
+                out.display()
+            )
+        };
+        let native = run_pipeline(
+            &launch(
+                convert(format),
+                format!("video/x-raw,format={format} ! {}", convert("RGBA")),
+            ),
+            &out,
+        );
+        let via_rgba = run_pipeline(&launch(through(format), through(format)), &out);
+        let (mean, worst) = differences(&native, &via_rgba);
+        println!("{what} {format}: mean {mean:.3}, worst {worst} levels");
+        results.push((format, mean, worst));
+    }
+    check(what, &results);
+}
+
 #[test]
 fn refocus_takes_every_format_like_rgba() {
     init();
     let (image, disparity) = (scratch("refocus.rgba"), scratch("refocus.gray16"));
     std::fs::write(&image, picture()).expect("write");
     std::fs::write(&disparity, gray16_disparity()).expect("write");
-    let out = scratch("refocus-out.rgba");
     let refocus = "refocus name=r aperture=0.4 focus-disparity=20 max-disparity=32 max-kernel=0";
     let depth = format!("{} ! r.sink_disparity", raw_source(&disparity, "gray16-le"));
-    let mut results = Vec::new();
-    for format in FORMATS {
-        let native = run_pipeline(
-            &format!(
-                "{refocus} ! video/x-raw,format={format} ! {to_rgba} ! filesink location={o} \
-                 {src} ! {to_format} ! r.sink {depth}",
-                to_rgba = convert("RGBA"),
-                to_format = convert(format),
-                o = out.display(),
-                src = raw_source(&image, "rgba"),
-            ),
-            &out,
-        );
-        let via_rgba = run_pipeline(
-            &format!(
-                "{refocus} ! {back} ! filesink location={o} {src} ! {through} ! r.sink {depth}",
-                back = through(format),
-                o = out.display(),
-                src = raw_source(&image, "rgba"),
-                through = through(format),
-            ),
-            &out,
-        );
-        let (mean, worst) = differences(&native, &via_rgba);
-        println!("refocus {format}: mean {mean:.3}, worst {worst} levels");
-        results.push((format, mean, worst));
-    }
-    check("refocus", &results);
+    let source = raw_source(&image, "rgba");
+    compare_with_rgba("refocus", |to_element, from_element| {
+        format!("{source} ! {to_element} ! r.sink {depth} {refocus} ! {from_element}")
+    });
 }
 
 #[test]
@@ -178,40 +184,17 @@ fn sterefo_takes_every_format_like_rgba() {
     let (left_file, right_file) = (scratch("left.rgba"), scratch("right.rgba"));
     std::fs::write(&left_file, left).expect("write");
     std::fs::write(&right_file, right).expect("write");
-    let out = scratch("sterefo-out.rgba");
     let sterefo = "sterefo name=s aperture=0.4 focus-mode=disparity focus-disparity=20 max-disparity=32 max-kernel=0";
-    let mut results = Vec::new();
-    for format in FORMATS {
-        let inputs = |convert: &str| {
-            format!(
-                "{} ! {convert} ! s.sink_left {} ! {convert} ! s.sink_right",
-                raw_source(&left_file, "rgba"),
-                raw_source(&right_file, "rgba")
-            )
-        };
-        let native = run_pipeline(
-            &format!(
-                "{sterefo} ! video/x-raw,format={format} ! {to_rgba} ! filesink location={o} {i}",
-                to_rgba = convert("RGBA"),
-                o = out.display(),
-                i = inputs(&convert(format)),
-            ),
-            &out,
-        );
-        let via_rgba = run_pipeline(
-            &format!(
-                "{sterefo} ! {back} ! filesink location={o} {i}",
-                back = through(format),
-                o = out.display(),
-                i = inputs(&through(format)),
-            ),
-            &out,
-        );
-        let (mean, worst) = differences(&native, &via_rgba);
-        println!("sterefo {format}: mean {mean:.3}, worst {worst} levels");
-        results.push((format, mean, worst));
-    }
-    check("sterefo", &results);
+    let (left, right) = (
+        raw_source(&left_file, "rgba"),
+        raw_source(&right_file, "rgba"),
+    );
+    compare_with_rgba("sterefo", |to_element, from_element| {
+        format!(
+            "{left} ! {to_element} ! s.sink_left {right} ! {to_element} ! s.sink_right \
+             {sterefo} ! {from_element}"
+        )
+    });
 }
 
 /// The element's reading of each format against `videoconvert`'s (its writing is in the
