@@ -17,7 +17,7 @@
 //                   plane, and the same pass zeroes the blocks of the plane before in the
 //                   other region (for the last plane, a pass of its own).
 //   blur_disc       one invocation per listed 8x8 tile, from a module written for the
-//                   plane's disc (src/dof/disc_blur.rs): it reads the tile's tagged pixels or
+//                   plane's disc (src/dof/gpu/disc_blur.rs): it reads the tile's tagged pixels or
 //                   cells and the kernel's margin once, (8 + 2r)^2 loads for the 64 window
 //                   sums, computes them in registers, and composites two cells at a time:
 //                   Is = Is o (1 - Mb) + Ib and Ms = Ms o (1 - Mb) + Mb. Tagged planes go
@@ -513,7 +513,7 @@ fn padded_cell(blocks: CellBlocks, c: vec2<u32>) -> u32 {
 }
 
 // Row pitch of a grid `width` cells wide with its zero margins (`padded_size` in
-// src/dof/gpu.rs): padded to whole tiles, BORDER cells on the left and twice that on the right.
+// src/dof/gpu/buffers.rs): padded to whole tiles, BORDER cells on the left and twice that on the right.
 fn padded_pitch(width: u32) -> u32 {
     return (width + TILE - 1u) / TILE * TILE + 3u * BORDER;
 }

@@ -15,11 +15,9 @@
 //! the same formula out on its own, so an error here shows up against it. [`plan`] decides
 //! which parts of the frame each plane can touch, so the GPU skips the rest.
 
-pub mod disc_blur;
 pub mod gpu;
 pub mod plan;
 pub mod reference;
-pub mod tile_upsample;
 
 use anyhow::{Result, ensure};
 
