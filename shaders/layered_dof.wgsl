@@ -62,6 +62,14 @@ struct Frame {
     quantum: f32,
     // Sub-tiles (4x4 pixels) per row of `ranges`.
     subs_x: u32,
+    // Linear light (src/dof/light.rs): 0 = blur the encoded values (Algorithm 1), else the
+    // transfer function T of the values: 1 sRGB, 2 BT.709, 3 v = L^(1/gamma).
+    transfer: u32,
+    gamma: f32,
+    // Highlights boost: linear luminance above this is boosted (with the plane's slope).
+    highlight_threshold: f32,
+    // T^-1(b / 255) of byte b at decode[b / 4][b % 4].
+    decode: array<vec4<f32>, 64>,
 }
 
 // Pipeline constant: the plane passes are built once for level 0 and once for the others,
@@ -116,6 +124,8 @@ struct Step {
     values_offset: u32,
     // blur_disc of a pair of tagged planes: inv_norm of the second.
     next_inv_norm: f32,
+    // Linear light: g w(r_k) / (1 - t) of the highlights boost on this plane.
+    highlight_slope: f32,
     // extract_cells: the cells of the plane before, in the other region, zeroed meanwhile.
     @align(16) cleared: CellBlocks,
     // tag: d_k of each plane of level 0; unused ones are far out of any band.
@@ -174,8 +184,44 @@ fn masked_pixel(p: u32) -> vec4<f32> {
     } else {
         m = select(0.0, 1.0, distance < task.half_band);
     }
-    let colour = unpack4x8unorm(image[p]).xyz;
-    return vec4<f32>(colour * m, m);
+    return vec4<f32>(blurred_colour(image[p]) * m, m);
+}
+
+// The value a plane blurs for a pixel: its colour, or in linear light T^-1 of it with its
+// highlights boosted, L (1 + slope max(Y - t, 0)) (src/dof/light.rs).
+fn blurred_colour(pixel: u32) -> vec3<f32> {
+    if frame.transfer == 0u {
+        return unpack4x8unorm(pixel).xyz;
+    }
+    let l = vec3<f32>(decoded(pixel & 0xffu), decoded((pixel >> 8u) & 0xffu), decoded((pixel >> 16u) & 0xffu));
+    let y = dot(l, vec3<f32>(0.2126, 0.7152, 0.0722));
+    return l * (1.0 + task.highlight_slope * max(y - frame.highlight_threshold, 0.0));
+}
+
+fn decoded(byte: u32) -> f32 {
+    return frame.decode[byte >> 2u][byte & 3u];
+}
+
+// The output value of the normalised Is / Ms: as is, or in linear light T of it clipped
+// to [0, 1].
+fn encoded(value: vec3<f32>) -> vec3<f32> {
+    if frame.transfer == 0u {
+        return value;
+    }
+    let l = clamp(value, vec3<f32>(0.0), vec3<f32>(1.0));
+    // pow of a tiny positive number, not of 0 (log2(0) is not defined everywhere).
+    let p = max(l, vec3<f32>(1e-12));
+    switch frame.transfer {
+        case 1u: {
+            return select(1.055 * pow(p, vec3<f32>(1.0 / 2.4)) - 0.055, l * 12.92, l <= vec3<f32>(0.0031308));
+        }
+        case 2u: {
+            return select(1.099 * pow(p, vec3<f32>(0.45)) - 0.099, l * 4.5, l < vec3<f32>(0.018));
+        }
+        default: {
+            return pow(p, vec3<f32>(1.0 / frame.gamma));
+        }
+    }
 }
 
 // (M o I, M) of grid cell (u, v): the mean over its footprint, sampled evenly.
@@ -706,7 +752,7 @@ fn normalized(acc: vec4<f32>, source_pixel: u32) -> u32 {
     let source = unpack4x8unorm(source_pixel);
     var colour = source.xyz;
     if acc.w > 1e-6 {
-        colour = acc.xyz / acc.w;
+        colour = encoded(acc.xyz / acc.w);
     }
     return pack4x8unorm(vec4<f32>(colour, source.w));
 }

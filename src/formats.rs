@@ -15,6 +15,8 @@
 use gst_video::prelude::*;
 use gst_video::{VideoColorMatrix, VideoColorRange, VideoFormat, VideoFrameRef};
 
+use crate::dof::Transfer;
+
 /// 4-byte formats: colour in bytes 0..3, the fourth byte passed through; no conversion.
 pub const PACKED4: [VideoFormat; 4] = [
     VideoFormat::Rgba,
@@ -43,6 +45,22 @@ pub const COLOUR_FORMATS: [VideoFormat; 12] = [
 /// Whether frames of `format` are used as they are (4 bytes per pixel).
 pub fn is_packed4(format: VideoFormat) -> bool {
     PACKED4.contains(&format)
+}
+
+/// The transfer function of a frame's values, from its caps' colorimetry, for linear light
+/// (`dof::light`). Transfers the renderer does not know (log, PQ, HLG, unknown) are taken as
+/// sRGB.
+pub fn transfer(info: &gst_video::VideoInfo) -> Transfer {
+    use gst_video::VideoTransferFunction as T;
+    match info.colorimetry().transfer() {
+        T::Bt709 | T::Bt601 | T::Bt202010 | T::Bt202012 | T::Smpte240m => Transfer::Bt709,
+        T::Gamma10 => Transfer::Gamma(1.0),
+        T::Gamma18 => Transfer::Gamma(1.8),
+        T::Gamma20 => Transfer::Gamma(2.0),
+        T::Gamma22 | T::Adobergb => Transfer::Gamma(2.2),
+        T::Gamma28 => Transfer::Gamma(2.8),
+        _ => Transfer::Srgb,
+    }
 }
 
 /// The Y'CbCr coding of a frame: luma weights and range.
@@ -567,5 +585,33 @@ mod tests {
         assert_eq!(coding.to_yuv([255.0; 3]).map(byte), [235, 128, 128]);
         assert_eq!(coding.tables().decode(235, 128, 128), [255, 255, 255]);
         assert_eq!(coding.tables().decode(16, 128, 128), [0, 0, 0]);
+    }
+
+    #[test]
+    fn transfer_follows_the_caps_colorimetry() {
+        gst::init().expect("GStreamer");
+        let caps = |caps: &str| {
+            let caps: gst::Caps = caps.parse().expect("caps");
+            transfer(&gst_video::VideoInfo::from_caps(&caps).expect("video caps"))
+        };
+        let size = "width=64,height=48,framerate=25/1";
+        assert_eq!(
+            caps(&format!("video/x-raw,format=RGBA,{size}")),
+            Transfer::Srgb
+        );
+        assert_eq!(
+            caps(&format!("video/x-raw,format=NV12,{size},colorimetry=bt709")),
+            Transfer::Bt709
+        );
+        assert_eq!(
+            caps(&format!("video/x-raw,format=NV12,{size},colorimetry=bt601")),
+            Transfer::Bt709
+        );
+        assert_eq!(
+            caps(&format!(
+                "video/x-raw,format=RGBx,{size},colorimetry=1:1:1:1"
+            )),
+            Transfer::Gamma(1.0)
+        );
     }
 }

@@ -4,7 +4,7 @@
 use glib::prelude::*;
 use gst::prelude::*;
 
-use crate::dof::{self, Mask, Params};
+use crate::dof::{self, Highlights, Light, Mask, Params, Transfer};
 
 /// Default end of the disparity sweep, pixels (covers KITTI-like and Middlebury-half pairs).
 pub const DEFAULT_MAX_DISPARITY: f32 = 128.0;
@@ -27,6 +27,9 @@ pub struct RefocusSettings {
     pub temporal_smoothing: f32,
     /// Its motion gate, pixels.
     pub temporal_gate: f32,
+    /// Blur in linear light (`dof::light`), with this boost of the highlights.
+    pub linear_light: bool,
+    pub highlights: Highlights,
 }
 
 impl Default for RefocusSettings {
@@ -41,13 +44,16 @@ impl Default for RefocusSettings {
             smooth_alpha: dof::DEFAULT_SMOOTH_ALPHA,
             temporal_smoothing: 0.0,
             temporal_gate: DEFAULT_TEMPORAL_GATE,
+            linear_light: false,
+            highlights: Highlights::NONE,
         }
     }
 }
 
 impl RefocusSettings {
-    /// The renderer's parameters, with `focus_disparity` as the focus.
-    pub fn params(&self, focus_disparity: f32) -> Params {
+    /// The renderer's parameters, with `focus_disparity` as the focus and `transfer` the
+    /// transfer function of the colour input (`formats::transfer`).
+    pub fn params(&self, focus_disparity: f32, transfer: Transfer) -> Params {
         Params {
             aperture: self.aperture,
             focus_disparity,
@@ -60,6 +66,14 @@ impl RefocusSettings {
                 }
             } else {
                 Mask::Hard
+            },
+            light: if self.linear_light {
+                Light::Linear {
+                    transfer,
+                    highlights: self.highlights,
+                }
+            } else {
+                Light::Encoded
             },
         }
     }
@@ -132,6 +146,28 @@ impl RefocusSettings {
                 .default_value(defaults.temporal_gate)
                 .mutable_playing()
                 .build(),
+            glib::ParamSpecBoolean::builder("linear-light")
+                .nick("Linear light")
+                .blurb("Blur linear light (the input's transfer function decoded, blurred, encoded again), as a lens does: bright details spread into bright discs instead of grey smudges. Not Algorithm 1 as the paper writes it; slower (no byte-cell fast path)")
+                .default_value(defaults.linear_light)
+                .mutable_playing()
+                .build(),
+            glib::ParamSpecFloat::builder("highlight-threshold")
+                .nick("Highlight threshold")
+                .blurb("Linear light: luminance (0..1) above which out-of-focus highlights are boosted by highlight-gain")
+                .minimum(0.0)
+                .maximum(dof::light::MAX_HIGHLIGHT_THRESHOLD)
+                .default_value(defaults.highlights.threshold)
+                .mutable_playing()
+                .build(),
+            glib::ParamSpecFloat::builder("highlight-gain")
+                .nick("Highlight gain")
+                .blurb("Linear light: out-of-focus pixels at full luminance are blurred this much brighter (1 + gain times), ramping up from highlight-threshold, so clipped lights become bright discs; 0 = no boost")
+                .minimum(0.0)
+                .maximum(dof::light::MAX_HIGHLIGHT_GAIN)
+                .default_value(defaults.highlights.gain)
+                .mutable_playing()
+                .build(),
             glib::ParamSpecFloat::builder("smooth-alpha")
                 .nick("Smooth mask sharpness")
                 .blurb("alpha of the smooth mask, per pixel of disparity")
@@ -159,6 +195,13 @@ impl RefocusSettings {
                 self.temporal_smoothing = value.get().expect("type checked by GObject")
             }
             "temporal-gate" => self.temporal_gate = value.get().expect("type checked by GObject"),
+            "linear-light" => self.linear_light = value.get().expect("type checked by GObject"),
+            "highlight-threshold" => {
+                self.highlights.threshold = value.get().expect("type checked by GObject")
+            }
+            "highlight-gain" => {
+                self.highlights.gain = value.get().expect("type checked by GObject")
+            }
             _ => return false,
         }
         true
@@ -176,6 +219,9 @@ impl RefocusSettings {
             "smooth-alpha" => self.smooth_alpha.to_value(),
             "temporal-smoothing" => self.temporal_smoothing.to_value(),
             "temporal-gate" => self.temporal_gate.to_value(),
+            "linear-light" => self.linear_light.to_value(),
+            "highlight-threshold" => self.highlights.threshold.to_value(),
+            "highlight-gain" => self.highlights.gain.to_value(),
             _ => return None,
         })
     }

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use gst::prelude::*;
-use gststerefo::dof::{Params, reference};
+use gststerefo::dof::{Highlights, Light, Params, Transfer, reference};
 
 fn rgba_caps(width: i32, height: i32) -> gst::Caps {
     gst_video::VideoCapsBuilder::new()
@@ -164,6 +164,55 @@ fn harness_output_matches_the_oracle_frame_by_frame() {
             Some(gst::ClockTime::from_mseconds(40 * frame))
         );
         assert_matches_oracle(&output, &image, &disparity, w, h, &exact(focus));
+    }
+    colour.push_event(gst::event::Eos::new());
+    depth.join().expect("feeder");
+}
+
+/// `linear-light` and the highlights boost, switched while playing: each frame as the oracle
+/// refocuses it in linear light of the caps' transfer (sRGB, RGB video's default).
+#[test]
+fn linear_light_matches_the_oracle() {
+    init();
+    let (w, h, image, disparity) = scene();
+    let refocus = element(0.5, 24.0, 0);
+    refocus.set_property("linear-light", true);
+    let (mut colour, depth) = harnesses(&refocus, w, h);
+    let depth = feed(
+        depth,
+        (0..3)
+            .map(|f| timed(disparity_bytes(&disparity), f))
+            .collect(),
+    );
+    let boosted = Highlights {
+        threshold: 0.5,
+        gain: 8.0,
+    };
+    for (frame, highlights, linear) in [
+        (0u64, Highlights::NONE, true),
+        (1, boosted, true),
+        (2, boosted, false),
+    ] {
+        refocus.set_property("linear-light", linear);
+        refocus.set_property("highlight-threshold", highlights.threshold);
+        refocus.set_property("highlight-gain", highlights.gain);
+        colour
+            .push(timed(image.clone(), frame))
+            .expect("push colour");
+        let output = colour.pull().expect("refocused frame");
+        let light = if linear {
+            Light::Linear {
+                transfer: Transfer::Srgb,
+                highlights,
+            }
+        } else {
+            Light::Encoded
+        };
+        let params = Params {
+            light,
+            ..exact(24.0)
+        };
+        assert_matches_oracle(&output, &image, &disparity, w, h, &params);
     }
     colour.push_event(gst::event::Eos::new());
     depth.join().expect("feeder");

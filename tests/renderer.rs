@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use gststerefo::dof::gpu::Renderer;
-use gststerefo::dof::{Mask, Params, reference};
+use gststerefo::dof::{Highlights, Light, Mask, Params, Transfer, reference};
 use gststerefo::gpu::GpuContext;
 
 /// Small deterministic generator (xorshift), so failures reproduce.
@@ -146,6 +146,7 @@ fn exact_mode_matches_the_oracle_on_random_scenes() {
                 max_disparity: 40.0,
                 max_kernel: 0,
                 mask: Mask::Hard,
+                light: Light::Encoded,
             };
             let (worst, mean, _) =
                 compare(&mut renderer, &image, &disparity, width, height, &params);
@@ -174,6 +175,7 @@ fn fast_mode_at_full_resolution_matches_the_oracle_on_odd_sizes() {
                 max_disparity: 40.0,
                 max_kernel: 15,
                 mask: Mask::Hard,
+                light: Light::Encoded,
             };
             let (worst, mean, _) =
                 compare(&mut renderer, &image, &disparity, width, height, &params);
@@ -199,6 +201,7 @@ fn exact_mode_matches_the_oracle_with_the_smooth_mask() {
             max_disparity: 30.0,
             max_kernel: 0,
             mask: Mask::Smooth { alpha },
+            light: Light::Encoded,
         };
         let (worst, mean, _) = compare(&mut renderer, &image, &disparity, width, height, &params);
         assert!(worst <= 1, "alpha {alpha}: worst {worst}, mean {mean}");
@@ -251,5 +254,81 @@ fn renderer_is_reusable_across_sizes() {
         };
         let (worst, _, _) = compare(&mut renderer, &image, &disparity, w, h, &params);
         assert!(worst <= 1);
+    }
+}
+
+/// Linear light (`dof::light`) on the exact path, every transfer, with and without the
+/// highlights boost: the same formula as the oracle's, the GPU decoding by table and encoding
+/// in f32.
+#[test]
+fn linear_light_matches_the_oracle() {
+    let mut renderer = renderer();
+    let mut rng = Rng(0x119e);
+    let (width, height) = (61, 37);
+    let boosted = Highlights {
+        threshold: 0.6,
+        gain: 16.0,
+    };
+    for transfer in [Transfer::Srgb, Transfer::Bt709, Transfer::Gamma(2.2)] {
+        for highlights in [Highlights::NONE, boosted] {
+            for mask in [Mask::Hard, Mask::Smooth { alpha: 4.0 }] {
+                let (image, disparity) = scene(&mut rng, width, height, 30.0);
+                let params = Params {
+                    aperture: 0.4,
+                    focus_disparity: 9.0,
+                    max_disparity: 30.0,
+                    max_kernel: 0,
+                    mask,
+                    light: Light::Linear {
+                        transfer,
+                        highlights,
+                    },
+                    ..Default::default()
+                };
+                let (worst, mean, _) =
+                    compare(&mut renderer, &image, &disparity, width, height, &params);
+                assert!(
+                    worst <= 1,
+                    "{transfer:?} {highlights:?} {mask:?}: worst {worst}, mean {mean}"
+                );
+            }
+        }
+    }
+}
+
+/// Linear light with `max-kernel` on: it leaves the byte-cell fast path for the exact one's
+/// fixed point (downsampled where kernels are wide), as close to the oracle as the
+/// downsampled mode is in encoded values.
+#[test]
+fn linear_light_downsampled_stays_close_to_exact() {
+    let mut renderer = renderer();
+    let mut rng = Rng(0x11e);
+    let (width, height) = (160, 96);
+    let (image, disparity) = scene(&mut rng, width, height, 60.0);
+    for max_kernel in [11, 15] {
+        let params = Params {
+            aperture: 0.5,
+            focus_disparity: 10.0,
+            max_disparity: 60.0,
+            max_kernel,
+            light: Light::Linear {
+                transfer: Transfer::Srgb,
+                highlights: Highlights::NONE,
+            },
+            ..Default::default()
+        };
+        let (worst, mean, block) =
+            compare(&mut renderer, &image, &disparity, width, height, &params);
+        eprintln!("kmax {max_kernel}: worst {worst}, mean {mean:.3}, block {block:.3}");
+        // Measured: mean 1.07 (kmax 11) and 0.52 (kmax 15) levels, worst 8x8 block 12.3 and
+        // 4.3, against 0.96 and 14.4 for encoded values at kmax 11 (the test above).
+        assert!(
+            mean < 2.5,
+            "kmax {max_kernel}: mean abs error {mean:.3} levels"
+        );
+        assert!(
+            block < 25.0,
+            "kmax {max_kernel}: worst block {block:.3} levels"
+        );
     }
 }

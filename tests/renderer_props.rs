@@ -5,7 +5,7 @@
 use std::sync::{LazyLock, Mutex};
 
 use gststerefo::dof::gpu::Renderer;
-use gststerefo::dof::{Mask, Params, reference};
+use gststerefo::dof::{Highlights, Light, Mask, Params, Transfer, reference};
 use gststerefo::gpu::GpuContext;
 use proptest::prelude::*;
 
@@ -28,7 +28,8 @@ prop_compose! {
 
 prop_compose! {
     fn params()(aperture in 0.05f32..1.5, min in 0.0f32..20.0, span in 0.0f32..50.0,
-                focus in 0.0f32..70.0, smooth in proptest::option::of(1.0f32..2000.0))
+                focus in 0.0f32..70.0, smooth in proptest::option::of(1.0f32..2000.0),
+                linear in proptest::option::of((0.0f32..0.99, 0.0f32..16.0)))
         -> Params {
         Params {
             aperture,
@@ -37,6 +38,10 @@ prop_compose! {
             max_disparity: min + span,
             max_kernel: 0,
             mask: smooth.map_or(Mask::Hard, |alpha| Mask::Smooth { alpha }),
+            light: linear.map_or(Light::Encoded, |(threshold, gain)| Light::Linear {
+                transfer: Transfer::Srgb,
+                highlights: Highlights { threshold, gain },
+            }),
         }
     }
 }

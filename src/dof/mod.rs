@@ -16,10 +16,13 @@
 //! which parts of the frame each plane can touch, so the GPU skips the rest.
 
 pub mod gpu;
+pub mod light;
 pub mod plan;
 pub mod reference;
 
 use anyhow::{Result, ensure};
+
+pub use self::light::{Highlights, Light, Transfer};
 
 /// Default aperture `a` (blur radius in pixels per pixel of disparity away from focus).
 pub const DEFAULT_APERTURE: f32 = 0.25;
@@ -60,6 +63,8 @@ pub struct Params {
     pub max_kernel: u32,
     /// Plane membership.
     pub mask: Mask,
+    /// What the planes blur: encoded values (Algorithm 1) or linear light ([`light`]).
+    pub light: Light,
 }
 
 impl Default for Params {
@@ -71,6 +76,7 @@ impl Default for Params {
             max_disparity: 80.0,
             max_kernel: DEFAULT_MAX_KERNEL,
             mask: Mask::Hard,
+            light: Light::Encoded,
         }
     }
 }
@@ -104,6 +110,28 @@ impl Params {
                 alpha.is_finite() && alpha > 0.0,
                 "smooth-mask alpha {alpha} must be positive"
             );
+        }
+        if let Light::Linear {
+            transfer,
+            highlights: Highlights { threshold, gain },
+        } = self.light
+        {
+            ensure!(
+                (0.0..=light::MAX_HIGHLIGHT_THRESHOLD).contains(&threshold),
+                "highlight-threshold {threshold} is outside 0..={}",
+                light::MAX_HIGHLIGHT_THRESHOLD
+            );
+            ensure!(
+                (0.0..=light::MAX_HIGHLIGHT_GAIN).contains(&gain),
+                "highlight-gain {gain} is outside 0..={}",
+                light::MAX_HIGHLIGHT_GAIN
+            );
+            if let Transfer::Gamma(gamma) = transfer {
+                ensure!(
+                    gamma.is_finite() && gamma > 0.0,
+                    "transfer gamma {gamma} must be positive"
+                );
+            }
         }
         Ok(())
     }

@@ -6,13 +6,16 @@
 //! the documented conventions are the same: planes `d_k = dmin + k/a` while `d_k <= dmax`
 //! (exact in real numbers, so a plane that rounding puts a hair above `dmax` counts), the
 //! hard mask compared in f32 as the renderers compute it (so band edges agree), a disc of
-//! the integer offsets with `x^2 + y^2 <= r^2`, `r < 0.5` the identity, zero padding.
+//! the integer offsets with `x^2 + y^2 <= r^2`, `r < 0.5` the identity, zero padding, and in
+//! linear light the standards' transfer functions ([`super::Transfer`]) and the highlight
+//! boost of [`super::light`], written out here.
 //!
 //! It ignores `max_kernel` (it is always the exact mode) and is meant for tests, not for
 //! speed; each disc row is summed from a row prefix sum, the same sum as the direct double
 //! loop, in O(r) per pixel.
 
-use super::{Mask, Params};
+use super::light::LUMINANCE;
+use super::{Light, Mask, Params};
 
 /// Refocuses `image` (tightly packed, 4 bytes per pixel: bytes 0..3 colour, byte 3 passed
 /// through) with `disparity` (pixels, one per pixel). Returns the refocused image, same layout.
@@ -56,23 +59,19 @@ pub fn refocus(
             break;
         }
         k += 1;
+        // r_k = a |d_k - df|, as the f32 the renderers blur with
+        let radius = (a * (plane - df).abs()) as f32;
         let mut any = false;
         for (p, dp) in d.iter().enumerate() {
             let m = mask(params.mask, *dp, plane, a);
             any |= m != 0.0;
-            let c = &image[p * 4..p * 4 + 3];
-            masked[p] = [
-                m * f64::from(c[0]) / 255.0,
-                m * f64::from(c[1]) / 255.0,
-                m * f64::from(c[2]) / 255.0,
-                m,
-            ];
+            let c = blurred_colour(&image[p * 4..p * 4 + 3], params.light, radius);
+            masked[p] = [m * c[0], m * c[1], m * c[2], m];
         }
         if !any {
             continue; // Mb = 0 everywhere: compositing is the identity.
         }
-        // r_k = a |d_k - df|, as the f32 the renderers blur with
-        let radius = f64::from((a * (plane - df).abs()) as f32);
+        let radius = f64::from(radius);
         let blurred = blur_disc(&masked, width, height, radius);
         for (acc, b) in accum.iter_mut().zip(&blurred) {
             let keep = 1.0 - b[3];
@@ -87,7 +86,7 @@ pub fn refocus(
         let acc = accum[p];
         for c in 0..3 {
             out[p * 4 + c] = if acc[3] > 1e-6 {
-                to_byte(acc[c] / acc[3])
+                to_byte(encoded(acc[c] / acc[3], params.light))
             } else {
                 image[p * 4 + c]
             };
@@ -95,6 +94,38 @@ pub fn refocus(
         out[p * 4 + 3] = image[p * 4 + 3];
     }
     out
+}
+
+/// The value a plane of circle of confusion `radius` blurs for colour bytes `c`: `c / 255`,
+/// or in linear light `T^-1(c / 255)` with its highlights boosted (see [`super::light`]).
+fn blurred_colour(c: &[u8], light: Light, radius: f32) -> [f64; 3] {
+    let v = [0, 1, 2].map(|i| f64::from(c[i]) / 255.0);
+    let Light::Linear {
+        transfer,
+        highlights,
+    } = light
+    else {
+        return v;
+    };
+    let l = v.map(|v| transfer.decode(v));
+    let y: f64 = l.iter().zip(LUMINANCE).map(|(l, w)| l * w).sum();
+    let threshold = f64::from(highlights.threshold);
+    let boost = if highlights.gain > 0.0 {
+        let w = (f64::from(radius) - 0.5).clamp(0.0, 1.0);
+        1.0 + f64::from(highlights.gain) * w * (y - threshold).max(0.0) / (1.0 - threshold)
+    } else {
+        1.0
+    };
+    l.map(|l| l * boost)
+}
+
+/// Output value of the normalised `Is / Ms`: as is, or in linear light `T` of it clipped to
+/// [0, 1].
+fn encoded(value: f64, light: Light) -> f64 {
+    match light {
+        Light::Encoded => value,
+        Light::Linear { transfer, .. } => transfer.encode(value.clamp(0.0, 1.0)),
+    }
 }
 
 /// Plane membership of disparity `d` in the plane at `plane`: the hard mask

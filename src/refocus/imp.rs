@@ -294,7 +294,6 @@ impl AggregatorImpl for Refocus {
                 gst::element_imp_error!(self, gst::LibraryError::Settings, ("{e}"));
                 gst::FlowError::Error
             })?;
-        let params = settings.params(focus);
 
         let mut guard = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let state = guard.as_mut().ok_or(gst::FlowError::Flushing)?;
@@ -308,6 +307,7 @@ impl AggregatorImpl for Refocus {
             );
             return Err(gst::FlowError::NotNegotiated);
         };
+        let params = settings.params(focus, formats::transfer(&colour_info));
         if (colour_info.width(), colour_info.height())
             != (disparity_info.width(), disparity_info.height())
         {

@@ -856,7 +856,9 @@ impl AggregatorImpl for Sterefo {
                     .map_err(|_| gst::FlowError::Error)?;
             let written = match settings.output {
                 Output::Refocused => {
-                    let params = settings.refocus.params(focus);
+                    let params = settings
+                        .refocus
+                        .params(focus, formats::transfer(&left_info));
                     if let Err(e) = params.validate() {
                         gst::element_imp_error!(self, gst::LibraryError::Settings, ["{e}"]);
                         return Err(gst::FlowError::Error);

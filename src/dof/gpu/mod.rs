@@ -36,7 +36,7 @@ use self::schedule::{CellTurns, Schedule, Step};
 use self::shaders::Shaders;
 use self::uniforms::{StepUniform, TAGGED_PLANES};
 use super::plan::FramePlan;
-use super::{Mask, Params};
+use super::{Light, Mask, Params};
 use crate::gpu::GpuContext;
 
 /// Largest `kmax` of the fast path: its disc (at most 197 taps) summed over byte-sized
@@ -354,7 +354,8 @@ fn clamp_disparity(disparity: &[f32], params: &Params, clamped: &mut Vec<f32>) {
 
 /// Whether the planes take the fast path (byte cells, discs written out per kernel): when
 /// kernels are capped small enough that a disc's sums fit 16 bits per channel (unless a frame
-/// too small for a plane's level widens its kernel, see `plan_frame`).
+/// too small for a plane's level widens its kernel, see `plan_frame`), and values are
+/// blurred as encoded (bytes of linear light would lose the shadows).
 fn takes_fast_path(params: &Params) -> bool {
-    (1..=FAST_MAX_KERNEL).contains(&params.max_kernel)
+    (1..=FAST_MAX_KERNEL).contains(&params.max_kernel) && params.light == Light::Encoded
 }

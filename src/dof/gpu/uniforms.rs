@@ -6,7 +6,7 @@ use bytemuck::{Pod, Zeroable};
 use super::FrameWork;
 use super::schedule::Step;
 use crate::dof::plan::{FramePlan, PlaneWork, SUB};
-use crate::dof::{Mask, Params};
+use crate::dof::{Highlights, Light, Mask, Params};
 
 /// `Frame` in the shader.
 #[repr(C)]
@@ -18,6 +18,11 @@ pub(super) struct FrameUniform {
     max_disparity: f32,
     quantum: f32,
     subs_x: u32,
+    transfer: u32,
+    gamma: f32,
+    highlight_threshold: f32,
+    _pad: [u32; 3],
+    decode: [[f32; 4]; 64],
 }
 
 /// `Accumulator` in the shader: one level's (Is, Ms), at `offset` cells into its buffer.
@@ -55,7 +60,7 @@ pub(super) struct StepUniform {
     tag_index: u32,
     values_offset: u32,
     next_inv_norm: f32,
-    _pad: u32,
+    highlight_slope: f32,
     cleared: CellBlocksUniform,
     tagged_planes: [f32; TAGGED_PLANES],
 }
@@ -84,8 +89,19 @@ fn quantum(fast: bool) -> f32 {
     255.0 * if fast { 1.0 } else { EXACT_SCALE }
 }
 
-/// The frame's block: its size, the disparity range and the values' quantum.
+/// The frame's block: its size, the disparity range, the values' quantum and the transfer
+/// function of linear light.
 pub(super) fn frame_uniform(width: u32, height: u32, params: &Params, fast: bool) -> FrameUniform {
+    let (transfer, gamma, highlight_threshold, table) = match params.light {
+        Light::Encoded => (0, 0.0, 0.0, [0.0; 256]),
+        Light::Linear {
+            transfer,
+            highlights,
+        } => {
+            let (code, gamma) = transfer.shader_code();
+            (code, gamma, highlights.threshold, transfer.decode_table())
+        }
+    };
     FrameUniform {
         width,
         height,
@@ -93,6 +109,11 @@ pub(super) fn frame_uniform(width: u32, height: u32, params: &Params, fast: bool
         max_disparity: params.max_disparity,
         quantum: quantum(fast),
         subs_x: width.div_ceil(SUB),
+        transfer,
+        gamma,
+        highlight_threshold,
+        _pad: [0; 3],
+        decode: std::array::from_fn(|i| std::array::from_fn(|j| table[4 * i + j])),
     }
 }
 
@@ -113,7 +134,14 @@ pub(super) fn write_steps(
         Mask::Hard => 0.0,
         Mask::Smooth { alpha } => alpha,
     };
-    let plane = |work: &PlaneWork| plane_uniform(work, half_band, smooth_alpha, quantum);
+    let highlights = match params.light {
+        Light::Linear { highlights, .. } => highlights,
+        Light::Encoded => Highlights::NONE,
+    };
+    let plane = |work: &PlaneWork| StepUniform {
+        highlight_slope: highlights.slope(work.plane.radius),
+        ..plane_uniform(work, half_band, smooth_alpha, quantum)
+    };
     let (schedule, turns, tagged) = (&work.schedule, &work.turns, &work.tagged);
     let cells = |(plane, region): (usize, u32)| {
         let work: &PlaneWork = &plan.planes[plane];
