@@ -2,8 +2,10 @@
 //! with one OpenCV `filter2D` per plane (`scripts/naive_refocus.py`), in the same run.
 //!
 //! ```text
-//! cargo run --release --example bench_refocus [-- --quick] [--no-baseline]
+//! cargo run --release --example bench_refocus [-- --quick] [--no-baseline] [--options]
 //! ```
+//! `--options`: instead, the cost of the rendering options (linear light, highlights) as
+//! ratios to plain Algorithm 1 with the same aperture and `max-kernel`.
 //! Needs `data/bench/` (made by `scripts/make_test_data.py`) and the project's Python venv.
 //! Input: the Middlebury motorcycle image and its ground-truth disparity resized to each size,
 //! disparity rescaled to [0, 72] px; sweep [0, 80], focus at 40 px. `--quick`: 1242x375 only.
@@ -15,13 +17,16 @@ use std::process::Command;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use gststerefo::dof::Params;
 use gststerefo::dof::gpu::Renderer;
+use gststerefo::dof::{Highlights, Light, Params, Transfer};
 use gststerefo::gpu::GpuContext;
 
 fn main() -> Result<()> {
     let quick = std::env::args().any(|a| a == "--quick");
     let no_baseline = std::env::args().any(|a| a == "--no-baseline");
+    if std::env::args().any(|a| a == "--options") {
+        return options(quick);
+    }
     let python = std::env::var("PYTHON").unwrap_or_else(|_| ".venv/bin/python".into());
     let context = GpuContext::shared()?;
     let mut renderer = Renderer::new(context.clone())?;
@@ -122,4 +127,71 @@ fn naive_ms(python: &str, stem: &str, params: &Params) -> Result<f64> {
     text.trim()
         .parse::<f64>()
         .with_context(|| format!("naive_refocus.py printed '{text}'"))
+}
+
+/// The rendering options against plain Algorithm 1: the fastest of 8 frames each, taking
+/// turns, at a = 0.25 and 0.8 with `max-kernel=11`.
+fn options(quick: bool) -> Result<()> {
+    let context = GpuContext::shared()?;
+    let mut renderer = Renderer::new(context.clone())?;
+    println!("GPU: {}", context.describe());
+    println!();
+    println!("| size | a | option | ms | ratio to plain |");
+    println!("|---|---|---|---|---|");
+    let linear = |gain| Light::Linear {
+        transfer: Transfer::Srgb,
+        highlights: Highlights {
+            threshold: 0.8,
+            gain,
+        },
+    };
+    let options = [
+        ("plain", Light::Encoded),
+        ("linear-light", linear(0.0)),
+        ("linear-light highlight-gain=4", linear(4.0)),
+    ];
+    let sizes: &[(u32, u32)] = if quick {
+        &[(1242, 375)]
+    } else {
+        &[(1242, 375), (1920, 1080)]
+    };
+    for &(width, height) in sizes {
+        let stem = format!("data/bench/{width}x{height}");
+        let image = png_io::read_rgba(format!("{stem}_image.png"))?;
+        let (_, _, disparity) = png_io::read_disparity(format!("{stem}_disparity.png"))?;
+        let mut output = vec![0u8; image.data.len()];
+        let mut rows = Vec::new();
+        for aperture in [0.25f32, 0.8] {
+            for (name, light) in options {
+                let params = Params {
+                    aperture,
+                    focus_disparity: 40.0,
+                    max_disparity: 80.0,
+                    light,
+                    ..Default::default()
+                };
+                renderer.render(&image.data, &disparity, width, height, &params, &mut output)?;
+                rows.push((name, params, f64::INFINITY));
+            }
+        }
+        for _ in 0..8 {
+            for (_, params, ms) in &mut rows {
+                let start = Instant::now();
+                renderer.render(&image.data, &disparity, width, height, params, &mut output)?;
+                *ms = ms.min(start.elapsed().as_secs_f64() * 1000.0);
+            }
+        }
+        for (name, params, ms) in &rows {
+            let plain = rows
+                .iter()
+                .find(|(_, p, _)| p.aperture == params.aperture && p.light == Light::Encoded)
+                .map_or(f64::NAN, |row| row.2);
+            println!(
+                "| {width}x{height} | {} | {name} | {ms:.1} | {:.2}x |",
+                params.aperture,
+                ms / plain
+            );
+        }
+    }
+    Ok(())
 }

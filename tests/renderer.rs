@@ -264,14 +264,17 @@ fn renderer_is_reusable_across_sizes() {
 fn linear_light_matches_the_oracle() {
     let mut renderer = renderer();
     let mut rng = Rng(0x119e);
-    let (width, height) = (61, 37);
     let boosted = Highlights {
         threshold: 0.6,
         gain: 16.0,
     };
     for transfer in [Transfer::Srgb, Transfer::Bt709, Transfer::Gamma(2.2)] {
         for highlights in [Highlights::NONE, boosted] {
-            for mask in [Mask::Hard, Mask::Smooth { alpha: 4.0 }] {
+            for (mask, (width, height)) in [
+                (Mask::Hard, (61, 37)),
+                (Mask::Smooth { alpha: 4.0 }, (61, 37)),
+                (Mask::Hard, (1, 1)),
+            ] {
                 let (image, disparity) = scene(&mut rng, width, height, 30.0);
                 let params = Params {
                     aperture: 0.4,
@@ -289,7 +292,7 @@ fn linear_light_matches_the_oracle() {
                     compare(&mut renderer, &image, &disparity, width, height, &params);
                 assert!(
                     worst <= 1,
-                    "{transfer:?} {highlights:?} {mask:?}: worst {worst}, mean {mean}"
+                    "{width}x{height} {transfer:?} {highlights:?} {mask:?}: worst {worst}, mean {mean}"
                 );
             }
         }
