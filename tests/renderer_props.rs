@@ -5,7 +5,7 @@
 use std::sync::{LazyLock, Mutex};
 
 use gststerefo::dof::gpu::Renderer;
-use gststerefo::dof::{Highlights, Light, Mask, Params, Transfer, reference};
+use gststerefo::dof::{Highlights, Light, Mask, Params, Shape, Transfer, reference};
 use gststerefo::gpu::GpuContext;
 use proptest::prelude::*;
 
@@ -29,7 +29,8 @@ prop_compose! {
 prop_compose! {
     fn params()(aperture in 0.05f32..1.5, min in 0.0f32..20.0, span in 0.0f32..50.0,
                 focus in 0.0f32..70.0, smooth in proptest::option::of(1.0f32..2000.0),
-                linear in proptest::option::of((0.0f32..0.99, 0.0f32..16.0)))
+                linear in proptest::option::of((0.0f32..0.99, 0.0f32..16.0)),
+                blades in proptest::option::of((3u32..=16, 0.0f32..360.0)))
         -> Params {
         Params {
             aperture,
@@ -42,6 +43,7 @@ prop_compose! {
                 transfer: Transfer::Srgb,
                 highlights: Highlights { threshold, gain },
             }),
+            shape: blades.map_or(Shape::Disc, |(blades, rotation)| Shape::Blades { blades, rotation }),
         }
     }
 }

@@ -65,6 +65,8 @@ pub struct Params {
     pub mask: Mask,
     /// What the planes blur: encoded values (Algorithm 1) or linear light ([`light`]).
     pub light: Light,
+    /// The aperture's shape: the disc (Algorithm 1) or an iris of blades.
+    pub shape: Shape,
 }
 
 impl Default for Params {
@@ -77,6 +79,7 @@ impl Default for Params {
             max_kernel: DEFAULT_MAX_KERNEL,
             mask: Mask::Hard,
             light: Light::Encoded,
+            shape: Shape::Disc,
         }
     }
 }
@@ -109,6 +112,16 @@ impl Params {
             ensure!(
                 alpha.is_finite() && alpha > 0.0,
                 "smooth-mask alpha {alpha} must be positive"
+            );
+        }
+        if let Shape::Blades { blades, rotation } = self.shape {
+            ensure!(
+                (3..=MAX_BLADES).contains(&blades),
+                "blades {blades} is neither 0 (a round aperture) nor within 3..={MAX_BLADES}"
+            );
+            ensure!(
+                rotation.is_finite(),
+                "blade-rotation must be a finite number of degrees"
             );
         }
         if let Light::Linear {
@@ -159,7 +172,7 @@ impl Params {
                 Plane {
                     disparity: disparity as f32,
                     radius,
-                    kernel: Disc::new(radius / scale),
+                    kernel: Kernel::new(radius / scale, self.shape),
                     level,
                 }
             })
@@ -226,7 +239,7 @@ pub struct Plane {
     /// `r_k = a |d_k - df|`, full-resolution pixels.
     pub radius: f32,
     /// The blur kernel, on the plane's level grid.
-    pub kernel: Disc,
+    pub kernel: Kernel,
     /// Pyramid level `L`: the plane is blurred on a grid downsampled by `gamma = 2^L`.
     pub level: u32,
 }
@@ -238,60 +251,93 @@ impl Plane {
     }
 
     /// The same plane on level `max` if its own is coarser (a frame too small for it).
-    pub fn at_most(self, max: u32) -> Plane {
+    pub fn at_most(self, max: u32, shape: Shape) -> Plane {
         if self.level <= max {
             return self;
         }
         Plane {
-            kernel: Disc::new(self.radius / (1u32 << max) as f32),
+            kernel: Kernel::new(self.radius / (1u32 << max) as f32, shape),
             level: max,
             ..self
         }
     }
 }
 
-/// The disc kernel `K(r)`: `{x^2 + y^2 <= r^2}` on the integer grid, normalised to sum 1.
+/// The shape of the aperture (the iris): how an out-of-focus point of light spreads.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Shape {
+    /// A round aperture: the disc `x^2 + y^2 <= r^2` (Algorithm 1).
+    Disc,
+    /// An iris of `blades` straight blades (3 or more): the regular polygon inscribed in the
+    /// circle of radius `r`, one vertex at `rotation` degrees clockwise from straight up.
+    Blades { blades: u32, rotation: f32 },
+}
+
+/// Most blades an iris may have (more is a disc to the pixel).
+pub const MAX_BLADES: u32 = 16;
+
+impl Shape {
+    /// Whether the point `(x, y)` (image axes: y down) is inside the shape of radius `r`:
+    /// for the polygon, on the inner side of every edge, `x sin b_k - y cos b_k <= r cos(pi/n)`
+    /// with the edges' normals at `b_k = rotation + (2k + 1) pi / n` (a 1e-9 slack keeps
+    /// points on an edge inside whatever the rounding).
+    pub fn contains(&self, x: f64, y: f64, r: f64) -> bool {
+        match *self {
+            Shape::Disc => x * x + y * y <= r * r,
+            Shape::Blades { blades, rotation } => {
+                let n = f64::from(blades);
+                let apothem = r * (std::f64::consts::PI / n).cos() + 1e-9;
+                (0..blades).all(|k| {
+                    let b = f64::from(rotation).to_radians()
+                        + (2 * k + 1) as f64 * std::f64::consts::PI / n;
+                    x * b.sin() - y * b.cos() <= apothem
+                })
+            }
+        }
+    }
+}
+
+/// The blur kernel `K(r)` of an aperture [`Shape`]: its taps on the integer grid, normalised
+/// to sum 1. `r < 0.5` is the identity (one tap).
 ///
-/// Stored as row half-widths: row `dy` (for `|dy| <= rows`) covers `dx` in
-/// `-spans[|dy|] ..= spans[|dy|]`. `r < 0.5` is the identity (one tap).
+/// Stored row by row as gathered: output `(x, y)` sums the inputs `(x + dx, y + dy)` for
+/// `dx` in `spans[dy + rows].0 ..= spans[dy + rows].1` (empty when the first is larger), the
+/// shape turned by half a turn (a point spreads into the shape itself). Every tap is within
+/// `rows = floor(r)` of the centre on both axes.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Disc {
+pub struct Kernel {
     /// `r`, pixels of the grid it is applied on.
     pub radius: f32,
-    /// Half-width of each row, index `|dy|`.
-    pub spans: Vec<u32>,
+    /// First and last `dx` of each row `dy = -rows ..= rows`.
+    pub spans: Vec<(i32, i32)>,
     /// Number of taps: the normalisation.
     pub area: u32,
 }
 
-impl Disc {
-    pub fn new(radius: f32) -> Self {
+impl Kernel {
+    pub fn new(radius: f32, shape: Shape) -> Self {
         // NaN radii (never produced by `Params`) count as the identity too.
         if radius.is_nan() || radius < 0.5 {
-            return Disc {
+            return Kernel {
                 radius,
-                spans: vec![0],
+                spans: vec![(0, 0)],
                 area: 1,
             };
         }
-        let r2 = f64::from(radius) * f64::from(radius);
-        let rows = radius.floor() as i64;
-        let spans: Vec<u32> = (0..=rows)
+        let r = f64::from(radius);
+        let rows = radius.floor() as i32;
+        let spans: Vec<(i32, i32)> = (-rows..=rows)
             .map(|dy| {
-                let rest = r2 - (dy * dy) as f64;
-                let mut w = rest.sqrt().floor() as i64;
-                // Integer fix-up: sqrt rounding must not add or drop a tap.
-                while ((w + 1) * (w + 1)) as f64 <= rest {
-                    w += 1;
-                }
-                while w > 0 && (w * w) as f64 > rest {
-                    w -= 1;
-                }
-                w as u32
+                // The shape's row -dy, mirrored: the taps (dx, dy) with (-dx, -dy) inside.
+                let (first, last) = shape_row(shape, -dy, r, rows);
+                (-last, -first)
             })
             .collect();
-        let area = spans[0] * 2 + 1 + spans[1..].iter().map(|w| 2 * (2 * w + 1)).sum::<u32>();
-        Disc {
+        let area = spans
+            .iter()
+            .map(|&(first, last)| (last - first + 1).max(0) as u32)
+            .sum();
+        Kernel {
             radius,
             spans,
             area,
@@ -300,8 +346,73 @@ impl Disc {
 
     /// Rows above (and below) the centre row.
     pub fn rows(&self) -> u32 {
-        self.spans.len() as u32 - 1
+        (self.spans.len() as u32 - 1) / 2
     }
+
+    /// The spans of the rows `dy = -rows ..= rows`, each packed as `first + 32768` in the low
+    /// 16 bits and `last + 32768` in the high ones (the shaders' `lists`).
+    pub fn packed_spans(&self) -> impl Iterator<Item = u32> + '_ {
+        self.spans
+            .iter()
+            .map(|&(first, last)| (first + 32768) as u32 | ((last + 32768) as u32) << 16)
+    }
+}
+
+/// First and last `x` of row `y` inside `shape` of radius `r` (`(1, 0)` if none), with
+/// `|x| <= reach`. The shape is convex, so its row is one run: the disc's from the circle,
+/// the polygon's from the edges' half-planes, each end then checked point by point.
+fn shape_row(shape: Shape, y: i32, r: f64, reach: i32) -> (i32, i32) {
+    let yf = f64::from(y);
+    let (mut lo, mut hi) = match shape {
+        Shape::Disc => {
+            let rest = r * r - yf * yf;
+            if rest < 0.0 {
+                return (1, 0);
+            }
+            let w = rest.sqrt().floor() as i32;
+            (-w, w)
+        }
+        Shape::Blades { blades, rotation } => {
+            let n = f64::from(blades);
+            let apothem = r * (std::f64::consts::PI / n).cos();
+            let (mut lo, mut hi) = (-f64::from(reach), f64::from(reach));
+            for k in 0..blades {
+                let b = f64::from(rotation).to_radians()
+                    + (2 * k + 1) as f64 * std::f64::consts::PI / n;
+                let (sin, cos) = b.sin_cos();
+                // x sin <= apothem + y cos
+                let bound = apothem + yf * cos;
+                if sin > 1e-12 {
+                    hi = hi.min(bound / sin);
+                } else if sin < -1e-12 {
+                    lo = lo.max(bound / sin);
+                } else if bound < -1e-9 {
+                    return (1, 0);
+                }
+            }
+            if lo > hi + 1.0 {
+                return (1, 0);
+            }
+            (lo.round() as i32, hi.round() as i32)
+        }
+    };
+    lo = lo.clamp(-reach - 1, reach + 1);
+    hi = hi.clamp(-reach - 1, reach + 1);
+    // Integer fix-up: rounding must not add or drop a tap.
+    let inside = |x: i32| x.abs() <= reach && shape.contains(f64::from(x), yf, r);
+    while lo <= hi && !inside(lo) {
+        lo += 1;
+    }
+    while lo - 1 >= -reach && inside(lo - 1) {
+        lo -= 1;
+    }
+    while hi >= lo && !inside(hi) {
+        hi -= 1;
+    }
+    while hi + 1 <= reach && inside(hi + 1) {
+        hi += 1;
+    }
+    if lo > hi { (1, 0) } else { (lo, hi) }
 }
 
 #[cfg(test)]
@@ -333,11 +444,11 @@ mod tests {
 
     #[test]
     fn disc_counts_grid_points_inside_the_circle() {
-        assert_eq!(Disc::new(0.0).area, 1);
-        assert_eq!(Disc::new(0.49).area, 1);
-        assert_eq!(Disc::new(1.0).area, 5);
-        assert_eq!(Disc::new(1.5).area, 9);
-        assert_eq!(Disc::new(2.0).area, 13);
+        assert_eq!(Kernel::new(0.0, Shape::Disc).area, 1);
+        assert_eq!(Kernel::new(0.49, Shape::Disc).area, 1);
+        assert_eq!(Kernel::new(1.0, Shape::Disc).area, 5);
+        assert_eq!(Kernel::new(1.5, Shape::Disc).area, 9);
+        assert_eq!(Kernel::new(2.0, Shape::Disc).area, 13);
         for r in [3.0f32, 5.5, 7.25, 20.0] {
             let mut count = 0;
             let n = r.ceil() as i32;
@@ -348,8 +459,57 @@ mod tests {
                     }
                 }
             }
-            assert_eq!(Disc::new(r).area, count, "r = {r}");
+            assert_eq!(Kernel::new(r, Shape::Disc).area, count, "r = {r}");
         }
+    }
+
+    #[test]
+    fn polygon_kernels_are_the_shape_turned_half_a_turn() {
+        for blades in [3u32, 5, 6, 8, 16] {
+            for rotation in [0.0f32, 17.0, 45.0] {
+                let shape = Shape::Blades { blades, rotation };
+                for r in [0.7f32, 1.0, 2.5, 6.0, 13.3, 40.0] {
+                    let kernel = Kernel::new(r, shape);
+                    let rows = kernel.rows() as i32;
+                    assert_eq!(rows, r.floor() as i32);
+                    let mut count = 0;
+                    for dy in -rows..=rows {
+                        let (first, last) = kernel.spans[(dy + rows) as usize];
+                        for dx in -rows - 1..=rows + 1 {
+                            // Gathering (dx, dy) is scattering the point at (-dx, -dy).
+                            let inside =
+                                shape.contains(-f64::from(dx), -f64::from(dy), f64::from(r));
+                            assert_eq!(
+                                (first..=last).contains(&dx),
+                                inside,
+                                "{shape:?} r={r} ({dx}, {dy}): row {first}..={last}"
+                            );
+                            count += u32::from(inside);
+                        }
+                    }
+                    assert_eq!(kernel.area, count, "{shape:?} r={r}");
+                }
+            }
+        }
+        // A triangle with a vertex up spreads a point up; its kernel gathers from below.
+        let triangle = Kernel::new(
+            10.0,
+            Shape::Blades {
+                blades: 3,
+                rotation: 0.0,
+            },
+        );
+        let width = |dy: i32| {
+            let (first, last) = triangle.spans[(dy + 10) as usize];
+            (last - first + 1).max(0)
+        };
+        assert!(width(9) <= 1 && width(-5) > 10, "{:?}", triangle.spans);
+        // Its area is the triangle's, 3 sqrt(3)/4 r^2 = 130 at r = 10, within a row's taps.
+        assert!(
+            (triangle.area as f64 - 129.9).abs() < 12.0,
+            "{}",
+            triangle.area
+        );
     }
 
     #[test]

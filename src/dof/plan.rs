@@ -43,7 +43,7 @@ pub struct PlaneWork {
     /// Size of the level's grid: the frame divided by `2^L`, rounded up.
     pub grid_width: u32,
     pub grid_height: u32,
-    /// Kernel row half-widths.
+    /// The kernel's rows (`Kernel::packed_spans`).
     pub spans: Slice,
     /// Grid rows whose prefix sums the blur reads (rows whose mask is empty are left out).
     pub rows: Slice,
@@ -116,7 +116,7 @@ impl FramePlan {
             if near_list.is_empty() {
                 continue;
             }
-            let plane = plane.at_most(max_level);
+            let plane = plane.at_most(max_level, params.shape);
             let level = plane.level;
             // The exact path's rows need the sub-tiles as a mask.
             if prefix_rows {
@@ -131,7 +131,7 @@ impl FramePlan {
             let grid_tiles_x = grid_width.div_ceil(TILE) as usize;
             let grid_tiles_y = grid_height.div_ceil(TILE) as usize;
             let kernel_rows = plane.kernel.rows();
-            let spans = self.push(plane.kernel.spans.iter().copied());
+            let spans = self.push(plane.kernel.packed_spans());
 
             // Grid tiles to blur: those within the kernel's reach of a near sub-tile.
             self.grid_marks.clear();

@@ -2,11 +2,12 @@
 //! formula in DESIGN.md alone.
 //!
 //! It shares no code with the renderer: not the plane schedule, the mask or the disc of
-//! [`super::Params`] and [`super::Disc`], so an error there shows up as a difference. Only
+//! [`super::Params`] and [`super::Kernel`], so an error there shows up as a difference. Only
 //! the documented conventions are the same: planes `d_k = dmin + k/a` while `d_k <= dmax`
 //! (exact in real numbers, so a plane that rounding puts a hair above `dmax` counts), the
 //! hard mask compared in f32 as the renderers compute it (so band edges agree), a disc of
-//! the integer offsets with `x^2 + y^2 <= r^2`, `r < 0.5` the identity, zero padding, and in
+//! the integer offsets with `x^2 + y^2 <= r^2` (or in the iris's regular polygon inscribed in
+//! that circle, tested here from its vertices), `r < 0.5` the identity, zero padding, and in
 //! linear light the standards' transfer functions ([`super::Transfer`]) and the highlight
 //! boost of [`super::light`], written out here.
 //!
@@ -15,7 +16,7 @@
 //! loop, in O(r) per pixel.
 
 use super::light::LUMINANCE;
-use super::{Light, Mask, Params};
+use super::{Light, Mask, Params, Shape};
 
 /// Refocuses `image` (tightly packed, 4 bytes per pixel: bytes 0..3 colour, byte 3 passed
 /// through) with `disparity` (pixels, one per pixel). Returns the refocused image, same layout.
@@ -72,7 +73,7 @@ pub fn refocus(
             continue; // Mb = 0 everywhere: compositing is the identity.
         }
         let radius = f64::from(radius);
-        let blurred = blur_disc(&masked, width, height, radius);
+        let blurred = blur(&masked, width, height, radius, params.shape);
         for (acc, b) in accum.iter_mut().zip(&blurred) {
             let keep = 1.0 - b[3];
             for c in 0..4 {
@@ -147,28 +148,57 @@ fn mask(mask: Mask, d: f32, plane: f64, a: f64) -> f64 {
     }
 }
 
-/// Half-widths of the disc's rows dy = 0, 1, ...: the largest dx with dx^2 + dy^2 <= r^2,
-/// found by counting (no square roots); a single tap when r < 0.5.
-fn disc_rows(radius: f64) -> Vec<i64> {
+/// The taps of `K(r)` as gathered, row by row: for each `dy` in `-reach..=reach`, the `dx`
+/// whose point `(-dx, -dy)` lies in the aperture (a point spreads into the shape), found by
+/// testing every point of the square; a single tap when r < 0.5.
+fn kernel_rows(shape: Shape, radius: f64) -> Vec<Vec<i64>> {
     if radius.is_nan() || radius < 0.5 {
-        return vec![0];
+        return vec![vec![0]];
     }
-    let r2 = radius * radius;
-    let inside = |dx: i64, dy: i64| ((dx * dx + dy * dy) as f64) <= r2;
-    (0..)
-        .take_while(|&dy| inside(0, dy))
-        .map(|dy| (0..).take_while(|&dx| inside(dx, dy)).last().unwrap_or(0))
+    let reach = radius.ceil() as i64;
+    (-reach..=reach)
+        .map(|dy| {
+            (-reach..=reach)
+                .filter(|&dx| inside(shape, -dx as f64, -dy as f64, radius))
+                .collect()
+        })
         .collect()
 }
 
-/// `x * K(r)` with zero padding, normalised by the disc's number of taps.
-fn blur_disc(input: &[[f64; 4]], width: usize, height: usize, radius: f64) -> Vec<[f64; 4]> {
-    let rows = disc_rows(radius);
-    let taps: i64 = rows
-        .iter()
-        .enumerate()
-        .map(|(dy, half)| (2 * half + 1) * if dy == 0 { 1 } else { 2 })
-        .sum();
+/// Whether `(x, y)` (y down) is in the aperture of radius `r`: the disc `x^2 + y^2 <= r^2`,
+/// or the regular polygon inscribed in that circle with a vertex at `rotation` degrees
+/// clockwise from up, tested edge by edge: the point is on the centre's side of each edge's
+/// line (or on it).
+fn inside(shape: Shape, x: f64, y: f64, r: f64) -> bool {
+    match shape {
+        Shape::Disc => x * x + y * y <= r * r,
+        Shape::Blades { blades, rotation } => {
+            let vertex = |k: u32| {
+                let angle = f64::from(rotation).to_radians()
+                    + 2.0 * std::f64::consts::PI * f64::from(k) / f64::from(blades);
+                (r * angle.sin(), -r * angle.cos())
+            };
+            (0..blades).all(|k| {
+                let (a, b) = (vertex(k), vertex((k + 1) % blades));
+                let side = |px: f64, py: f64| (b.0 - a.0) * (py - a.1) - (b.1 - a.1) * (px - a.0);
+                let centre = side(0.0, 0.0);
+                let point = side(x, y);
+                point * centre.signum() >= -1e-7 * r
+            })
+        }
+    }
+}
+
+/// `x * K(r)` with zero padding, normalised by the kernel's number of taps.
+fn blur(
+    input: &[[f64; 4]],
+    width: usize,
+    height: usize,
+    radius: f64,
+    shape: Shape,
+) -> Vec<[f64; 4]> {
+    let rows = kernel_rows(shape, radius);
+    let taps: usize = rows.iter().map(Vec::len).sum();
     let norm = 1.0 / taps as f64;
     // prefix[y][x + 1] = sum of input[y][0..=x].
     let mut prefix = vec![[0.0f64; 4]; (width + 1) * height];
@@ -184,19 +214,24 @@ fn blur_disc(input: &[[f64; 4]], width: usize, height: usize, radius: f64) -> Ve
             ];
         }
     }
-    let reach = rows.len() as i64 - 1;
+    let reach = (rows.len() as i64 - 1) / 2;
     let mut out = vec![[0.0f64; 4]; width * height];
     for y in 0..height as i64 {
         for x in 0..width as i64 {
             let mut sum = [0.0f64; 4];
             for dy in -reach..=reach {
                 let row = y + dy;
+                let taps = &rows[(dy + reach) as usize];
+                let (Some(first), Some(last)) = (taps.first(), taps.last()) else {
+                    continue;
+                };
                 if row < 0 || row >= height as i64 {
                     continue;
                 }
-                let half = rows[dy.unsigned_abs() as usize];
-                let left = (x - half).max(0) as usize;
-                let right = (x + half).min(width as i64 - 1);
+                // The shape is convex: a row's taps are one run.
+                debug_assert_eq!(taps.len() as i64, last - first + 1);
+                let left = (x + first).max(0) as usize;
+                let right = (x + last).min(width as i64 - 1);
                 if right < left as i64 {
                     continue;
                 }

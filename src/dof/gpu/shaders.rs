@@ -101,11 +101,11 @@ pub(super) struct Shaders {
     disc_blurs: std::sync::Mutex<Vec<(DiscBlurKey, wgpu::ComputePipeline)>>,
 }
 
-/// What a disc blur pipeline is made for: one or two discs (row half-widths), what it reads,
+/// What a disc blur pipeline is made for: one or two kernels (`Kernel::spans`), what it reads,
 /// and whether its planes are at full resolution.
 #[derive(Debug, Clone, PartialEq)]
 struct DiscBlurKey {
-    discs: Vec<Vec<u32>>,
+    discs: Vec<Vec<(i32, i32)>>,
     input: disc_blur::Input,
     full_res: bool,
 }
@@ -232,13 +232,13 @@ impl Shaders {
         })
     }
 
-    /// The disc blur of the discs of row half-widths `discs` (one plane's, or a pair's),
+    /// The disc blur of the kernels of rows `discs` (one plane's, or a pair's),
     /// reading `input`, for planes at full resolution or not; made on first use (a module
     /// written for its discs, see [`disc_blur`]).
     pub(super) fn disc_blur(
         &self,
         context: &GpuContext,
-        discs: &[&[u32]],
+        discs: &[&[(i32, i32)]],
         input: disc_blur::Input,
         full_res: bool,
     ) -> Result<wgpu::ComputePipeline> {
