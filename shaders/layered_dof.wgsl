@@ -105,7 +105,7 @@ struct Step {
     grid_width: u32,
     grid_height: u32,
     kernel_rows: u32,    // rows of the disc above the centre
-    spans_offset: u32,   // row half-widths in `lists`
+    spans_offset: u32,   // the kernel's rows in `lists`, dy = -kernel_rows..: first | last << 16, each + 32768
     inv_norm: f32,       // 1 / (taps of the disc * quantum)
     rows_offset: u32,
     rows_count: u32,
@@ -305,16 +305,16 @@ fn extract_prefix(
     }
 }
 
-// Slots of row y that bound the kernel row of half-width `half` centred on column u, clamped
+// Slots of row y that bound the kernel row `first ..= last` (offsets from column u), clamped
 // into the row's span (equal slots, a zero sum, above and below the grid).
-fn row_slots(u: i32, y: i32, half: i32) -> vec2<u32> {
+fn row_slots(u: i32, y: i32, first: i32, last: i32) -> vec2<u32> {
     let inside = y >= 0 && y < i32(task.grid_height);
     let row = u32(clamp(y, 0, i32(task.grid_height) - 1));
     let span = lists[task.row_spans_offset + row];
     let begin = i32(span & 0xffffu);
     let end = i32(span >> 16u);
-    let lo = clamp(u - half, begin, end);
-    let hi = select(lo, clamp(u + half + 1, begin, end), inside);
+    let lo = clamp(u + first, begin, end);
+    let hi = select(lo, clamp(u + last + 1, begin, end), inside);
     let base = row * (task.grid_width + 1u);
     return vec2<u32>(base + u32(lo), base + u32(hi));
 }
@@ -338,8 +338,8 @@ fn blur(
     let rows = i32(task.kernel_rows);
     var sum = vec4<f32>(0.0);
     for (var dy = -rows; dy <= rows; dy++) {
-        let half = i32(lists[task.spans_offset + u32(abs(dy))]);
-        let slots = row_slots(i32(u), i32(v) + dy, half);
+        let span = lists[task.spans_offset + u32(dy + rows)];
+        let slots = row_slots(i32(u), i32(v) + dy, i32(span & 0xffffu) - 32768, i32(span >> 16u) - 32768);
         sum += vec4<f32>(values[slots.y] - values[slots.x]);
     }
     composite(u, v, sum * task.inv_norm);
