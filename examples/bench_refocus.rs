@@ -4,7 +4,7 @@
 //! ```text
 //! cargo run --release --example bench_refocus [-- --quick] [--no-baseline] [--options]
 //! ```
-//! `--options`: instead, the cost of the rendering options (linear light, highlights) as
+//! `--options`: instead, the cost of the rendering options (linear light, highlights, blades) as
 //! ratios to plain Algorithm 1 with the same aperture and `max-kernel`.
 //! Needs `data/bench/` (made by `scripts/make_test_data.py`) and the project's Python venv.
 //! Input: the Middlebury motorcycle image and its ground-truth disparity resized to each size,
@@ -18,7 +18,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use gststerefo::dof::gpu::Renderer;
-use gststerefo::dof::{Highlights, Light, Params, Transfer};
+use gststerefo::dof::{Highlights, Light, Params, Shape, Transfer};
 use gststerefo::gpu::GpuContext;
 
 fn main() -> Result<()> {
@@ -145,10 +145,20 @@ fn options(quick: bool) -> Result<()> {
             gain,
         },
     };
+    let hexagon = Shape::Blades {
+        blades: 6,
+        rotation: 0.0,
+    };
     let options = [
-        ("plain", Light::Encoded),
-        ("linear-light", linear(0.0)),
-        ("linear-light highlight-gain=4", linear(4.0)),
+        ("plain", Light::Encoded, Shape::Disc),
+        ("linear-light", linear(0.0), Shape::Disc),
+        ("linear-light highlight-gain=4", linear(4.0), Shape::Disc),
+        ("blades=6", Light::Encoded, hexagon),
+        (
+            "blades=6 linear-light highlight-gain=4",
+            linear(4.0),
+            hexagon,
+        ),
     ];
     let sizes: &[(u32, u32)] = if quick {
         &[(1242, 375)]
@@ -162,12 +172,13 @@ fn options(quick: bool) -> Result<()> {
         let mut output = vec![0u8; image.data.len()];
         let mut rows = Vec::new();
         for aperture in [0.25f32, 0.8] {
-            for (name, light) in options {
+            for (name, light, shape) in options {
                 let params = Params {
                     aperture,
                     focus_disparity: 40.0,
                     max_disparity: 80.0,
                     light,
+                    shape,
                     ..Default::default()
                 };
                 renderer.render(&image.data, &disparity, width, height, &params, &mut output)?;
@@ -184,7 +195,7 @@ fn options(quick: bool) -> Result<()> {
         for (name, params, ms) in &rows {
             let plain = rows
                 .iter()
-                .find(|(_, p, _)| p.aperture == params.aperture && p.light == Light::Encoded)
+                .find(|(name, p, _)| p.aperture == params.aperture && *name == "plain")
                 .map_or(f64::NAN, |row| row.2);
             println!(
                 "| {width}x{height} | {} | {name} | {ms:.1} | {:.2}x |",

@@ -13,13 +13,15 @@
 //!
 //! Reported per option: PSNR against the reference over the frame, and the brightness of
 //! the out-of-focus point lights: the mean linear luminance over each light's disc, as a
-//! ratio to the reference's (1.00 = as bright as the lens makes it).
+//! ratio to the reference's (1.00 = as bright as the lens makes it). The reference's lens is
+//! round, so the rows with blades are a different look, not an error, where they differ.
 //!
 //! ```text
 //! cargo run --release --example bokeh [-- --pictures]
 //! ```
 //! `--pictures` also writes `docs/bokeh_night.png` (reference, plain, linear, linear with
-//! highlight-gain=4) and `docs/bokeh_motorcycle.png` (the motorcycle, plain against linear with
+//! highlight-gain=4), `docs/bokeh_blades.png` (its lights through irises of 0, 5, 6 and 8
+//! blades) and `docs/bokeh_motorcycle.png` (the motorcycle, plain against linear with
 //! highlights, focus on the background).
 
 mod common;
@@ -28,7 +30,7 @@ mod png_io;
 
 use anyhow::Result;
 use gststerefo::dof::gpu::Renderer;
-use gststerefo::dof::{Highlights, Light, Params, Transfer};
+use gststerefo::dof::{Highlights, Light, Params, Shape, Transfer};
 use gststerefo::gpu::GpuContext;
 use png_io::Rgba;
 
@@ -317,6 +319,7 @@ struct Candidate {
     name: &'static str,
     light: Light,
     max_kernel: u32,
+    shape: Shape,
     shown: bool,
 }
 
@@ -332,7 +335,12 @@ fn candidates() -> Vec<Candidate> {
         name,
         light,
         max_kernel,
+        shape: Shape::Disc,
         shown,
+    };
+    let hexagon = Shape::Blades {
+        blades: 6,
+        rotation: 0.0,
     };
     vec![
         option("plain (Algorithm 1)", Light::Encoded, 11, true),
@@ -346,6 +354,19 @@ fn candidates() -> Vec<Candidate> {
             false,
         ),
         option("linear-light highlight-gain=16", linear(16.0), 11, false),
+        Candidate {
+            shape: hexagon,
+            ..option("plain blades=6", Light::Encoded, 11, false)
+        },
+        Candidate {
+            shape: hexagon,
+            ..option(
+                "linear-light highlight-gain=4 blades=6",
+                linear(4.0),
+                11,
+                false,
+            )
+        },
     ]
 }
 
@@ -358,6 +379,61 @@ fn params(light: Light, focus: f32, max_disparity: f32, max_kernel: u32) -> Para
         light,
         ..Default::default()
     }
+}
+
+/// Crops of the night scene's lights with linear light and highlight-gain=4, one per iris
+/// (a = 0.6, `max-kernel=0`).
+fn blades_sheet(renderer: &mut Renderer, image: &[u8], disparity: &[f32]) -> Result<Rgba> {
+    let (x0, y0, w, h) = (330, 10, 300, 200);
+    let mut tiles = Vec::new();
+    for shape in [
+        Shape::Disc,
+        Shape::Blades {
+            blades: 5,
+            rotation: 0.0,
+        },
+        Shape::Blades {
+            blades: 6,
+            rotation: 0.0,
+        },
+        Shape::Blades {
+            blades: 8,
+            rotation: 22.5,
+        },
+    ] {
+        let linear = Light::Linear {
+            transfer: Transfer::Srgb,
+            highlights: Highlights {
+                threshold: 0.8,
+                gain: 4.0,
+            },
+        };
+        // A wider aperture, and exact: the shapes at their sharpest.
+        let params = Params {
+            shape,
+            aperture: 0.6,
+            ..params(linear, FOCUS, 48.0, 0)
+        };
+        let mut output = vec![0u8; image.len()];
+        renderer.render(
+            image,
+            disparity,
+            WIDTH as u32,
+            HEIGHT as u32,
+            &params,
+            &mut output,
+        )?;
+        let mut data = Vec::with_capacity(w * h * 4);
+        for y in y0..y0 + h {
+            data.extend_from_slice(&output[(y * WIDTH + x0) * 4..(y * WIDTH + x0 + w) * 4]);
+        }
+        tiles.push(Rgba {
+            width: w,
+            height: h,
+            data,
+        });
+    }
+    Ok(common::contact_sheet(&tiles, 2, 4))
 }
 
 fn main() -> Result<()> {
@@ -387,7 +463,10 @@ fn main() -> Result<()> {
     }];
     let mut output = vec![0u8; image.len()];
     for candidate in candidates() {
-        let params = params(candidate.light, FOCUS, 48.0, candidate.max_kernel);
+        let params = Params {
+            shape: candidate.shape,
+            ..params(candidate.light, FOCUS, 48.0, candidate.max_kernel)
+        };
         renderer.render(
             &image,
             &disparity,
@@ -421,8 +500,12 @@ fn main() -> Result<()> {
     if pictures {
         let sheet = common::contact_sheet(&tiles, 2, 4);
         common::write_figure(std::path::Path::new("docs/bokeh_night.png"), &sheet)?;
+        let sheet = blades_sheet(&mut renderer, &image, &disparity)?;
+        common::write_figure(std::path::Path::new("docs/bokeh_blades.png"), &sheet)?;
         motorcycle(&mut renderer)?;
-        println!("\nwrote docs/bokeh_night.png and docs/bokeh_motorcycle.png");
+        println!(
+            "\nwrote docs/bokeh_night.png, docs/bokeh_blades.png and docs/bokeh_motorcycle.png"
+        );
     }
     Ok(())
 }

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use gst::prelude::*;
-use gststerefo::dof::{Highlights, Light, Params, Transfer, reference};
+use gststerefo::dof::{Highlights, Light, Params, Shape, Transfer, reference};
 
 fn rgba_caps(width: i32, height: i32) -> gst::Caps {
     gst_video::VideoCapsBuilder::new()
@@ -334,6 +334,56 @@ fn inverted_disparity_range_is_a_clear_error() {
     );
     let error = run(&pipeline, Duration::from_secs(30)).expect_err("must fail");
     assert!(error.contains("min-disparity"), "{error}");
+}
+
+#[test]
+fn two_blades_are_a_clear_error() {
+    init();
+    let pipeline = videotestsrc_pipeline(
+        "video/x-raw,format=BGRx,width=64,height=48",
+        "video/x-raw,format=GRAY16_LE,width=64,height=48",
+        "blades=2",
+    );
+    let error = run(&pipeline, Duration::from_secs(30)).expect_err("must fail");
+    assert!(
+        error.contains("blades 2") && error.contains("3..=16"),
+        "{error}"
+    );
+}
+
+/// `blades` and `blade-rotation`, changed while playing: each frame as the oracle refocuses
+/// it with that iris.
+#[test]
+fn blades_match_the_oracle() {
+    init();
+    let (w, h, image, disparity) = scene();
+    let refocus = element(0.5, 24.0, 0);
+    let (mut colour, depth) = harnesses(&refocus, w, h);
+    let depth = feed(
+        depth,
+        (0..3)
+            .map(|f| timed(disparity_bytes(&disparity), f))
+            .collect(),
+    );
+    for (frame, blades, rotation) in [(0u64, 5u32, 0.0f32), (1, 6, 20.0), (2, 0, 0.0)] {
+        refocus.set_property("blades", blades);
+        refocus.set_property("blade-rotation", rotation);
+        colour
+            .push(timed(image.clone(), frame))
+            .expect("push colour");
+        let output = colour.pull().expect("refocused frame");
+        let shape = match blades {
+            0 => Shape::Disc,
+            blades => Shape::Blades { blades, rotation },
+        };
+        let params = Params {
+            shape,
+            ..exact(24.0)
+        };
+        assert_matches_oracle(&output, &image, &disparity, w, h, &params);
+    }
+    colour.push_event(gst::event::Eos::new());
+    depth.join().expect("feeder");
 }
 
 #[test]
