@@ -403,13 +403,13 @@ fn shape_row(shape: Shape, y: i32, r: f64, reach: i32) -> (i32, i32) {
     while lo <= hi && !inside(lo) {
         lo += 1;
     }
-    while lo - 1 >= -reach && inside(lo - 1) {
+    while inside(lo - 1) {
         lo -= 1;
     }
     while hi >= lo && !inside(hi) {
         hi -= 1;
     }
-    while hi + 1 <= reach && inside(hi + 1) {
+    while inside(hi + 1) {
         hi += 1;
     }
     if lo > hi { (1, 0) } else { (lo, hi) }
