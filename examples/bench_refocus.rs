@@ -17,7 +17,7 @@ use std::process::Command;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use gststerefo::dof::gpu::Renderer;
+use gststerefo::dof::gpu::{RenderStats, Renderer};
 use gststerefo::dof::{Highlights, Light, Params, Shape, Transfer};
 use gststerefo::gpu::GpuContext;
 
@@ -36,20 +36,10 @@ fn main() -> Result<()> {
         "| size | a | kmax | planes drawn | sterefo ms | sterefo fps | naive OpenCV ms | speed-up |"
     );
     println!("|---|---|---|---|---|---|---|---|");
-    let sizes: &[(u32, u32)] = if quick {
-        &[(1242, 375)]
-    } else {
-        &[(1242, 375), (1920, 1080)]
-    };
-    for &(width, height) in sizes {
-        let stem = format!("data/bench/{width}x{height}");
-        let image = png_io::read_rgba(format!("{stem}_image.png"))?;
-        let (_, _, disparity) = png_io::read_disparity(format!("{stem}_disparity.png"))?;
-        let mut output = vec![0u8; image.data.len()];
+    for input in inputs(quick)? {
+        let (width, height) = (input.width, input.height);
         // All renderer timings first, then the naive ones, whose bursts of allocation and
-        // threads would disturb the frames timed right after them. The configurations take
-        // turns, pass after pass, and each keeps its fastest frame: a slow spell of the
-        // (shared, virtual) machine then costs one pass, not one configuration.
+        // threads would disturb the frames timed right after them.
         let mut rows = Vec::new();
         for max_kernel in [0u32, 11] {
             for aperture in [0.1f32, 0.25, 0.5, 0.8] {
@@ -61,29 +51,15 @@ fn main() -> Result<()> {
                     max_kernel,
                     ..Default::default()
                 };
-                let stats = renderer.render(
-                    &image.data,
-                    &disparity,
-                    width,
-                    height,
-                    &params,
-                    &mut output,
-                )?;
-                rows.push((params, stats, f64::INFINITY));
+                rows.push(params);
             }
         }
-        for _ in 0..if quick { 4 } else { 8 } {
-            for (params, _, ms) in &mut rows {
-                let start = Instant::now();
-                renderer.render(&image.data, &disparity, width, height, params, &mut output)?;
-                *ms = ms.min(start.elapsed().as_secs_f64() * 1000.0);
-            }
-        }
-        for (params, stats, ms) in rows {
+        let timed = time_in_turns(&mut renderer, &input, &rows, if quick { 4 } else { 8 })?;
+        for (params, (stats, ms)) in rows.into_iter().zip(timed) {
             let naive = if no_baseline {
                 f64::NAN
             } else {
-                naive_ms(&python, &stem, &params)?
+                naive_ms(&python, &input.stem, &params)?
             };
             println!(
                 "| {width}x{height} | {} | {} | {}/{} | {ms:.1} | {:.1} | {naive:.0} | {:.1}x |",
@@ -160,16 +136,7 @@ fn options(quick: bool) -> Result<()> {
             hexagon,
         ),
     ];
-    let sizes: &[(u32, u32)] = if quick {
-        &[(1242, 375)]
-    } else {
-        &[(1242, 375), (1920, 1080)]
-    };
-    for &(width, height) in sizes {
-        let stem = format!("data/bench/{width}x{height}");
-        let image = png_io::read_rgba(format!("{stem}_image.png"))?;
-        let (_, _, disparity) = png_io::read_disparity(format!("{stem}_disparity.png"))?;
-        let mut output = vec![0u8; image.data.len()];
+    for input in inputs(quick)? {
         let mut rows = Vec::new();
         for aperture in [0.25f32, 0.8] {
             for (name, light, shape) in options {
@@ -181,28 +148,98 @@ fn options(quick: bool) -> Result<()> {
                     shape,
                     ..Default::default()
                 };
-                renderer.render(&image.data, &disparity, width, height, &params, &mut output)?;
-                rows.push((name, params, f64::INFINITY));
+                rows.push((name, params));
             }
         }
-        for _ in 0..8 {
-            for (_, params, ms) in &mut rows {
-                let start = Instant::now();
-                renderer.render(&image.data, &disparity, width, height, params, &mut output)?;
-                *ms = ms.min(start.elapsed().as_secs_f64() * 1000.0);
-            }
-        }
+        let params: Vec<Params> = rows.iter().map(|(_, params)| *params).collect();
+        let timed = time_in_turns(&mut renderer, &input, &params, 8)?;
+        let rows: Vec<(&str, Params, f64)> = rows
+            .into_iter()
+            .zip(timed)
+            .map(|((name, params), (_, ms))| (name, params, ms))
+            .collect();
         for (name, params, ms) in &rows {
             let plain = rows
                 .iter()
                 .find(|(name, p, _)| p.aperture == params.aperture && *name == "plain")
                 .map_or(f64::NAN, |row| row.2);
             println!(
-                "| {width}x{height} | {} | {name} | {ms:.1} | {:.2}x |",
+                "| {}x{} | {} | {name} | {ms:.1} | {:.2}x |",
+                input.width,
+                input.height,
                 params.aperture,
                 ms / plain
             );
         }
     }
     Ok(())
+}
+
+/// A benchmark frame: the motorcycle and its disparity at one size (`data/bench/`).
+struct Input {
+    width: u32,
+    height: u32,
+    /// Path prefix of its files.
+    stem: String,
+    image: png_io::Rgba,
+    disparity: Vec<f32>,
+}
+
+/// The frames at 1242x375 and (unless `quick`) 1920x1080.
+fn inputs(quick: bool) -> Result<Vec<Input>> {
+    let sizes: &[(u32, u32)] = if quick {
+        &[(1242, 375)]
+    } else {
+        &[(1242, 375), (1920, 1080)]
+    };
+    sizes
+        .iter()
+        .map(|&(width, height)| {
+            let stem = format!("data/bench/{width}x{height}");
+            let image = png_io::read_rgba(format!("{stem}_image.png"))?;
+            let (_, _, disparity) = png_io::read_disparity(format!("{stem}_disparity.png"))?;
+            Ok(Input {
+                width,
+                height,
+                stem,
+                image,
+                disparity,
+            })
+        })
+        .collect()
+}
+
+/// Each configuration's stats and fastest frame (ms) over `passes` passes after a warm-up,
+/// the configurations taking turns: a slow spell of the (shared, virtual) machine then
+/// costs one pass, not one configuration.
+fn time_in_turns(
+    renderer: &mut Renderer,
+    input: &Input,
+    configurations: &[Params],
+    passes: usize,
+) -> Result<Vec<(RenderStats, f64)>> {
+    let mut output = vec![0u8; input.image.data.len()];
+    let mut render = |params: &Params| {
+        let (width, height) = (input.width, input.height);
+        renderer.render(
+            &input.image.data,
+            &input.disparity,
+            width,
+            height,
+            params,
+            &mut output,
+        )
+    };
+    let mut timed = Vec::new();
+    for params in configurations {
+        timed.push((render(params)?, f64::INFINITY));
+    }
+    for _ in 0..passes {
+        for (params, (_, ms)) in configurations.iter().zip(&mut timed) {
+            let start = Instant::now();
+            render(params)?;
+            *ms = ms.min(start.elapsed().as_secs_f64() * 1000.0);
+        }
+    }
+    Ok(timed)
 }

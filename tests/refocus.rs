@@ -140,33 +140,45 @@ fn assert_matches_oracle(
     assert_ne!(&map[..], image, "a defocused scene must change");
 }
 
-#[test]
-fn harness_output_matches_the_oracle_frame_by_frame() {
-    init();
+/// Feeds the scene to `refocus` frame by frame, setting each frame's `properties` first
+/// (a change while playing applies from the next frame on), and checks each output against
+/// the oracle with that frame's parameters.
+fn frames_match_the_oracle(
+    refocus: &gst::Element,
+    frames: Vec<(Vec<(&str, gst::glib::Value)>, Params)>,
+) {
     let (w, h, image, disparity) = scene();
-    let refocus = element(0.5, 24.0, 0);
-    let (mut colour, depth) = harnesses(&refocus, w, h);
+    let (mut colour, depth) = harnesses(refocus, w, h);
     let depth = feed(
         depth,
-        (0..2)
+        (0..frames.len() as u64)
             .map(|f| timed(disparity_bytes(&disparity), f))
             .collect(),
     );
-    for (frame, focus) in [(0u64, 24.0f32), (1, 4.0)] {
-        // A property change while playing applies from the next frame on.
-        refocus.set_property("focus-disparity", focus);
+    for (frame, (properties, params)) in frames.into_iter().enumerate() {
+        for (name, value) in properties {
+            refocus.set_property_from_value(name, &value);
+        }
         colour
-            .push(timed(image.clone(), frame))
+            .push(timed(image.clone(), frame as u64))
             .expect("push colour");
         let output = colour.pull().expect("refocused frame");
         assert_eq!(
             output.pts(),
-            Some(gst::ClockTime::from_mseconds(40 * frame))
+            Some(gst::ClockTime::from_mseconds(40 * frame as u64))
         );
-        assert_matches_oracle(&output, &image, &disparity, w, h, &exact(focus));
+        assert_matches_oracle(&output, &image, &disparity, w, h, &params);
     }
     colour.push_event(gst::event::Eos::new());
     depth.join().expect("feeder");
+}
+
+#[test]
+fn harness_output_matches_the_oracle_frame_by_frame() {
+    init();
+    let frames =
+        [24.0f32, 4.0].map(|focus| (vec![("focus-disparity", focus.to_value())], exact(focus)));
+    frames_match_the_oracle(&element(0.5, 24.0, 0), frames.into());
 }
 
 /// `linear-light` and the highlights boost, switched while playing: each frame as the oracle
@@ -174,48 +186,60 @@ fn harness_output_matches_the_oracle_frame_by_frame() {
 #[test]
 fn linear_light_matches_the_oracle() {
     init();
-    let (w, h, image, disparity) = scene();
-    let refocus = element(0.5, 24.0, 0);
-    refocus.set_property("linear-light", true);
-    let (mut colour, depth) = harnesses(&refocus, w, h);
-    let depth = feed(
-        depth,
-        (0..3)
-            .map(|f| timed(disparity_bytes(&disparity), f))
-            .collect(),
-    );
     let boosted = Highlights {
         threshold: 0.5,
         gain: 8.0,
     };
-    for (frame, highlights, linear) in [
-        (0u64, Highlights::NONE, true),
-        (1, boosted, true),
-        (2, boosted, false),
-    ] {
-        refocus.set_property("linear-light", linear);
-        refocus.set_property("highlight-threshold", highlights.threshold);
-        refocus.set_property("highlight-gain", highlights.gain);
-        colour
-            .push(timed(image.clone(), frame))
-            .expect("push colour");
-        let output = colour.pull().expect("refocused frame");
-        let light = if linear {
-            Light::Linear {
-                transfer: Transfer::Srgb,
-                highlights,
-            }
-        } else {
-            Light::Encoded
+    let frames = [(Highlights::NONE, true), (boosted, true), (boosted, false)].map(
+        |(highlights, linear)| {
+            let properties = vec![
+                ("linear-light", linear.to_value()),
+                ("highlight-threshold", highlights.threshold.to_value()),
+                ("highlight-gain", highlights.gain.to_value()),
+            ];
+            let light = if linear {
+                Light::Linear {
+                    transfer: Transfer::Srgb,
+                    highlights,
+                }
+            } else {
+                Light::Encoded
+            };
+            (
+                properties,
+                Params {
+                    light,
+                    ..exact(24.0)
+                },
+            )
+        },
+    );
+    frames_match_the_oracle(&element(0.5, 24.0, 0), frames.into());
+}
+
+/// `blades` and `blade-rotation`, changed while playing: each frame as the oracle refocuses
+/// it with that iris.
+#[test]
+fn blades_match_the_oracle() {
+    init();
+    let frames = [(5u32, 0.0f32), (6, 20.0), (0, 0.0)].map(|(blades, rotation)| {
+        let properties = vec![
+            ("blades", blades.to_value()),
+            ("blade-rotation", rotation.to_value()),
+        ];
+        let shape = match blades {
+            0 => Shape::Disc,
+            blades => Shape::Blades { blades, rotation },
         };
-        let params = Params {
-            light,
-            ..exact(24.0)
-        };
-        assert_matches_oracle(&output, &image, &disparity, w, h, &params);
-    }
-    colour.push_event(gst::event::Eos::new());
-    depth.join().expect("feeder");
+        (
+            properties,
+            Params {
+                shape,
+                ..exact(24.0)
+            },
+        )
+    });
+    frames_match_the_oracle(&element(0.5, 24.0, 0), frames.into());
 }
 
 #[test]
@@ -349,41 +373,6 @@ fn two_blades_are_a_clear_error() {
         error.contains("blades 2") && error.contains("3..=16"),
         "{error}"
     );
-}
-
-/// `blades` and `blade-rotation`, changed while playing: each frame as the oracle refocuses
-/// it with that iris.
-#[test]
-fn blades_match_the_oracle() {
-    init();
-    let (w, h, image, disparity) = scene();
-    let refocus = element(0.5, 24.0, 0);
-    let (mut colour, depth) = harnesses(&refocus, w, h);
-    let depth = feed(
-        depth,
-        (0..3)
-            .map(|f| timed(disparity_bytes(&disparity), f))
-            .collect(),
-    );
-    for (frame, blades, rotation) in [(0u64, 5u32, 0.0f32), (1, 6, 20.0), (2, 0, 0.0)] {
-        refocus.set_property("blades", blades);
-        refocus.set_property("blade-rotation", rotation);
-        colour
-            .push(timed(image.clone(), frame))
-            .expect("push colour");
-        let output = colour.pull().expect("refocused frame");
-        let shape = match blades {
-            0 => Shape::Disc,
-            blades => Shape::Blades { blades, rotation },
-        };
-        let params = Params {
-            shape,
-            ..exact(24.0)
-        };
-        assert_matches_oracle(&output, &image, &disparity, w, h, &params);
-    }
-    colour.push_event(gst::event::Eos::new());
-    depth.join().expect("feeder");
 }
 
 #[test]
