@@ -203,6 +203,76 @@ fn outputs_have_the_promised_formats_and_the_disparity_is_right() {
     }
 }
 
+/// The lens options (linear light with highlights, a 6-blade iris) in `sterefo`: the
+/// refocused frame is the oracle's with those options, on the depth module's disparity.
+#[test]
+fn lens_options_refocus_as_the_oracle() {
+    init();
+    let (left_image, right_image, _) = stereo_scene::render(WIDTH, HEIGHT, 8.0, &[BOX]);
+    let mut depth = gststerefo::depth::DepthEstimator::new(
+        &gststerefo::depth::Model::Builtin,
+        &gststerefo::depth::DepthOptions::default(),
+    )
+    .expect("the built-in model");
+    let image = |data| {
+        gststerefo::depth::StereoImage::packed(
+            data,
+            WIDTH,
+            HEIGHT,
+            gststerefo::depth::ChannelOrder::Rgba,
+        )
+    };
+    let mut disparity = Vec::new();
+    depth
+        .estimate(&image(&left_image), &image(&right_image), &mut disparity)
+        .expect("the depth module");
+    let sterefo = element(&[
+        ("focus-disparity", &8.0f32),
+        ("max-kernel", &0u32),
+        ("linear-light", &true),
+        ("highlight-threshold", &0.6f32),
+        ("highlight-gain", &4.0f32),
+        ("blades", &6u32),
+        ("blade-rotation", &15.0f32),
+    ]);
+    sterefo.set_property_from_str("focus-mode", "disparity");
+    let (mut left, right) = harnesses(&sterefo, WIDTH, HEIGHT);
+    let right = feed(right, vec![frame(&right_image, 0, 0)]);
+    left.push(frame(&left_image, 0, 0)).expect("push left");
+    let buffer = left
+        .pull()
+        .unwrap_or_else(|_| panic!("no frame; errors {:?}", errors(&sterefo)));
+    let params = gststerefo::dof::Params {
+        focus_disparity: 8.0,
+        max_disparity: 48.0,
+        max_kernel: 0,
+        light: gststerefo::dof::Light::Linear {
+            transfer: gststerefo::dof::Transfer::Srgb,
+            highlights: gststerefo::dof::Highlights {
+                threshold: 0.6,
+                gain: 4.0,
+            },
+        },
+        shape: gststerefo::dof::Shape::Blades {
+            blades: 6,
+            rotation: 15.0,
+        },
+        ..Default::default()
+    };
+    let expected =
+        gststerefo::dof::reference::refocus(&left_image, &disparity, WIDTH, HEIGHT, &params);
+    let map = buffer.map_readable().unwrap();
+    let worst = pipeline::worst_difference(&map, &expected);
+    assert!(worst <= 1, "worst difference {worst} levels");
+    assert_ne!(
+        &map[..],
+        &left_image[..],
+        "the box 12 px nearer must be blurred"
+    );
+    left.push_event(gst::event::Eos::new());
+    right.join().expect("feeder");
+}
+
 #[test]
 fn pairs_by_running_time_with_offsets_and_drops() {
     init();
