@@ -1,5 +1,6 @@
-//! Lens-like bokeh, measured: plain Algorithm 1 against the renderer's linear-light options,
-//! on a procedural night scene whose layers are all known.
+//! Lens-like bokeh, measured: plain Algorithm 1 against the renderer's options, on
+//! procedural scenes whose layers are all known (a night scene with lights, and a day scene
+//! with a near subject out of focus).
 //!
 //! The scene (640x360): a far layer (disparity 6 px) of dim buildings and sky with lit
 //! windows and 40 point lights of 3 to 25 times the brightness of white (HDR: the camera
@@ -11,6 +12,10 @@
 //! convention, normalised by the weights inside the frame), composited back to front, then
 //! clipped and encoded.
 //!
+//! The day scene, focus on its far layer, measures the foreground's defocus: PSNR within
+//! 16 px of the near subject's silhouette, where the reference shows the far layer behind
+//! the subject's soft edge and Algorithm 1 cannot (the baseline for filling what it hides).
+//!
 //! Reported per option: PSNR against the reference over the frame, and the brightness of
 //! the out-of-focus point lights: the mean linear luminance over each light's disc, as a
 //! ratio to the reference's (1.00 = as bright as the lens makes it). The reference's lens is
@@ -21,8 +26,9 @@
 //! ```
 //! `--pictures` also writes `docs/bokeh_night.png` (reference, plain, linear, linear with
 //! highlight-gain=4), `docs/bokeh_blades.png` (its lights through irises of 0, 5, 6 and 8
-//! blades) and `docs/bokeh_motorcycle.png` (the motorcycle, plain against linear with
-//! highlights, focus on the background).
+//! blades), `docs/bokeh_foreground.png` (the day scene's subject edge: reference, plain)
+//! and `docs/bokeh_motorcycle.png` (the motorcycle, plain against linear with highlights,
+//! focus on the background).
 
 mod common;
 #[path = "../tests/common/png_io.rs"]
@@ -147,6 +153,148 @@ fn night_scene() -> (Vec<Layer>, Vec<PointLight>) {
     (vec![far, near], lights)
 }
 
+/// A day scene for the foreground's defocus: a bright far layer of bricks (disparity 6 px,
+/// complete behind the subject too) and the same near subject in dark blue stripes.
+fn day_scene() -> Vec<Layer> {
+    let pixels = WIDTH * HEIGHT;
+    let mut far = Layer {
+        disparity: FAR,
+        colour: vec![[0.0; 3]; pixels],
+        alpha: vec![1.0; pixels],
+    };
+    for y in 0..HEIGHT {
+        for x in 0..WIDTH {
+            let p = y * WIDTH + x;
+            let (row, shift) = (y / 10, if (y / 10) % 2 == 0 { 0 } else { 12 });
+            let brick = (x + shift) / 24;
+            let mortar = y % 10 == 0 || (x + shift) % 24 == 0;
+            let tone = 0.25 + 0.35 * hash((row * 97 + brick) as u64);
+            far.colour[p] = if mortar {
+                [0.55, 0.55, 0.5]
+            } else {
+                [tone, 0.45 * tone, 0.3 * tone]
+            };
+        }
+    }
+    let mut near = Layer {
+        disparity: 40.0,
+        colour: vec![[0.0; 3]; pixels],
+        alpha: vec![0.0; pixels],
+    };
+    for y in 0..HEIGHT {
+        for x in 0..WIDTH {
+            let p = y * WIDTH + x;
+            near.alpha[p] = subject(x, y);
+            let stripe = if (x / 6 + y / 6) % 2 == 0 { 0.08 } else { 0.02 };
+            near.colour[p] = [0.3 * stripe, 0.5 * stripe, stripe + 0.03];
+        }
+    }
+    vec![far, near]
+}
+
+/// Pixels within `reach` of the subject's silhouette, on either side.
+fn silhouette_band(reach: i64) -> Vec<bool> {
+    let mut band = vec![false; WIDTH * HEIGHT];
+    for y in 0..HEIGHT as i64 {
+        for x in 0..WIDTH as i64 {
+            let inside = subject(x as usize, y as usize) > 0.0;
+            'search: for dy in -reach..=reach {
+                for dx in -reach..=reach {
+                    let (u, v) = (x + dx, y + dy);
+                    if dx * dx + dy * dy > reach * reach
+                        || !(0..WIDTH as i64).contains(&u)
+                        || !(0..HEIGHT as i64).contains(&v)
+                    {
+                        continue;
+                    }
+                    if (subject(u as usize, v as usize) > 0.0) != inside {
+                        band[y as usize * WIDTH + x as usize] = true;
+                        break 'search;
+                    }
+                }
+            }
+        }
+    }
+    band
+}
+
+fn psnr_where(a: &[u8], b: &[u8], mask: &[bool]) -> f64 {
+    let (mut sum, mut n) = (0.0, 0.0);
+    for ((p, q), &m) in a.chunks(4).zip(b.chunks(4)).zip(mask) {
+        if m {
+            for c in 0..3 {
+                sum += (f64::from(p[c]) - f64::from(q[c])).powi(2);
+                n += 1.0;
+            }
+        }
+    }
+    10.0 * (255.0f64.powi(2) / (sum / n)).log10()
+}
+
+/// The foreground's defocus, focus on the background: PSNR against the layered reference
+/// within 16 px of the subject's silhouette (where Algorithm 1 shows the subject's own
+/// colour where the lens would show the background behind it) and over the frame.
+fn foreground(renderer: &mut Renderer, pictures: bool) -> Result<()> {
+    let layers = day_scene();
+    let (image, disparity) = camera(&layers);
+    let truth = to_rgba(&reference(&layers, FAR));
+    let band = silhouette_band(16);
+    println!();
+    println!(
+        "Foreground defocus {WIDTH}x{HEIGHT}, a = {APERTURE}, focus on the background ({FAR} px), subject at 40 px (blur radius {:.1} px)",
+        APERTURE * (40.0 - FAR)
+    );
+    println!();
+    println!("| option | PSNR within 16 px of the silhouette dB | PSNR over the frame dB |");
+    println!("|---|---|---|");
+    let linear = Light::Linear {
+        transfer: Transfer::Srgb,
+        highlights: Highlights::NONE,
+    };
+    let crop = |data: &[u8]| {
+        let (x0, y0, w, h) = (130, 80, 200, 180);
+        let mut out = Vec::with_capacity(w * h * 4);
+        for y in y0..y0 + h {
+            out.extend_from_slice(&data[(y * WIDTH + x0) * 4..(y * WIDTH + x0 + w) * 4]);
+        }
+        Rgba {
+            width: w,
+            height: h,
+            data: out,
+        }
+    };
+    let mut crops = vec![crop(&truth)];
+    let mut output = vec![0u8; image.len()];
+    for (name, light, max_kernel) in [
+        ("plain (Algorithm 1)", Light::Encoded, 11),
+        ("plain, max-kernel=0 (exact)", Light::Encoded, 0),
+        ("linear-light", linear, 11),
+    ] {
+        let params = params(light, FAR, 48.0, max_kernel);
+        renderer.render(
+            &image,
+            &disparity,
+            WIDTH as u32,
+            HEIGHT as u32,
+            &params,
+            &mut output,
+        )?;
+        println!(
+            "| {name} | {:.2} | {:.2} |",
+            psnr_where(&output, &truth, &band),
+            psnr(&output, &truth)
+        );
+        if max_kernel == 11 && light == Light::Encoded {
+            crops.push(crop(&output));
+        }
+    }
+    if pictures {
+        let sheet = common::contact_sheet(&crops, 2, 4);
+        common::write_figure(std::path::Path::new("docs/bokeh_foreground.png"), &sheet)?;
+    }
+    Ok(())
+}
+
 /// Coverage of the near subject: an upright ellipse left of centre.
 fn subject(x: usize, y: usize) -> f64 {
     let (cx, cy, rx, ry) = (230.0, 250.0, 70.0, 140.0);
@@ -256,7 +404,7 @@ fn camera(layers: &[Layer]) -> (Vec<u8>, Vec<f32>) {
 
 /// The reference depth of field, linear light: every layer blurred with its own disc and
 /// composited back to front over the full layers behind it.
-fn reference(layers: &[Layer]) -> Vec<[f64; 3]> {
+fn reference(layers: &[Layer], focus: f32) -> Vec<[f64; 3]> {
     let mut acc = vec![[0.0f64; 3]; WIDTH * HEIGHT];
     for layer in layers {
         let premultiplied: Vec<[f64; 4]> = (0..WIDTH * HEIGHT)
@@ -265,7 +413,7 @@ fn reference(layers: &[Layer]) -> Vec<[f64; 3]> {
                 [c[0] * a, c[1] * a, c[2] * a, a]
             })
             .collect();
-        let radius = f64::from(APERTURE) * f64::from((layer.disparity - FOCUS).abs());
+        let radius = f64::from(APERTURE) * f64::from((layer.disparity - focus).abs());
         let blurred = blur(&premultiplied, radius);
         for (acc, b) in acc.iter_mut().zip(&blurred) {
             for c in 0..3 {
@@ -444,7 +592,7 @@ fn main() -> Result<()> {
 
     let (layers, lights) = night_scene();
     let (image, disparity) = camera(&layers);
-    let truth = to_rgba(&reference(&layers));
+    let truth = to_rgba(&reference(&layers, FOCUS));
     // The lights' discs: radius a |d - df| plus the light's own 1.5 px.
     let disc_radius = f64::from(APERTURE * (FOCUS - FAR)) + 1.5;
     let truth_lights = light_brightness(&truth, &lights, disc_radius - 1.0);
@@ -497,6 +645,7 @@ fn main() -> Result<()> {
             });
         }
     }
+    foreground(&mut renderer, pictures)?;
     if pictures {
         let sheet = common::contact_sheet(&tiles, 2, 4);
         common::write_figure(std::path::Path::new("docs/bokeh_night.png"), &sheet)?;
@@ -504,7 +653,7 @@ fn main() -> Result<()> {
         common::write_figure(std::path::Path::new("docs/bokeh_blades.png"), &sheet)?;
         motorcycle(&mut renderer)?;
         println!(
-            "\nwrote docs/bokeh_night.png, docs/bokeh_blades.png and docs/bokeh_motorcycle.png"
+            "\nwrote docs/bokeh_night.png, docs/bokeh_blades.png, docs/bokeh_foreground.png and docs/bokeh_motorcycle.png"
         );
     }
     Ok(())
