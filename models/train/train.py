@@ -282,8 +282,19 @@ def main():
             for g in opt.param_groups:
                 g["lr"] = lr
             left, right, gt = left.to(device, non_blocking=True), right.to(device, non_blocking=True), gt.to(device, non_blocking=True)
-            outs = net(left, right, all_scales=True)
-            loss = multiscale_loss(outs, gt, MAX_DISPARITY, a.occluded_weight, a.edge_weight)
+            try:
+                outs = net(left, right, all_scales=True)
+                loss = multiscale_loss(outs, gt, MAX_DISPARITY, a.occluded_weight, a.edge_weight)
+                if not torch.isfinite(loss):
+                    raise FloatingPointError(f"loss {float(loss)}")
+            except (RuntimeError, FloatingPointError) as e:
+                # A degenerate sample (non-finite values somewhere) must not end the campaign,
+                # nor, since samples are drawn by index, stop every resume at the same batch.
+                finite = [bool(torch.isfinite(t).all()) for t in (left, right, gt)]
+                log(f"skipped the batch of samples {int(idx.min())}..{int(idx.max())}: "
+                    f"{type(e).__name__}: {str(e)[:120]} (inputs finite: left, right, gt = {finite})")
+                samples = max(samples, int(idx.max()) + 1)
+                continue
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(net.parameters(), 5.0)
@@ -342,7 +353,9 @@ def main():
             if (a.iters and it >= a.iters) or (now - t0) >= a.minutes * 60:
                 break
     except Exception as e:  # e.g. a signal-killed data worker; keep what was learned
-        log(f"training interrupted: {type(e).__name__}: {e}")
+        import traceback
+
+        log(f"training interrupted: {type(e).__name__}: {e}\n{traceback.format_exc()}")
     trained_s += time.time() - t0
     if a.iters and it >= a.iters:  # a fixed-length (ablation) run ends with its scores
         v = validate(net, val, device)
