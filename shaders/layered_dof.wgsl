@@ -62,14 +62,12 @@ struct Frame {
     quantum: f32,
     // Sub-tiles (4x4 pixels) per row of `ranges`.
     subs_x: u32,
-    // Linear light (src/dof/light.rs): 0 = blur the encoded values (Algorithm 1), else the
-    // transfer function T of the values: 1 sRGB, 2 BT.709, 3 v = L^(1/gamma).
+    // Linear light (with LINEAR): the transfer function T of the values: 1 sRGB, 2 BT.709,
+    // 3 v = L^(1/gamma).
     transfer: u32,
     gamma: f32,
     // Highlights boost: linear luminance above this is boosted (with the plane's slope).
     highlight_threshold: f32,
-    // T^-1(b / 255) of byte b at decode[b / 4][b % 4].
-    decode: array<vec4<f32>, 64>,
 }
 
 // Pipeline constant: the plane passes are built once for level 0 and once for the others,
@@ -88,6 +86,10 @@ override PACKED: bool = false;
 // Extractions are built for each, so that their loops over samples and cells have constant
 // bounds and no division is left (CPU Vulkan drivers divide per SIMD lane).
 override LEVEL: u32 = 0u;
+// Pipeline constant: linear light (src/dof/light.rs): the exact path's extraction decodes
+// the values by `frame.transfer`, its normalisation encodes them. Off, the branches fold
+// away, so the fast path (which never decodes) pays nothing for it.
+override LINEAR: bool = false;
 // Samples per axis of a cell's footprint, min(2^L, MAX_SAMPLES): coarser levels sample the
 // footprint evenly, as densely as a bilinear downsampling. Their planes' discs are at least
 // 11 pixels wide at full resolution, which smooths out the sparser sampling; it adds about
@@ -190,22 +192,35 @@ fn masked_pixel(p: u32) -> vec4<f32> {
 // The value a plane blurs for a pixel: its colour, or in linear light T^-1 of it with its
 // highlights boosted, L (1 + slope max(Y - t, 0)) (src/dof/light.rs).
 fn blurred_colour(pixel: u32) -> vec3<f32> {
-    if frame.transfer == 0u {
+    if !LINEAR {
         return unpack4x8unorm(pixel).xyz;
     }
-    let l = vec3<f32>(decoded(pixel & 0xffu), decoded((pixel >> 8u) & 0xffu), decoded((pixel >> 16u) & 0xffu));
+    let l = decoded(unpack4x8unorm(pixel).xyz);
     let y = dot(l, vec3<f32>(0.2126, 0.7152, 0.0722));
     return l * (1.0 + task.highlight_slope * max(y - frame.highlight_threshold, 0.0));
 }
 
-fn decoded(byte: u32) -> f32 {
-    return frame.decode[byte >> 2u][byte & 3u];
+// T^-1 of encoded values in [0, 1] (a table in the uniform block would slow every pass of
+// the fast path down, which never decodes).
+fn decoded(v: vec3<f32>) -> vec3<f32> {
+    let p = max(v, vec3<f32>(1e-12));
+    switch frame.transfer {
+        case 1u: {
+            return select(pow((p + 0.055) / 1.055, vec3<f32>(2.4)), v / 12.92, v <= vec3<f32>(0.04045));
+        }
+        case 2u: {
+            return select(pow((p + 0.099) / 1.099, vec3<f32>(1.0 / 0.45)), v / 4.5, v < vec3<f32>(0.081));
+        }
+        default: {
+            return pow(p, vec3<f32>(frame.gamma));
+        }
+    }
 }
 
 // The output value of the normalised Is / Ms: as is, or in linear light T of it clipped
 // to [0, 1].
 fn encoded(value: vec3<f32>) -> vec3<f32> {
-    if frame.transfer == 0u {
+    if !LINEAR {
         return value;
     }
     let l = clamp(value, vec3<f32>(0.0), vec3<f32>(1.0));

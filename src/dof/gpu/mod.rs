@@ -136,9 +136,12 @@ impl Renderer {
                 .create_command_encoder(&wgpu::CommandEncoderDescriptor {
                     label: Some("refocus"),
                 });
+        let pipelines = self
+            .shaders
+            .pipelines(&self.context, params.light != Light::Encoded)?;
         let passes = passes::Frame {
             buffers: frame,
-            pipelines: &self.shaders.pipelines,
+            pipelines: &pipelines,
             plan: &self.plan,
             work: &work,
             uniform_stride: self.uniform_stride,

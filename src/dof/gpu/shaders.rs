@@ -30,6 +30,81 @@ pub(super) struct Pipelines {
     pub(super) normalize_tiles: AccumulatorVariants,
 }
 
+impl Pipelines {
+    /// The plane passes, with `LINEAR` (linear light: the exact path's extraction decodes,
+    /// its normalisation encodes) or without (the constant folds the branches away).
+    fn new(
+        device: &wgpu::Device,
+        pipeline_layout: &wgpu::PipelineLayout,
+        linear: bool,
+    ) -> Pipelines {
+        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some("layered_dof"),
+            source: wgpu::ShaderSource::Wgsl(
+                include_str!("../../../shaders/layered_dof.wgsl").into(),
+            ),
+        });
+        let tiles_module = extended_module(device, "tile_upsample", &tile_upsample::source());
+        let specialised = |entry: &str, constants: Constants| {
+            let constants = Constants {
+                linear,
+                ..constants
+            };
+            pipeline(device, pipeline_layout, &module, entry, constants)
+        };
+        let variants = |entry: &str| {
+            [false, true].map(|full_res| {
+                let constants = Constants {
+                    full_res,
+                    ..Default::default()
+                };
+                specialised(entry, constants)
+            })
+        };
+        let level_variants = |entry: &str| {
+            [0, 1, 2].map(|level| {
+                let constants = Constants {
+                    full_res: level == 0,
+                    level,
+                    ..Default::default()
+                };
+                specialised(entry, constants)
+            })
+        };
+        let accumulator_variants =
+            |module: &wgpu::ShaderModule, entry: &str, wanted: &dyn Fn(Target, bool) -> bool| {
+                Target::ALL.map(|target| {
+                    [false, true].map(|over| {
+                        wanted(target, over).then(|| {
+                            let constants = Constants {
+                                linear,
+                                ..target.constants(over)
+                            };
+                            pipeline(device, pipeline_layout, module, entry, constants)
+                        })
+                    })
+                })
+            };
+        // Level 0 is never composited over: the front's accumulators are of level 1 and up.
+        let resampled = |target: Target, over: bool| !(over && target.full_res());
+        Pipelines {
+            extract_cells: level_variants("extract_cells"),
+            extract_prefix: level_variants("extract_prefix"),
+            blur: variants("blur"),
+            resample: accumulator_variants(&module, "resample", &resampled),
+            normalize: accumulator_variants(&module, "normalize", &|_, _| true),
+            tag: specialised("tag", Target::Full.constants(false)),
+            resample_tiles: accumulator_variants(&tiles_module, "resample_tiles", &resampled),
+            // A level-0 back alone reads one cell per pixel either way: no tiled variant.
+            normalize_tiles: accumulator_variants(
+                &tiles_module,
+                "normalize_tiles",
+                &|target, over| !target.full_res() || over,
+            ),
+        }
+    }
+}
+
 /// An accumulator pass's pipelines, indexed `[Target][over]`; `None` where no step needs one.
 pub(super) type AccumulatorVariants = [[Option<wgpu::ComputePipeline>; 2]; 4];
 
@@ -96,7 +171,9 @@ pub(super) const STORAGE_BINDINGS: [(u32, bool); 9] = [
 pub(super) struct Shaders {
     pub(super) layout: wgpu::BindGroupLayout,
     pipeline_layout: wgpu::PipelineLayout,
-    pub(super) pipelines: Pipelines,
+    pub(super) pipelines: Arc<Pipelines>,
+    /// The same with `LINEAR`, made on the first frame in linear light.
+    linear_pipelines: std::sync::Mutex<Option<Arc<Pipelines>>>,
     /// Disc blurs made so far, by what they are for.
     disc_blurs: std::sync::Mutex<Vec<(DiscBlurKey, wgpu::ComputePipeline)>>,
 }
@@ -131,13 +208,6 @@ impl Shaders {
 
     fn new(context: &GpuContext) -> Result<Shaders> {
         let device = &context.device;
-        let descriptor = wgpu::ShaderModuleDescriptor {
-            label: Some("layered_dof"),
-            source: wgpu::ShaderSource::Wgsl(
-                include_str!("../../../shaders/layered_dof.wgsl").into(),
-            ),
-        };
-        let module = device.create_shader_module(descriptor);
         let uniform = |binding, dynamic| wgpu::BindGroupLayoutEntry {
             binding,
             visibility: wgpu::ShaderStages::COMPUTE,
@@ -170,57 +240,7 @@ impl Shaders {
             bind_group_layouts: &[Some(&layout)],
             immediate_size: 0,
         });
-        let tiles_module = extended_module(device, "tile_upsample", &tile_upsample::source());
-        let specialised = |entry: &str, constants: Constants| {
-            pipeline(device, &pipeline_layout, &module, entry, constants)
-        };
-        let variants = |entry: &str| {
-            [false, true].map(|full_res| {
-                let constants = Constants {
-                    full_res,
-                    ..Default::default()
-                };
-                specialised(entry, constants)
-            })
-        };
-        let level_variants = |entry: &str| {
-            [0, 1, 2].map(|level| {
-                let constants = Constants {
-                    full_res: level == 0,
-                    level,
-                    ..Default::default()
-                };
-                specialised(entry, constants)
-            })
-        };
-        let accumulator_variants =
-            |module: &wgpu::ShaderModule, entry: &str, wanted: &dyn Fn(Target, bool) -> bool| {
-                Target::ALL.map(|target| {
-                    [false, true].map(|over| {
-                        wanted(target, over).then(|| {
-                            let constants = target.constants(over);
-                            pipeline(device, &pipeline_layout, module, entry, constants)
-                        })
-                    })
-                })
-            };
-        // Level 0 is never composited over: the front's accumulators are of level 1 and up.
-        let resampled = |target: Target, over: bool| !(over && target.full_res());
-        let pipelines = Pipelines {
-            extract_cells: level_variants("extract_cells"),
-            extract_prefix: level_variants("extract_prefix"),
-            blur: variants("blur"),
-            resample: accumulator_variants(&module, "resample", &resampled),
-            normalize: accumulator_variants(&module, "normalize", &|_, _| true),
-            tag: specialised("tag", Target::Full.constants(false)),
-            resample_tiles: accumulator_variants(&tiles_module, "resample_tiles", &resampled),
-            // A level-0 back alone reads one cell per pixel either way: no tiled variant.
-            normalize_tiles: accumulator_variants(
-                &tiles_module,
-                "normalize_tiles",
-                &|target, over| !target.full_res() || over,
-            ),
-        };
+        let pipelines = Arc::new(Pipelines::new(device, &pipeline_layout, false));
         if let Some(error) = context.take_error() {
             bail!("the GPU could not build the refocusing shaders: {error}");
         }
@@ -228,8 +248,29 @@ impl Shaders {
             layout,
             pipeline_layout,
             pipelines,
+            linear_pipelines: Default::default(),
             disc_blurs: Default::default(),
         })
+    }
+
+    /// The plane passes for blurring encoded values, or linear light (made on first use).
+    pub(super) fn pipelines(&self, context: &GpuContext, linear: bool) -> Result<Arc<Pipelines>> {
+        if !linear {
+            return Ok(Arc::clone(&self.pipelines));
+        }
+        let mut made = self
+            .linear_pipelines
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if let Some(pipelines) = made.as_ref() {
+            return Ok(Arc::clone(pipelines));
+        }
+        let pipelines = Arc::new(Pipelines::new(&context.device, &self.pipeline_layout, true));
+        if let Some(error) = context.take_error() {
+            bail!("the GPU could not build the linear-light shaders: {error}");
+        }
+        *made = Some(Arc::clone(&pipelines));
+        Ok(pipelines)
     }
 
     /// The disc blur of the kernels of rows `discs` (one plane's, or a pair's),
@@ -301,6 +342,8 @@ struct Constants {
     packed: bool,
     /// Extractions: the planes' level, 2 standing for any above (see [`level_class`]).
     level: u32,
+    /// Linear light (see [`Pipelines::new`]).
+    linear: bool,
 }
 
 /// The extraction pipeline of a plane of level `level`: cells of level 2 and above are one
@@ -322,6 +365,7 @@ fn pipeline(
         ("OVER", f64::from(u8::from(constants.over))),
         ("PACKED", f64::from(u8::from(constants.packed))),
         ("LEVEL", f64::from(constants.level)),
+        ("LINEAR", f64::from(u8::from(constants.linear))),
     ];
     device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
         label: Some(entry),

@@ -21,8 +21,7 @@ pub(super) struct FrameUniform {
     transfer: u32,
     gamma: f32,
     highlight_threshold: f32,
-    _pad: [u32; 3],
-    decode: [[f32; 4]; 64],
+    _pad: u32,
 }
 
 /// `Accumulator` in the shader: one level's (Is, Ms), at `offset` cells into its buffer.
@@ -92,14 +91,14 @@ fn quantum(fast: bool) -> f32 {
 /// The frame's block: its size, the disparity range, the values' quantum and the transfer
 /// function of linear light.
 pub(super) fn frame_uniform(width: u32, height: u32, params: &Params, fast: bool) -> FrameUniform {
-    let (transfer, gamma, highlight_threshold, table) = match params.light {
-        Light::Encoded => (0, 0.0, 0.0, [0.0; 256]),
+    let (transfer, gamma, highlight_threshold) = match params.light {
+        Light::Encoded => (0, 0.0, 0.0),
         Light::Linear {
             transfer,
             highlights,
         } => {
             let (code, gamma) = transfer.shader_code();
-            (code, gamma, highlights.threshold, transfer.decode_table())
+            (code, gamma, highlights.threshold)
         }
     };
     FrameUniform {
@@ -112,8 +111,7 @@ pub(super) fn frame_uniform(width: u32, height: u32, params: &Params, fast: bool
         transfer,
         gamma,
         highlight_threshold,
-        _pad: [0; 3],
-        decode: std::array::from_fn(|i| std::array::from_fn(|j| table[4 * i + j])),
+        _pad: 0,
     }
 }
 
