@@ -543,9 +543,18 @@ class StereoSceneGenerator:
         return col, zb
 
     def sample(self, index: int):
-        rng = np.random.default_rng([self.seed, index])
         if index % 64 == 0:
             self.bank.refresh(2)
+        # A scene whose rendering is not finite everywhere (a rare degenerate texture
+        # mapping: sample 100,071 of seed 1) is drawn again from a seed of its own.
+        for attempt in range(8):
+            seed = [self.seed, index] if attempt == 0 else [self.seed, index, attempt]
+            left, right, dl = self._sample(np.random.default_rng(seed))
+            if np.isfinite(left).all() and np.isfinite(right).all() and np.isfinite(dl).all():
+                break
+        return left, right, dl
+
+    def _sample(self, rng):
         layers = self._scene(rng)
         # sort far -> near by a representative disparity (z-test handles intersections)
         H, W = self.H, self.W
