@@ -136,20 +136,11 @@ fn night_scene() -> (Vec<Layer>, Vec<PointLight>) {
         }
         lights.push(PointLight { x, y });
     }
-    let mut near = Layer {
-        disparity: FOCUS,
-        colour: vec![[0.0; 3]; pixels],
-        alpha: vec![0.0; pixels],
-    };
-    for y in 0..HEIGHT {
-        for x in 0..WIDTH {
-            let p = y * WIDTH + x;
-            near.alpha[p] = subject(x, y);
-            let stripe = if (x / 6 + y / 6) % 2 == 0 { 0.10 } else { 0.04 };
-            let grain = 0.05 * hash(p as u64 + 99);
-            near.colour[p] = [stripe + grain, 0.6 * stripe + grain, 0.4 * stripe + grain];
-        }
-    }
+    let near = subject_layer(FOCUS, |p, x, y| {
+        let stripe = if (x / 6 + y / 6) % 2 == 0 { 0.10 } else { 0.04 };
+        let grain = 0.05 * hash(p as u64 + 99);
+        [stripe + grain, 0.6 * stripe + grain, 0.4 * stripe + grain]
+    });
     (vec![far, near], lights)
 }
 
@@ -176,19 +167,10 @@ fn day_scene() -> Vec<Layer> {
             };
         }
     }
-    let mut near = Layer {
-        disparity: 40.0,
-        colour: vec![[0.0; 3]; pixels],
-        alpha: vec![0.0; pixels],
-    };
-    for y in 0..HEIGHT {
-        for x in 0..WIDTH {
-            let p = y * WIDTH + x;
-            near.alpha[p] = subject(x, y);
-            let stripe = if (x / 6 + y / 6) % 2 == 0 { 0.08 } else { 0.02 };
-            near.colour[p] = [0.3 * stripe, 0.5 * stripe, stripe + 0.03];
-        }
-    }
+    let near = subject_layer(40.0, |_, x, y| {
+        let stripe = if (x / 6 + y / 6) % 2 == 0 { 0.08 } else { 0.02 };
+        [0.3 * stripe, 0.5 * stripe, stripe + 0.03]
+    });
     vec![far, near]
 }
 
@@ -293,6 +275,23 @@ fn foreground(renderer: &mut Renderer, pictures: bool) -> Result<()> {
         common::write_figure(std::path::Path::new("docs/bokeh_foreground.png"), &sheet)?;
     }
     Ok(())
+}
+
+/// The near subject as a layer at `disparity`, coloured by `colour(p, x, y)`.
+fn subject_layer(disparity: f32, colour: impl Fn(usize, usize, usize) -> [f64; 3]) -> Layer {
+    let mut layer = Layer {
+        disparity,
+        colour: vec![[0.0; 3]; WIDTH * HEIGHT],
+        alpha: vec![0.0; WIDTH * HEIGHT],
+    };
+    for y in 0..HEIGHT {
+        for x in 0..WIDTH {
+            let p = y * WIDTH + x;
+            layer.alpha[p] = subject(x, y);
+            layer.colour[p] = colour(p, x, y);
+        }
+    }
+    layer
 }
 
 /// Coverage of the near subject: an upright ellipse left of centre.

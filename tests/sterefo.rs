@@ -78,15 +78,8 @@ fn errors(element: &gst::Element) -> Vec<String> {
         .collect()
 }
 
-/// Each output has its format and size and the right contents: the disparity recovers the
-/// scene; the refocused frame is the CPU oracle's refocus of the left view with the depth
-/// module's disparity (exact mode, focus on the box: at most 1 level apart), with the box
-/// sharp and the background blurred; the colour map
-/// is viridis of that disparity over the sweep range (at most 1 level apart).
-#[test]
-fn outputs_have_the_promised_formats_and_the_disparity_is_right() {
-    init();
-    let (left_image, right_image, truth) = stereo_scene::render(WIDTH, HEIGHT, 8.0, &[BOX]);
+/// The depth module's disparity of an RGBA pair of the test size, as `sterefo` computes it.
+fn network_disparity(left: &[u8], right: &[u8]) -> Vec<f32> {
     let mut depth = gststerefo::depth::DepthEstimator::new(
         &gststerefo::depth::Model::Builtin,
         &gststerefo::depth::DepthOptions::default(),
@@ -102,8 +95,21 @@ fn outputs_have_the_promised_formats_and_the_disparity_is_right() {
     };
     let mut disparity = Vec::new();
     depth
-        .estimate(&image(&left_image), &image(&right_image), &mut disparity)
+        .estimate(&image(left), &image(right), &mut disparity)
         .expect("the depth module");
+    disparity
+}
+
+/// Each output has its format and size and the right contents: the disparity recovers the
+/// scene; the refocused frame is the CPU oracle's refocus of the left view with the depth
+/// module's disparity (exact mode, focus on the box: at most 1 level apart), with the box
+/// sharp and the background blurred; the colour map
+/// is viridis of that disparity over the sweep range (at most 1 level apart).
+#[test]
+fn outputs_have_the_promised_formats_and_the_disparity_is_right() {
+    init();
+    let (left_image, right_image, truth) = stereo_scene::render(WIDTH, HEIGHT, 8.0, &[BOX]);
+    let disparity = network_disparity(&left_image, &right_image);
     for (output, format, bytes_per_pixel) in [
         ("refocused", gst_video::VideoFormat::Rgba, 4),
         ("disparity", gst_video::VideoFormat::Gray16Le, 2),
@@ -209,23 +215,7 @@ fn outputs_have_the_promised_formats_and_the_disparity_is_right() {
 fn lens_options_refocus_as_the_oracle() {
     init();
     let (left_image, right_image, _) = stereo_scene::render(WIDTH, HEIGHT, 8.0, &[BOX]);
-    let mut depth = gststerefo::depth::DepthEstimator::new(
-        &gststerefo::depth::Model::Builtin,
-        &gststerefo::depth::DepthOptions::default(),
-    )
-    .expect("the built-in model");
-    let image = |data| {
-        gststerefo::depth::StereoImage::packed(
-            data,
-            WIDTH,
-            HEIGHT,
-            gststerefo::depth::ChannelOrder::Rgba,
-        )
-    };
-    let mut disparity = Vec::new();
-    depth
-        .estimate(&image(&left_image), &image(&right_image), &mut disparity)
-        .expect("the depth module");
+    let disparity = network_disparity(&left_image, &right_image);
     let sterefo = element(&[
         ("focus-disparity", &8.0f32),
         ("max-kernel", &0u32),
