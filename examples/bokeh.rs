@@ -233,18 +233,7 @@ fn foreground(renderer: &mut Renderer, pictures: bool) -> Result<()> {
         transfer: Transfer::Srgb,
         highlights: Highlights::NONE,
     };
-    let crop = |data: &[u8]| {
-        let (x0, y0, w, h) = (130, 80, 200, 180);
-        let mut out = Vec::with_capacity(w * h * 4);
-        for y in y0..y0 + h {
-            out.extend_from_slice(&data[(y * WIDTH + x0) * 4..(y * WIDTH + x0 + w) * 4]);
-        }
-        Rgba {
-            width: w,
-            height: h,
-            data: out,
-        }
-    };
+    let crop = |data: &[u8]| crop(data, (130, 80, 200, 180));
     let mut crops = vec![crop(&truth)];
     let mut output = vec![0u8; image.len()];
     for (name, light, max_kernel) in [
@@ -424,14 +413,20 @@ fn reference(layers: &[Layer], focus: f32) -> Vec<[f64; 3]> {
 }
 
 fn psnr(a: &[u8], b: &[u8]) -> f64 {
-    let (mut sum, mut n) = (0.0, 0.0);
-    for (p, q) in a.chunks(4).zip(b.chunks(4)) {
-        for c in 0..3 {
-            sum += (f64::from(p[c]) - f64::from(q[c])).powi(2);
-            n += 1.0;
-        }
+    psnr_where(a, b, &vec![true; a.len() / 4])
+}
+
+/// The `(x0, y0, width, height)` part of a frame of the scenes' size.
+fn crop(data: &[u8], (x0, y0, w, h): (usize, usize, usize, usize)) -> Rgba {
+    let mut out = Vec::with_capacity(w * h * 4);
+    for y in y0..y0 + h {
+        out.extend_from_slice(&data[(y * WIDTH + x0) * 4..(y * WIDTH + x0 + w) * 4]);
     }
-    10.0 * (255.0f64.powi(2) / (sum / n)).log10()
+    Rgba {
+        width: w,
+        height: h,
+        data: out,
+    }
 }
 
 /// Mean linear luminance within `radius` of each light.
@@ -570,15 +565,7 @@ fn blades_sheet(renderer: &mut Renderer, image: &[u8], disparity: &[f32]) -> Res
             &params,
             &mut output,
         )?;
-        let mut data = Vec::with_capacity(w * h * 4);
-        for y in y0..y0 + h {
-            data.extend_from_slice(&output[(y * WIDTH + x0) * 4..(y * WIDTH + x0 + w) * 4]);
-        }
-        tiles.push(Rgba {
-            width: w,
-            height: h,
-            data,
-        });
+        tiles.push(crop(&output, (x0, y0, w, h)));
     }
     Ok(common::contact_sheet(&tiles, 2, 4))
 }
