@@ -544,7 +544,8 @@ fn regions_of_interest_off_the_frame_or_empty_are_ignored_and_the_point_is_clamp
     );
     left.push_event(gst::event::Eos::new());
     right.join().expect("feeder");
-    assert!(errors(&sterefo).is_empty(), "{:?}", errors(&sterefo));
+    let errors = errors(&sterefo);
+    assert!(errors.is_empty(), "{errors:?}");
 }
 
 /// Toy ONNX models (valid files that are not stereo models, or that return NaN), made once

@@ -978,8 +978,8 @@ impl Sterefo {
 
     /// The next frames to refocus: one frame that packs both views (`packed`, returned
     /// twice), or the next pair from sink_left and sink_right. A packed stream with a linked
-    /// sink_right, or one view per frame with no sink_right, is an element error that says
-    /// how to link it.
+    /// sink_right, or a queued frame of one view with no sink_right, is an element error that
+    /// says how to link it.
     fn next_frames(
         &self,
         packed: bool,
@@ -1001,6 +1001,13 @@ impl Sterefo {
                 Ok((frame.clone(), frame))
             }
             (false, Some(right)) => aggregate::next_pair(&self.sink_left, &right, timeout, *CAT),
+            // sink_right released after the last frame (a pipeline tearing down): nothing is
+            // left to pair.
+            (false, None) if !self.sink_left.has_buffer() => Err(if self.sink_left.is_eos() {
+                gst::FlowError::Eos
+            } else {
+                gst_base::AGGREGATOR_FLOW_NEED_DATA
+            }),
             (false, None) => {
                 gst::element_imp_error!(
                     self,
