@@ -41,8 +41,10 @@
 // Bindings (group 0):
 //   0 frame     uniform  Frame: size, sweep range and fixed-point scale
 //   1 task      uniform  Step: this step's parameters (dynamic offset, one per step)
-//   2 image     storage  input pixels, 4 bytes each, bytes 0..2 colour
-//   3 disparity storage  pixels of disparity, f32, one per pixel (clamped by the host)
+//   2 image     storage  input pixels, 4 bytes each, bytes 0..2 colour; with FILL the
+//                       hidden layer's colours follow them
+//   3 disparity storage  pixels of disparity, f32, one per pixel (clamped by the host); with
+//                       FILL the hidden layer's follow them
 //   4 lists     storage  kernel spans, row spans, row and tile lists of all planes (u32)
 //   5 values    storage  the plane's packed cells, four per element, padded with zero
 //                       margins like `tagged` (fast path), or prefix sums (exact path)
@@ -90,6 +92,9 @@ override LEVEL: u32 = 0u;
 // the values by `frame.transfer`, its normalisation encodes them. Off, the branches fold
 // away, so the fast path (which never decodes) pays nothing for it.
 override LINEAR: bool = false;
+// Pipeline constant: foreground fill (src/dof/fill.rs): the exact path's extraction also
+// blurs the hidden layer, stored after the frame's pixels in `image` and `disparity`.
+override FILL: bool = false;
 // Samples per axis of a cell's footprint, min(2^L, MAX_SAMPLES): coarser levels sample the
 // footprint evenly, as densely as a bilinear downsampling. Their planes' discs are at least
 // 11 pixels wide at full resolution, which smooths out the sparser sampling; it adds about
@@ -177,16 +182,26 @@ fn stable_tanh(x: f32) -> f32 {
     return sign(x) * (1.0 - e) / (1.0 + e);
 }
 
-// (M o I, M) of full-resolution pixel p.
-fn masked_pixel(p: u32) -> vec4<f32> {
-    let distance = abs(disparity[p] - task.disparity);
-    var m: f32;
+// The plane's mask M of disparity d.
+fn plane_mask(d: f32) -> f32 {
+    let distance = abs(d - task.disparity);
     if task.smooth_alpha > 0.0 {
-        m = 0.5 + 0.5 * stable_tanh(task.smooth_alpha * (task.half_band - distance));
-    } else {
-        m = select(0.0, 1.0, distance < task.half_band);
+        return 0.5 + 0.5 * stable_tanh(task.smooth_alpha * (task.half_band - distance));
     }
-    return vec4<f32>(blurred_colour(image[p]) * m, m);
+    return select(0.0, 1.0, distance < task.half_band);
+}
+
+// (M o I, M) of full-resolution pixel p; with FILL plus the hidden layer (H, B) behind it,
+// weighted min(M(B), 1 - M(D)).
+fn masked_pixel(p: u32) -> vec4<f32> {
+    let m = plane_mask(disparity[p]);
+    var value = vec4<f32>(blurred_colour(image[p]) * m, m);
+    if FILL {
+        let hidden = frame.width * frame.height + p;
+        let mh = min(plane_mask(disparity[hidden]), 1.0 - m);
+        value += vec4<f32>(blurred_colour(image[hidden]) * mh, mh);
+    }
+    return value;
 }
 
 // The value a plane blurs for a pixel: its colour, or in linear light T^-1 of it with its

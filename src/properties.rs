@@ -33,6 +33,8 @@ pub struct RefocusSettings {
     /// Iris blades (0 = a round aperture) and their rotation, degrees.
     pub blades: u32,
     pub blade_rotation: f32,
+    /// Fill what near objects hide (`dof::fill`).
+    pub foreground_fill: bool,
 }
 
 impl Default for RefocusSettings {
@@ -51,6 +53,7 @@ impl Default for RefocusSettings {
             highlights: Highlights::NONE,
             blades: 0,
             blade_rotation: 0.0,
+            foreground_fill: false,
         }
     }
 }
@@ -87,6 +90,7 @@ impl RefocusSettings {
                     rotation: self.blade_rotation,
                 },
             },
+            fill_hidden: self.foreground_fill,
         }
     }
 
@@ -196,6 +200,12 @@ impl RefocusSettings {
                 .default_value(defaults.highlights.gain)
                 .mutable_playing()
                 .build(),
+            glib::ParamSpecBoolean::builder("foreground-fill")
+                .nick("Foreground fill")
+                .blurb("Where a near object is out of focus, blur it over the background it hides instead of over its own colour: that background is taken from the right view where the right camera saw it (sterefo) and from the surrounding background elsewhere (and always in refocus). Not Algorithm 1 as the paper writes it; slower (no byte-cell fast path, and a CPU pass per frame)")
+                .default_value(defaults.foreground_fill)
+                .mutable_playing()
+                .build(),
             glib::ParamSpecFloat::builder("smooth-alpha")
                 .nick("Smooth mask sharpness")
                 .blurb("alpha of the smooth mask, per pixel of disparity")
@@ -224,6 +234,9 @@ impl RefocusSettings {
             }
             "temporal-gate" => self.temporal_gate = value.get().expect("type checked by GObject"),
             "linear-light" => self.linear_light = value.get().expect("type checked by GObject"),
+            "foreground-fill" => {
+                self.foreground_fill = value.get().expect("type checked by GObject")
+            }
             "blades" => self.blades = value.get().expect("type checked by GObject"),
             "blade-rotation" => self.blade_rotation = value.get().expect("type checked by GObject"),
             "highlight-threshold" => {
@@ -250,6 +263,7 @@ impl RefocusSettings {
             "temporal-smoothing" => self.temporal_smoothing.to_value(),
             "temporal-gate" => self.temporal_gate.to_value(),
             "linear-light" => self.linear_light.to_value(),
+            "foreground-fill" => self.foreground_fill.to_value(),
             "blades" => self.blades.to_value(),
             "blade-rotation" => self.blade_rotation.to_value(),
             "highlight-threshold" => self.highlights.threshold.to_value(),

@@ -65,11 +65,25 @@ fn compare(
     height: usize,
     params: &Params,
 ) -> (u8, f64, f64) {
-    let expected = reference::refocus(image, disparity, width, height, params);
+    compare_views(renderer, image, None, disparity, width, height, params)
+}
+
+/// [`compare`] with a right view (the foreground fill's).
+fn compare_views(
+    renderer: &mut Renderer,
+    image: &[u8],
+    right: Option<&[u8]>,
+    disparity: &[f32],
+    width: usize,
+    height: usize,
+    params: &Params,
+) -> (u8, f64, f64) {
+    let expected = reference::refocus_views(image, right, disparity, width, height, params);
     let mut actual = vec![0u8; width * height * 4];
     renderer
-        .render(
+        .render_views(
             image,
+            right,
             disparity,
             width as u32,
             height as u32,
@@ -148,6 +162,7 @@ fn exact_mode_matches_the_oracle_on_random_scenes() {
                 mask: Mask::Hard,
                 light: Light::Encoded,
                 shape: Shape::Disc,
+                fill_hidden: false,
             };
             let (worst, mean, _) =
                 compare(&mut renderer, &image, &disparity, width, height, &params);
@@ -178,6 +193,7 @@ fn fast_mode_at_full_resolution_matches_the_oracle_on_odd_sizes() {
                 mask: Mask::Hard,
                 light: Light::Encoded,
                 shape: Shape::Disc,
+                fill_hidden: false,
             };
             let (worst, mean, _) =
                 compare(&mut renderer, &image, &disparity, width, height, &params);
@@ -205,6 +221,7 @@ fn exact_mode_matches_the_oracle_with_the_smooth_mask() {
             mask: Mask::Smooth { alpha },
             light: Light::Encoded,
             shape: Shape::Disc,
+            fill_hidden: false,
         };
         let (worst, mean, _) = compare(&mut renderer, &image, &disparity, width, height, &params);
         assert!(worst <= 1, "alpha {alpha}: worst {worst}, mean {mean}");
@@ -403,6 +420,90 @@ fn blades_match_the_oracle() {
     }
 }
 
+/// The foreground fill: the planes blur the hidden layer as the oracle does, with and
+/// without a right view, both masks, in linear light, exact and downsampled; and it changes
+/// the frame (a renderer that ignored the hidden layer fails here).
+#[test]
+fn foreground_fill_matches_the_oracle() {
+    let mut renderer = renderer();
+    let mut rng = Rng(0xf111);
+    let (width, height) = (96, 64);
+    let linear = Light::Linear {
+        transfer: Transfer::Srgb,
+        highlights: Highlights {
+            threshold: 0.8,
+            gain: 4.0,
+        },
+    };
+    for (max_kernel, mask, light, with_right) in [
+        (0u32, Mask::Hard, Light::Encoded, true),
+        (0, Mask::Hard, Light::Encoded, false),
+        (255, Mask::Smooth { alpha: 2.0 }, Light::Encoded, true),
+        (0, Mask::Hard, linear, true),
+        (0, Mask::Smooth { alpha: 1000.0 }, linear, false),
+    ] {
+        let (image, disparity) = scene(&mut rng, width, height, 40.0);
+        let (right, _) = scene(&mut rng, width, height, 40.0);
+        let right = with_right.then_some(right.as_slice());
+        let params = Params {
+            aperture: 0.5,
+            focus_disparity: 4.0,
+            max_disparity: 40.0,
+            max_kernel,
+            mask,
+            light,
+            fill_hidden: true,
+            ..Default::default()
+        };
+        let (worst, mean, _) = compare_views(
+            &mut renderer,
+            &image,
+            right,
+            &disparity,
+            width,
+            height,
+            &params,
+        );
+        let what = format!("kmax {max_kernel} {mask:?} {light:?} right {with_right}");
+        assert!(worst <= 1, "{what}: worst {worst}, mean {mean:.3}");
+        // The fill is not a no-op on these scenes.
+        let plain = Params {
+            fill_hidden: false,
+            ..params
+        };
+        let filled = reference::refocus_views(&image, right, &disparity, width, height, &params);
+        let unfilled = reference::refocus(&image, &disparity, width, height, &plain);
+        let changed = filled.iter().zip(&unfilled).filter(|(a, b)| a != b).count();
+        assert!(
+            changed > filled.len() / 50,
+            "{what}: the fill changed {changed} values"
+        );
+    }
+    // Downsampled (kmax 11): as close to the filled oracle as plain is to its own.
+    let (image, disparity) = scene(&mut rng, 160, 96, 60.0);
+    let (right, _) = scene(&mut rng, 160, 96, 60.0);
+    let params = Params {
+        aperture: 0.25,
+        focus_disparity: 10.0,
+        max_disparity: 60.0,
+        fill_hidden: true,
+        ..Default::default()
+    };
+    let (_, mean, block) = compare_views(
+        &mut renderer,
+        &image,
+        Some(&right),
+        &disparity,
+        160,
+        96,
+        &params,
+    );
+    assert!(
+        mean < 2.5 && block < 25.0,
+        "kmax 11: mean {mean:.3}, worst block {block:.3}"
+    );
+}
+
 /// Every option together with the kernel caps, both masks, and frames of one pixel and of a
 /// few rows: each frame renders, exactly where kernels are not capped, and where they are
 /// no further from the oracle than half as much again as plain Algorithm 1 at that cap.
@@ -426,11 +527,13 @@ fn options_combine_with_every_max_kernel() {
         for max_kernel in [0u32, 1, 3, 15, 16, 255] {
             // The plain downsampled mode's error at this cap, the options' yardstick.
             let mut plain_mean = None;
-            for (light, shape, mask) in [
-                (Light::Encoded, Shape::Disc, Mask::Hard),
-                (Light::Encoded, pentagon, Mask::Smooth { alpha: 3.0 }),
-                (linear, Shape::Disc, Mask::Hard),
-                (linear, pentagon, Mask::Smooth { alpha: 3.0 }),
+            for (light, shape, mask, fill_hidden) in [
+                (Light::Encoded, Shape::Disc, Mask::Hard, false),
+                (Light::Encoded, pentagon, Mask::Smooth { alpha: 3.0 }, false),
+                (linear, Shape::Disc, Mask::Hard, false),
+                (linear, pentagon, Mask::Smooth { alpha: 3.0 }, false),
+                (Light::Encoded, Shape::Disc, Mask::Hard, true),
+                (linear, pentagon, Mask::Smooth { alpha: 3.0 }, true),
             ] {
                 let params = Params {
                     aperture: 0.7,
@@ -440,6 +543,7 @@ fn options_combine_with_every_max_kernel() {
                     mask,
                     light,
                     shape,
+                    fill_hidden,
                     ..Default::default()
                 };
                 let (worst, mean, _) =
@@ -455,7 +559,7 @@ fn options_combine_with_every_max_kernel() {
                     } else {
                         mean <= 1.5 * plain + 1.0
                     },
-                    "{width}x{height} kmax {max_kernel} {light:?} {shape:?} {mask:?}: worst {worst}, mean {mean:.2} (plain {plain:.2})"
+                    "{width}x{height} kmax {max_kernel} {light:?} {shape:?} {mask:?} fill {fill_hidden}: worst {worst}, mean {mean:.2} (plain {plain:.2})"
                 );
             }
         }

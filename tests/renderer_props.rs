@@ -30,7 +30,8 @@ prop_compose! {
     fn params()(aperture in 0.05f32..1.5, min in 0.0f32..20.0, span in 0.0f32..50.0,
                 focus in 0.0f32..70.0, smooth in proptest::option::of(1.0f32..2000.0),
                 linear in proptest::option::of((0.0f32..0.99, 0.0f32..16.0)),
-                blades in proptest::option::of((3u32..=16, 0.0f32..360.0)))
+                blades in proptest::option::of((3u32..=16, 0.0f32..360.0)),
+                fill_hidden in proptest::bool::ANY)
         -> Params {
         Params {
             aperture,
@@ -44,6 +45,7 @@ prop_compose! {
                 highlights: Highlights { threshold, gain },
             }),
             shape: blades.map_or(Shape::Disc, |(blades, rotation)| Shape::Blades { blades, rotation }),
+            fill_hidden,
         }
     }
 }

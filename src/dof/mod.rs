@@ -15,6 +15,7 @@
 //! the same formula out on its own, so an error here shows up against it. [`plan`] decides
 //! which parts of the frame each plane can touch, so the GPU skips the rest.
 
+pub mod fill;
 pub mod gpu;
 pub mod light;
 pub mod plan;
@@ -67,6 +68,9 @@ pub struct Params {
     pub light: Light,
     /// The aperture's shape: the disc (Algorithm 1) or an iris of blades.
     pub shape: Shape,
+    /// Foreground defocus: planes also blur the layer near objects hide ([`fill`]), so an
+    /// object out of focus spreads over the background behind it (off: Algorithm 1).
+    pub fill_hidden: bool,
 }
 
 impl Default for Params {
@@ -80,6 +84,7 @@ impl Default for Params {
             mask: Mask::Hard,
             light: Light::Encoded,
             shape: Shape::Disc,
+            fill_hidden: false,
         }
     }
 }

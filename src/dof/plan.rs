@@ -90,12 +90,13 @@ pub struct FramePlan {
 }
 
 impl FramePlan {
-    /// Plans one frame. `disparity` must already be clamped into the sweep range; planes
+    /// Plans one frame. `disparities`: the disparity of each pixel, already clamped into the
+    /// sweep range, and of any layer behind it (the planes must meet every one); planes
     /// are put on level `max_level` at most (the frame's coarsest grid). `prefix_rows`: also
     /// list the rows and row spans the exact path's prefix sums need.
     pub fn build(
         &mut self,
-        disparity: &[f32],
+        disparities: &[&[f32]],
         width: u32,
         height: u32,
         params: &Params,
@@ -106,7 +107,12 @@ impl FramePlan {
         self.lists.clear();
         let subs_x = width.div_ceil(SUB) as usize;
         let subs_y = height.div_ceil(SUB) as usize;
-        self.measure_sub_ranges(disparity, width as usize, height as usize, subs_x, subs_y);
+        self.sub_ranges.clear();
+        self.sub_ranges
+            .resize(subs_x * subs_y, [f32::INFINITY, f32::NEG_INFINITY]);
+        for disparity in disparities {
+            self.measure_sub_ranges(disparity, width as usize, subs_x);
+        }
 
         let planes = params.planes();
         self.list_near_sub_tiles(&planes, params);
@@ -405,24 +411,14 @@ impl FramePlan {
         }
     }
 
-    /// Minimum and maximum disparity of each sub-tile.
-    fn measure_sub_ranges(
-        &mut self,
-        disparity: &[f32],
-        width: usize,
-        height: usize,
-        subs_x: usize,
-        subs_y: usize,
-    ) {
+    /// Widens each sub-tile's disparity range to the values of `disparity` in it.
+    fn measure_sub_ranges(&mut self, disparity: &[f32], width: usize, subs_x: usize) {
         let sub = SUB as usize;
-        self.sub_ranges.clear();
-        self.sub_ranges
-            .resize(subs_x * subs_y, [f32::INFINITY, f32::NEG_INFINITY]);
         // Comparisons rather than f32::min and max, which also handle NaN (the disparity is
         // clamped, so none is left): one instruction each, four pixels at a time.
         let lesser = |a: f32, b: f32| if a < b { a } else { b };
         let greater = |a: f32, b: f32| if a > b { a } else { b };
-        for (y, row) in disparity.chunks_exact(width).take(height).enumerate() {
+        for (y, row) in disparity.chunks_exact(width).enumerate() {
             let ranges = &mut self.sub_ranges[y / sub * subs_x..][..subs_x];
             let quads = row.chunks_exact(sub);
             let rest = quads.remainder();
@@ -504,7 +500,7 @@ mod tests {
             ..Default::default()
         };
         let mut plan = FramePlan::default();
-        plan.build(&disparity, w, h, &params, crate::dof::MAX_LEVEL, true);
+        plan.build(&[&disparity], w, h, &params, crate::dof::MAX_LEVEL, true);
         // Only planes 0 (far) and 40 (near) hold pixels: |0 - 4| < 1/a is false at the band
         // edge.
         let kept: Vec<f32> = plan.planes.iter().map(|p| p.plane.disparity).collect();
@@ -545,7 +541,7 @@ mod tests {
             ..Default::default()
         };
         let mut plan = FramePlan::default();
-        plan.build(&disparity, w, h, &params, crate::dof::MAX_LEVEL, false);
+        plan.build(&[&disparity], w, h, &params, crate::dof::MAX_LEVEL, false);
         let half_band = params.half_band();
         let mut levels_seen = std::collections::BTreeSet::new();
         for work in &plan.planes {
@@ -613,7 +609,7 @@ mod tests {
             ..Default::default()
         };
         let mut plan = FramePlan::default();
-        plan.build(&disparity, w, h, &params, crate::dof::MAX_LEVEL, true);
+        plan.build(&[&disparity], w, h, &params, crate::dof::MAX_LEVEL, true);
         let last = plan.planes.last().unwrap();
         // r = 30: (2r + 1) / 11 = 5.5, so level 3 (gamma 8): a 25x15 grid.
         assert_eq!(last.plane.level, 3);

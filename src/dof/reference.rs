@@ -27,6 +27,21 @@ pub fn refocus(
     height: usize,
     params: &Params,
 ) -> Vec<u8> {
+    refocus_views(image, None, disparity, width, height, params)
+}
+
+/// [`refocus`] with the right view, which the foreground fill (`params.fill_hidden`) takes
+/// the hidden layer from where the right camera saw it. The hidden layer is
+/// [`super::fill::hidden_layer`]'s (it has its own tests); how the planes blur it is written
+/// out here: plane `k` blurs `M(D) I + min(M(B), 1 - M(D)) H` and `M(D) + min(M(B), 1 - M(D))`.
+pub fn refocus_views(
+    image: &[u8],
+    right: Option<&[u8]>,
+    disparity: &[f32],
+    width: usize,
+    height: usize,
+    params: &Params,
+) -> Vec<u8> {
     let pixels = width * height;
     assert_eq!(
         image.len(),
@@ -49,6 +64,9 @@ pub fn refocus(
         .iter()
         .map(|v| v.max(params.min_disparity).min(params.max_disparity))
         .collect();
+    let hidden = params
+        .fill_hidden
+        .then(|| super::fill::hidden_layer(image, right, &d, width, height, params));
 
     // Accumulators Is (rgb) and Ms.
     let mut accum = vec![[0.0f64; 4]; pixels];
@@ -65,9 +83,16 @@ pub fn refocus(
         let mut any = false;
         for (p, dp) in d.iter().enumerate() {
             let m = mask(params.mask, *dp, plane, a);
-            any |= m != 0.0;
             let c = blurred_colour(&image[p * 4..p * 4 + 3], params.light, radius);
             masked[p] = [m * c[0], m * c[1], m * c[2], m];
+            if let Some(hidden) = &hidden {
+                let mh = mask(params.mask, hidden.disparity[p], plane, a).min(1.0 - m);
+                let c = blurred_colour(&hidden.colour[p], params.light, radius);
+                for (v, c) in masked[p].iter_mut().zip([c[0], c[1], c[2], 1.0]) {
+                    *v += mh * c;
+                }
+            }
+            any |= masked[p][3] != 0.0;
         }
         if !any {
             continue; // Mb = 0 everywhere: compositing is the identity.

@@ -18,6 +18,7 @@ pub(super) struct FrameBuffers {
     pub(super) width: u32,
     pub(super) height: u32,
     pub(super) levels: Levels,
+    /// The frame's pixels and disparity, each followed by the hidden layer's.
     pub(super) image: wgpu::Buffer,
     pub(super) disparity: wgpu::Buffer,
     /// The plane's cells (fast path) or prefix sums (exact path).
@@ -69,8 +70,9 @@ impl FrameBuffers {
             std::mem::size_of::<FrameUniform>() as u64,
             U::UNIFORM | U::COPY_DST,
         );
-        let image = buffer("image", pixels * 4, U::STORAGE | U::COPY_DST);
-        let disparity = buffer("disparity", pixels * 4, U::STORAGE | U::COPY_DST);
+        // The frame's pixels, then the hidden layer's (foreground fill).
+        let image = buffer("image", pixels * 8, U::STORAGE | U::COPY_DST);
+        let disparity = buffer("disparity", pixels * 8, U::STORAGE | U::COPY_DST);
         let values = buffer(
             "values",
             values_bytes(width, height),

@@ -35,6 +35,7 @@ use self::buffers::FrameBuffers;
 use self::schedule::{CellTurns, Schedule, Step};
 use self::shaders::Shaders;
 use self::uniforms::{StepUniform, TAGGED_PLANES};
+use super::fill::{self, Hidden};
 use super::plan::FramePlan;
 use super::{Light, Mask, Params};
 use crate::gpu::GpuContext;
@@ -62,6 +63,10 @@ pub struct Renderer {
     frame: Option<FrameBuffers>,
     plan: FramePlan,
     clamped: Vec<f32>,
+    /// With the foreground fill: the hidden layer, and per pixel the lesser of its
+    /// disparity and the visible one (what the planner measures).
+    hidden: Hidden,
+    nearest_behind: Vec<f32>,
     step_uniforms: Vec<u8>,
 }
 
@@ -91,6 +96,8 @@ impl Renderer {
             frame: None,
             plan: FramePlan::default(),
             clamped: Vec::new(),
+            hidden: Hidden::default(),
+            nearest_behind: Vec::new(),
             step_uniforms: Vec::new(),
         })
     }
@@ -111,11 +118,32 @@ impl Renderer {
         params: &Params,
         output: &mut [u8],
     ) -> Result<RenderStats> {
+        self.render_views(image, None, disparity, width, height, params, output)
+    }
+
+    /// [`Renderer::render`] with the right view (`image`'s layout), from which the
+    /// foreground fill takes what near objects hide where the right camera saw it.
+    #[allow(clippy::too_many_arguments)]
+    pub fn render_views(
+        &mut self,
+        image: &[u8],
+        right: Option<&[u8]>,
+        disparity: &[f32],
+        width: u32,
+        height: u32,
+        params: &Params,
+        output: &mut [u8],
+    ) -> Result<RenderStats> {
         params.validate()?;
         self.check_size(width, height)?;
         let pixels = width as usize * height as usize;
         for (what, len, expected) in [
             ("image bytes", image.len(), pixels * 4),
+            (
+                "right view bytes",
+                right.map_or(pixels * 4, <[u8]>::len),
+                pixels * 4,
+            ),
             ("disparity values", disparity.len(), pixels),
             ("output bytes", output.len(), pixels * 4),
         ] {
@@ -125,6 +153,17 @@ impl Renderer {
             );
         }
         clamp_disparity(disparity, params, &mut self.clamped);
+        if params.fill_hidden {
+            let (w, h) = (width as usize, height as usize);
+            self.hidden = fill::hidden_layer(image, right, &self.clamped, w, h, params);
+            self.nearest_behind.clear();
+            self.nearest_behind.extend(
+                self.clamped
+                    .iter()
+                    .zip(&self.hidden.disparity)
+                    .map(|(&d, &b)| d.min(b)),
+            );
+        }
         self.ensure_frame(width, height)?;
         let work = self.plan_frame(width, height, params)?;
         self.upload(image, params, &work)?;
@@ -136,9 +175,13 @@ impl Renderer {
                 .create_command_encoder(&wgpu::CommandEncoderDescriptor {
                     label: Some("refocus"),
                 });
-        let pipelines = self
-            .shaders
-            .pipelines(&self.context, params.light != Light::Encoded)?;
+        let pipelines = self.shaders.pipelines(
+            &self.context,
+            shaders::Variant {
+                linear: params.light != Light::Encoded,
+                fill: params.fill_hidden,
+            },
+        )?;
         let passes = passes::Frame {
             buffers: frame,
             pipelines: &pipelines,
@@ -166,8 +209,14 @@ impl Renderer {
     fn plan_frame(&mut self, width: u32, height: u32, params: &Params) -> Result<FrameWork> {
         let levels = &self.frame.as_ref().expect("ensure_frame made it").levels;
         let mut fast = takes_fast_path(params);
+        // The planes' bands must meet the hidden layer's disparities too.
+        let disparities: &[&[f32]] = if params.fill_hidden {
+            &[&self.clamped, &self.nearest_behind]
+        } else {
+            &[&self.clamped]
+        };
         self.plan
-            .build(&self.clamped, width, height, params, levels.max(), !fast);
+            .build(disparities, width, height, params, levels.max(), !fast);
         // A frame too small for a plane's level keeps it on a finer one with a wider kernel
         // (`Plane::at_most`), beyond what the fast path holds: such frames take the exact one.
         if fast
@@ -179,7 +228,7 @@ impl Renderer {
         {
             fast = false;
             self.plan
-                .build(&self.clamped, width, height, params, levels.max(), true);
+                .build(disparities, width, height, params, levels.max(), true);
         }
         let plane_levels: Vec<u32> = self.plan.planes.iter().map(|w| w.plane.level).collect();
         let tagged = self.tagged_planes(params, fast);
@@ -328,6 +377,16 @@ impl Renderer {
         queue.write_buffer(&frame.frame_uniform, 0, bytemuck::bytes_of(&frame_uniform));
         queue.write_buffer(&frame.image, 0, image);
         queue.write_buffer(&frame.disparity, 0, bytemuck::cast_slice(&self.clamped));
+        if params.fill_hidden {
+            let behind = image.len() as u64;
+            let hidden = &self.hidden;
+            queue.write_buffer(&frame.image, behind, bytemuck::cast_slice(&hidden.colour));
+            queue.write_buffer(
+                &frame.disparity,
+                behind,
+                bytemuck::cast_slice(&hidden.disparity),
+            );
+        }
         let ranges = bytemuck::cast_slice(self.plan.sub_ranges());
         queue.write_buffer(&frame.ranges, 0, ranges);
         if !self.plan.lists.is_empty() {
@@ -357,8 +416,11 @@ fn clamp_disparity(disparity: &[f32], params: &Params, clamped: &mut Vec<f32>) {
 
 /// Whether the planes take the fast path (byte cells, discs written out per kernel): when
 /// kernels are capped small enough that a disc's sums fit 16 bits per channel (unless a frame
-/// too small for a plane's level widens its kernel, see `plan_frame`), and values are
-/// blurred as encoded (bytes of linear light would lose the shadows).
+/// too small for a plane's level widens its kernel, see `plan_frame`), values are blurred
+/// as encoded (bytes of linear light would lose the shadows) and there is no hidden layer
+/// (the fast path's cells and tags hold the visible layer only).
 fn takes_fast_path(params: &Params) -> bool {
-    (1..=FAST_MAX_KERNEL).contains(&params.max_kernel) && params.light == Light::Encoded
+    (1..=FAST_MAX_KERNEL).contains(&params.max_kernel)
+        && params.light == Light::Encoded
+        && !params.fill_hidden
 }

@@ -30,13 +30,23 @@ pub(super) struct Pipelines {
     pub(super) normalize_tiles: AccumulatorVariants,
 }
 
+/// Which of the options that only the exact path takes the plane passes are built for:
+/// their pipeline constants fold away the branches of the others.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(super) struct Variant {
+    /// `LINEAR`: linear light (the exact path's extraction decodes, its normalisation
+    /// encodes).
+    pub(super) linear: bool,
+    /// `FILL`: the extraction adds the hidden layer (`crate::dof::fill`).
+    pub(super) fill: bool,
+}
+
 impl Pipelines {
-    /// The plane passes, with `LINEAR` (linear light: the exact path's extraction decodes,
-    /// its normalisation encodes) or without (the constant folds the branches away).
+    /// The plane passes of `variant`.
     fn new(
         device: &wgpu::Device,
         pipeline_layout: &wgpu::PipelineLayout,
-        linear: bool,
+        variant: Variant,
     ) -> Pipelines {
         let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
             label: Some("layered_dof"),
@@ -47,7 +57,7 @@ impl Pipelines {
         let tiles_module = extended_module(device, "tile_upsample", &tile_upsample::source());
         let specialised = |entry: &str, constants: Constants| {
             let constants = Constants {
-                linear,
+                variant,
                 ..constants
             };
             pipeline(device, pipeline_layout, &module, entry, constants)
@@ -77,7 +87,7 @@ impl Pipelines {
                     [false, true].map(|over| {
                         wanted(target, over).then(|| {
                             let constants = Constants {
-                                linear,
+                                variant,
                                 ..target.constants(over)
                             };
                             pipeline(device, pipeline_layout, module, entry, constants)
@@ -172,8 +182,8 @@ pub(super) struct Shaders {
     pub(super) layout: wgpu::BindGroupLayout,
     pipeline_layout: wgpu::PipelineLayout,
     pub(super) pipelines: Arc<Pipelines>,
-    /// The same with `LINEAR`, made on the first frame in linear light.
-    linear_pipelines: std::sync::Mutex<Option<Arc<Pipelines>>>,
+    /// Those of the other variants, each made on the first frame that needs it.
+    variants: std::sync::Mutex<Vec<(Variant, Arc<Pipelines>)>>,
     /// Disc blurs made so far, by what they are for.
     disc_blurs: std::sync::Mutex<Vec<(DiscBlurKey, wgpu::ComputePipeline)>>,
 }
@@ -240,7 +250,7 @@ impl Shaders {
             bind_group_layouts: &[Some(&layout)],
             immediate_size: 0,
         });
-        let pipelines = Arc::new(Pipelines::new(device, &pipeline_layout, false));
+        let pipelines = Arc::new(Pipelines::new(device, &pipeline_layout, Variant::default()));
         if let Some(error) = context.take_error() {
             bail!("the GPU could not build the refocusing shaders: {error}");
         }
@@ -248,28 +258,33 @@ impl Shaders {
             layout,
             pipeline_layout,
             pipelines,
-            linear_pipelines: Default::default(),
+            variants: Default::default(),
             disc_blurs: Default::default(),
         })
     }
 
-    /// The plane passes for blurring encoded values, or linear light (made on first use).
-    pub(super) fn pipelines(&self, context: &GpuContext, linear: bool) -> Result<Arc<Pipelines>> {
-        if !linear {
+    /// The plane passes of `variant` (made on first use, but for the default one).
+    pub(super) fn pipelines(
+        &self,
+        context: &GpuContext,
+        variant: Variant,
+    ) -> Result<Arc<Pipelines>> {
+        if variant == Variant::default() {
             return Ok(Arc::clone(&self.pipelines));
         }
-        let mut made = self
-            .linear_pipelines
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        if let Some(pipelines) = made.as_ref() {
+        let mut made = self.variants.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, pipelines)) = made.iter().find(|(made, _)| *made == variant) {
             return Ok(Arc::clone(pipelines));
         }
-        let pipelines = Arc::new(Pipelines::new(&context.device, &self.pipeline_layout, true));
+        let pipelines = Arc::new(Pipelines::new(
+            &context.device,
+            &self.pipeline_layout,
+            variant,
+        ));
         if let Some(error) = context.take_error() {
-            bail!("the GPU could not build the linear-light shaders: {error}");
+            bail!("the GPU could not build the refocusing shaders for {variant:?}: {error}");
         }
-        *made = Some(Arc::clone(&pipelines));
+        made.push((variant, Arc::clone(&pipelines)));
         Ok(pipelines)
     }
 
@@ -342,8 +357,7 @@ struct Constants {
     packed: bool,
     /// Extractions: the planes' level, 2 standing for any above (see [`level_class`]).
     level: u32,
-    /// Linear light (see [`Pipelines::new`]).
-    linear: bool,
+    variant: Variant,
 }
 
 /// The extraction pipeline of a plane of level `level`: cells of level 2 and above are one
@@ -365,7 +379,8 @@ fn pipeline(
         ("OVER", f64::from(u8::from(constants.over))),
         ("PACKED", f64::from(u8::from(constants.packed))),
         ("LEVEL", f64::from(constants.level)),
-        ("LINEAR", f64::from(u8::from(constants.linear))),
+        ("LINEAR", f64::from(u8::from(constants.variant.linear))),
+        ("FILL", f64::from(u8::from(constants.variant.fill))),
     ];
     device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
         label: Some(entry),
