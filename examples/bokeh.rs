@@ -14,7 +14,9 @@
 //!
 //! The day scene, focus on its far layer, measures the foreground's defocus: PSNR within
 //! 16 px of the near subject's silhouette, where the reference shows the far layer behind
-//! the subject's soft edge and Algorithm 1 cannot (the baseline for filling what it hides).
+//! the subject's soft edge and Algorithm 1 cannot; the foreground fill (`dof::fill`) takes
+//! that layer from the right camera's frame (rendered from the same layers) or, as `refocus`
+//! does, from the background around the subject.
 //!
 //! Reported per option: PSNR against the reference over the frame, and the brightness of
 //! the out-of-focus point lights: the mean linear luminance over each light's disc, as a
@@ -26,7 +28,8 @@
 //! ```
 //! `--pictures` also writes `docs/bokeh_night.png` (reference, plain, linear, linear with
 //! highlight-gain=4), `docs/bokeh_blades.png` (its lights through irises of 0, 5, 6 and 8
-//! blades), `docs/bokeh_foreground.png` (the day scene's subject edge: reference, plain)
+//! blades), `docs/bokeh_foreground.png` (the day scene's subject edge: reference, plain,
+//! foreground-fill, foreground-fill with linear-light)
 //! and `docs/bokeh_motorcycle.png` (the motorcycle, plain against linear with highlights,
 //! focus on the background).
 
@@ -234,16 +237,48 @@ fn foreground(renderer: &mut Renderer, pictures: bool) -> Result<()> {
         highlights: Highlights::NONE,
     };
     let crop = |data: &[u8]| crop(data, (130, 80, 200, 180));
+    let right = right_camera(&layers);
     let mut crops = vec![crop(&truth)];
     let mut output = vec![0u8; image.len()];
-    for (name, light, max_kernel) in [
-        ("plain (Algorithm 1)", Light::Encoded, 11),
-        ("plain, max-kernel=0 (exact)", Light::Encoded, 0),
-        ("linear-light", linear, 11),
+    for (name, light, max_kernel, fill, right) in [
+        ("plain (Algorithm 1)", Light::Encoded, 11, false, None),
+        (
+            "plain, max-kernel=0 (exact)",
+            Light::Encoded,
+            0,
+            false,
+            None,
+        ),
+        ("linear-light", linear, 11, false, None),
+        (
+            "foreground-fill (sterefo: right view)",
+            Light::Encoded,
+            11,
+            true,
+            Some(&right),
+        ),
+        (
+            "foreground-fill, no right view (refocus)",
+            Light::Encoded,
+            11,
+            true,
+            None,
+        ),
+        (
+            "foreground-fill linear-light (sterefo)",
+            linear,
+            11,
+            true,
+            Some(&right),
+        ),
     ] {
-        let params = params(light, FAR, 48.0, max_kernel);
-        renderer.render(
+        let params = Params {
+            fill_hidden: fill,
+            ..params(light, FAR, 48.0, max_kernel)
+        };
+        renderer.render_views(
             &image,
+            right.map(Vec::as_slice),
             &disparity,
             WIDTH as u32,
             HEIGHT as u32,
@@ -255,12 +290,12 @@ fn foreground(renderer: &mut Renderer, pictures: bool) -> Result<()> {
             psnr_where(&output, &truth, &band),
             psnr(&output, &truth)
         );
-        if max_kernel == 11 && light == Light::Encoded {
+        if max_kernel == 11 && (light == Light::Encoded && !fill || right.is_some()) {
             crops.push(crop(&output));
         }
     }
     if pictures {
-        let sheet = common::contact_sheet(&crops, 2, 4);
+        let sheet = common::contact_sheet(&crops, 4, 4);
         common::write_figure(std::path::Path::new("docs/bokeh_foreground.png"), &sheet)?;
     }
     Ok(())
@@ -388,6 +423,26 @@ fn camera(layers: &[Layer]) -> (Vec<u8>, Vec<f32>) {
         }
     }
     (to_rgba(&colour), disparity)
+}
+
+/// The right camera's frame: pixel x shows each layer's point at x + d (the layers
+/// continue their last column beyond the frame's right edge).
+fn right_camera(layers: &[Layer]) -> Vec<u8> {
+    let mut colour = vec![[0.0f64; 3]; WIDTH * HEIGHT];
+    for layer in layers {
+        let shift = layer.disparity.round() as usize;
+        for y in 0..HEIGHT {
+            for x in 0..WIDTH {
+                let source = y * WIDTH + (x + shift).min(WIDTH - 1);
+                let a = layer.alpha[source];
+                let out = &mut colour[y * WIDTH + x];
+                for (out, c) in out.iter_mut().zip(layer.colour[source]) {
+                    *out = *out * (1.0 - a) + c * a;
+                }
+            }
+        }
+    }
+    to_rgba(&colour)
 }
 
 /// The reference depth of field, linear light: every layer blurred with its own disc and

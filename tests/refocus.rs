@@ -360,6 +360,31 @@ fn inverted_disparity_range_is_a_clear_error() {
     assert!(error.contains("min-disparity"), "{error}");
 }
 
+/// `foreground-fill`, switched while playing, focus behind the box and on it: each frame
+/// as the oracle refocuses it with the hidden layer taken from the surrounding background
+/// (`refocus` has no right view).
+#[test]
+fn foreground_fill_matches_the_oracle() {
+    init();
+    let frames = [(true, 4.0f32), (true, 24.0), (false, 4.0)].map(|(fill, focus)| {
+        let properties = vec![
+            ("foreground-fill", fill.to_value()),
+            ("focus-disparity", focus.to_value()),
+        ];
+        let params = Params {
+            fill_hidden: fill,
+            ..exact(focus)
+        };
+        (properties, params)
+    });
+    // The fill changes these frames (else this test would not see it ignored).
+    let (w, h, image, disparity) = scene();
+    let filled = reference::refocus(&image, &disparity, w, h, &frames[0].1);
+    let plain = reference::refocus(&image, &disparity, w, h, &frames[2].1);
+    assert!(pipeline::worst_difference(&filled, &plain) > 8);
+    frames_match_the_oracle(&element(0.5, 24.0, 0), frames.into());
+}
+
 #[test]
 fn two_blades_are_a_clear_error() {
     init();

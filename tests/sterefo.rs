@@ -209,14 +209,16 @@ fn outputs_have_the_promised_formats_and_the_disparity_is_right() {
     }
 }
 
-/// The lens options (linear light with highlights, a 6-blade iris) in `sterefo`: the
-/// refocused frame is the oracle's with those options, on the depth module's disparity.
+/// The lens options (linear light with highlights, a 6-blade iris, the foreground fill) in
+/// `sterefo`: the refocused frame is the oracle's with those options, on the depth module's
+/// disparity and with the right view the fill takes what the box hides from.
 #[test]
 fn lens_options_refocus_as_the_oracle() {
     init();
     let (left_image, right_image, _) = stereo_scene::render(WIDTH, HEIGHT, 8.0, &[BOX]);
     let disparity = network_disparity(&left_image, &right_image);
     let sterefo = element(&[
+        ("aperture", &0.6f32),
         ("focus-disparity", &8.0f32),
         ("max-kernel", &0u32),
         ("linear-light", &true),
@@ -224,6 +226,7 @@ fn lens_options_refocus_as_the_oracle() {
         ("highlight-gain", &4.0f32),
         ("blades", &6u32),
         ("blade-rotation", &15.0f32),
+        ("foreground-fill", &true),
     ]);
     sterefo.set_property_from_str("focus-mode", "disparity");
     let (mut left, right) = harnesses(&sterefo, WIDTH, HEIGHT);
@@ -233,6 +236,7 @@ fn lens_options_refocus_as_the_oracle() {
         .pull()
         .unwrap_or_else(|_| panic!("no frame; errors {:?}", errors(&sterefo)));
     let params = gststerefo::dof::Params {
+        aperture: 0.6,
         focus_disparity: 8.0,
         max_disparity: 48.0,
         max_kernel: 0,
@@ -247,13 +251,26 @@ fn lens_options_refocus_as_the_oracle() {
             blades: 6,
             rotation: 15.0,
         },
+        fill_hidden: true,
         ..Default::default()
     };
-    let expected =
-        gststerefo::dof::reference::refocus(&left_image, &disparity, WIDTH, HEIGHT, &params);
+    let oracle = |right: Option<&[u8]>| {
+        gststerefo::dof::reference::refocus_views(
+            &left_image,
+            right,
+            &disparity,
+            WIDTH,
+            HEIGHT,
+            &params,
+        )
+    };
+    let expected = oracle(Some(&right_image));
     let map = buffer.map_readable().unwrap();
     let worst = pipeline::worst_difference(&map, &expected);
     assert!(worst <= 1, "worst difference {worst} levels");
+    // The fill took what the box hides from the right view.
+    let without_right = pipeline::worst_difference(&map, &oracle(None));
+    assert!(without_right > 1, "the right view made no difference");
     assert_ne!(
         &map[..],
         &left_image[..],

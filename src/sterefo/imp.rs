@@ -88,7 +88,9 @@ struct State {
     /// Frames of formats other than the 4-byte ones, converted to RGBA.
     left_rgba: Vec<u8>,
     right_rgba: Vec<u8>,
+    /// The left view's pixels the renderer takes, and the right view's (foreground fill).
     image: Vec<u8>,
+    right_image: Vec<u8>,
     output: Vec<u8>,
     puller: FocusPuller,
     temporal: TemporalFilter,
@@ -502,6 +504,7 @@ impl AggregatorImpl for Sterefo {
             left_rgba: Vec::new(),
             right_rgba: Vec::new(),
             image: Vec::new(),
+            right_image: Vec::new(),
             output: Vec::new(),
             puller: FocusPuller::default(),
             temporal: TemporalFilter::default(),
@@ -864,9 +867,15 @@ impl AggregatorImpl for Sterefo {
                         return Err(gst::FlowError::Error);
                     }
                     frames::read_view(&left_image, &mut state.image);
+                    // The foreground fill takes what near objects hide from the right view.
+                    let right = params.fill_hidden.then(|| {
+                        frames::read_view(&right_image, &mut state.right_image);
+                        state.right_image.as_slice()
+                    });
                     state.output.resize(state.image.len(), 0);
-                    if let Err(e) = state.renderer.render(
+                    if let Err(e) = state.renderer.render_views(
                         &state.image,
+                        right,
                         &state.disparity,
                         width as u32,
                         height as u32,
