@@ -4,8 +4,8 @@
 //! ```text
 //! cargo run --release --example bench_refocus [-- --quick] [--no-baseline] [--options]
 //! ```
-//! `--options`: instead, the cost of the rendering options (linear light, highlights, blades) as
-//! ratios to plain Algorithm 1 with the same aperture and `max-kernel`.
+//! `--options`: instead, the cost of the rendering options (linear light, highlights, blades,
+//! foreground fill) as ratios to plain Algorithm 1 with the same aperture and `max-kernel`.
 //! Needs `data/bench/` (made by `scripts/make_test_data.py`) and the project's Python venv.
 //! Input: the Middlebury motorcycle image and its ground-truth disparity resized to each size,
 //! disparity rescaled to [0, 72] px; sweep [0, 80], focus at 40 px. `--quick`: 1242x375 only.
@@ -126,37 +126,57 @@ fn options(quick: bool) -> Result<()> {
         rotation: 0.0,
     };
     let options = [
-        ("plain", Light::Encoded, Shape::Disc),
-        ("linear-light", linear(0.0), Shape::Disc),
-        ("linear-light highlight-gain=4", linear(4.0), Shape::Disc),
-        ("blades=6", Light::Encoded, hexagon),
+        ("plain", Light::Encoded, Shape::Disc, None),
+        ("linear-light", linear(0.0), Shape::Disc, None),
+        (
+            "linear-light highlight-gain=4",
+            linear(4.0),
+            Shape::Disc,
+            None,
+        ),
+        ("blades=6", Light::Encoded, hexagon, None),
         (
             "blades=6 linear-light highlight-gain=4",
             linear(4.0),
             hexagon,
+            None,
+        ),
+        (
+            "foreground-fill (right view, as sterefo)",
+            Light::Encoded,
+            Shape::Disc,
+            Some(true),
+        ),
+        (
+            "foreground-fill (no right view, as refocus)",
+            Light::Encoded,
+            Shape::Disc,
+            Some(false),
         ),
     ];
     for input in inputs(quick)? {
         let mut rows = Vec::new();
         for aperture in [0.25f32, 0.8] {
-            for (name, light, shape) in options {
+            // fill: None = off, else whether the fill has the right view.
+            for (name, light, shape, fill) in options {
                 let params = Params {
                     aperture,
                     focus_disparity: 40.0,
                     max_disparity: 80.0,
                     light,
                     shape,
+                    fill_hidden: fill.is_some(),
                     ..Default::default()
                 };
-                rows.push((name, params));
+                rows.push((name, params, fill == Some(true)));
             }
         }
-        let params: Vec<Params> = rows.iter().map(|(_, params)| *params).collect();
-        let timed = time_in_turns(&mut renderer, &input, &params, 8)?;
+        let params: Vec<(Params, bool)> = rows.iter().map(|(_, p, right)| (*p, *right)).collect();
+        let timed = time_views_in_turns(&mut renderer, &input, &params, 8)?;
         let rows: Vec<(&str, Params, f64)> = rows
             .into_iter()
             .zip(timed)
-            .map(|((name, params), (_, ms))| (name, params, ms))
+            .map(|((name, params, _), (_, ms))| (name, params, ms))
             .collect();
         for (name, params, ms) in &rows {
             let plain = rows
@@ -182,6 +202,8 @@ struct Input {
     /// Path prefix of its files.
     stem: String,
     image: png_io::Rgba,
+    /// The right view (the foreground fill's).
+    right: png_io::Rgba,
     disparity: Vec<f32>,
 }
 
@@ -197,12 +219,14 @@ fn inputs(quick: bool) -> Result<Vec<Input>> {
         .map(|&(width, height)| {
             let stem = format!("data/bench/{width}x{height}");
             let image = png_io::read_rgba(format!("{stem}_image.png"))?;
+            let right = png_io::read_rgba(format!("{stem}_right.png"))?;
             let (_, _, disparity) = png_io::read_disparity(format!("{stem}_disparity.png"))?;
             Ok(Input {
                 width,
                 height,
                 stem,
                 image,
+                right,
                 disparity,
             })
         })
@@ -218,11 +242,23 @@ fn time_in_turns(
     configurations: &[Params],
     passes: usize,
 ) -> Result<Vec<(RenderStats, f64)>> {
+    let configurations: Vec<(Params, bool)> = configurations.iter().map(|p| (*p, false)).collect();
+    time_views_in_turns(renderer, input, &configurations, passes)
+}
+
+/// [`time_in_turns`] of configurations that may give the renderer the right view (`true`).
+fn time_views_in_turns(
+    renderer: &mut Renderer,
+    input: &Input,
+    configurations: &[(Params, bool)],
+    passes: usize,
+) -> Result<Vec<(RenderStats, f64)>> {
     let mut output = vec![0u8; input.image.data.len()];
-    let mut render = |params: &Params| {
+    let mut render = |(params, with_right): &(Params, bool)| {
         let (width, height) = (input.width, input.height);
-        renderer.render(
+        renderer.render_views(
             &input.image.data,
+            with_right.then_some(input.right.data.as_slice()),
             &input.disparity,
             width,
             height,
@@ -231,13 +267,13 @@ fn time_in_turns(
         )
     };
     let mut timed = Vec::new();
-    for params in configurations {
-        timed.push((render(params)?, f64::INFINITY));
+    for configuration in configurations {
+        timed.push((render(configuration)?, f64::INFINITY));
     }
     for _ in 0..passes {
-        for (params, (_, ms)) in configurations.iter().zip(&mut timed) {
+        for (configuration, (_, ms)) in configurations.iter().zip(&mut timed) {
             let start = Instant::now();
-            render(params)?;
+            render(configuration)?;
             *ms = ms.min(start.elapsed().as_secs_f64() * 1000.0);
         }
     }

@@ -92,8 +92,9 @@ override LEVEL: u32 = 0u;
 // the values by `frame.transfer`, its normalisation encodes them. Off, the branches fold
 // away, so the fast path (which never decodes) pays nothing for it.
 override LINEAR: bool = false;
-// Pipeline constant: foreground fill (src/dof/fill.rs): the exact path's extraction also
-// blurs the hidden layer, stored after the frame's pixels in `image` and `disparity`.
+// Pipeline constant: foreground fill (src/dof/fill.rs): the extractions also take the
+// hidden layer, stored after the frame's pixels in `image` and `disparity` (the host does
+// not tag pixels then: a tagged pixel holds one colour).
 override FILL: bool = false;
 // Samples per axis of a cell's footprint, min(2^L, MAX_SAMPLES): coarser levels sample the
 // footprint evenly, as densely as a bilinear downsampling. Their planes' discs are at least

@@ -479,6 +479,32 @@ fn foreground_fill_matches_the_oracle() {
             "{what}: the fill changed {changed} values"
         );
     }
+    // The fast path at full resolution (every disc within kmax 15): exact.
+    for (width, height) in [(96, 64), (33, 17)] {
+        let (image, disparity) = scene(&mut rng, width, height, 40.0);
+        let (right, _) = scene(&mut rng, width, height, 40.0);
+        let params = Params {
+            aperture: 0.15,
+            focus_disparity: 4.0,
+            max_disparity: 40.0,
+            max_kernel: 15,
+            fill_hidden: true,
+            ..Default::default()
+        };
+        let (worst, mean, _) = compare_views(
+            &mut renderer,
+            &image,
+            Some(&right),
+            &disparity,
+            width,
+            height,
+            &params,
+        );
+        assert!(
+            worst <= 1,
+            "{width}x{height} kmax 15: worst {worst}, mean {mean:.3}"
+        );
+    }
     // Downsampled (kmax 11): as close to the filled oracle as plain is to its own.
     let (image, disparity) = scene(&mut rng, 160, 96, 60.0);
     let (right, _) = scene(&mut rng, 160, 96, 60.0);

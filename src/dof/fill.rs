@@ -21,7 +21,8 @@
 //!   in each of the four directions along the row and column (within `2R + 1`), averaged with
 //!   weights `1 / distance`. A pixel with none keeps no hidden layer.
 //!
-//! Computed on the CPU from the clamped disparity, once per frame, O(pixels x R) at worst.
+//! Computed on the CPU from the clamped disparity, once per frame: O(pixels) but for the
+//! searches along rows and columns, O(pixels log R).
 
 use super::Params;
 
@@ -87,6 +88,9 @@ pub fn hidden_layer(
         colour: vec![[0, 0, 0, 255]; pixels],
         disparity: vec![NONE; pixels],
     };
+    // Per pixel still to fill from the surroundings: the farthest disparity its background
+    // may have (else -inf).
+    let mut limits = vec![f32::NEG_INFINITY; pixels];
     for y in 0..height {
         for x in 0..width {
             let p = y * width + x;
@@ -99,21 +103,21 @@ pub fn hidden_layer(
                 let q = (q >= 0.0 && q < width as f32).then_some(y * width + q as usize)?;
                 (covered[q] <= b + band).then(|| pixel(right, q))
             });
-            let colour = seen.or_else(|| {
-                surrounding(
-                    image,
-                    disparity,
-                    width,
-                    height,
-                    (x, y),
-                    b + band,
-                    2 * reach + 1,
-                )
-            });
-            if let Some(colour) = colour {
-                hidden.colour[p] = colour;
-                hidden.disparity[p] = b;
+            match seen {
+                Some(colour) => {
+                    hidden.colour[p] = colour;
+                    hidden.disparity[p] = b;
+                }
+                None => limits[p] = b + band,
             }
+        }
+    }
+    let sums = surrounding(image, disparity, &limits, width, height, 2 * reach + 1);
+    for (p, sum) in sums.iter().enumerate() {
+        if sum[3] > 0.0 {
+            let c = [0, 1, 2].map(|c| (sum[c] / sum[3]).round().clamp(0.0, 255.0) as u8);
+            hidden.colour[p] = [c[0], c[1], c[2], 255];
+            hidden.disparity[p] = behind[p];
         }
     }
     hidden
@@ -123,41 +127,97 @@ fn pixel(image: &[u8], p: usize) -> [u8; 4] {
     [image[p * 4], image[p * 4 + 1], image[p * 4 + 2], 255]
 }
 
-/// The mean, weighted by `1 / distance`, of the nearest pixel whose disparity is at most
-/// `limit` in each direction from `(x, y)` along its row and column, within `span` pixels.
+/// For each pixel with a finite `limits[p]`: the sum, weighted by `1 / distance`, of the
+/// colour of the nearest pixel whose disparity is at most that limit in each direction
+/// along its row and column within `span` pixels, and the sum of the weights (`[3]`).
 fn surrounding(
     image: &[u8],
     disparity: &[f32],
+    limits: &[f32],
     width: usize,
     height: usize,
-    (x, y): (usize, usize),
-    limit: f32,
     span: usize,
-) -> Option<[u8; 4]> {
-    let (x, y) = (x as i64, y as i64);
-    let mut sum = [0.0f32; 3];
-    let mut weights = 0.0f32;
-    for (dx, dy) in [(-1i64, 0i64), (1, 0), (0, -1), (0, 1)] {
-        for step in 1..=span as i64 {
-            let (u, v) = (x + dx * step, y + dy * step);
-            if u < 0 || v < 0 || u >= width as i64 || v >= height as i64 {
-                break;
-            }
-            let q = v as usize * width + u as usize;
-            if disparity[q] <= limit {
-                let w = 1.0 / step as f32;
-                for (s, c) in sum.iter_mut().zip(&image[q * 4..q * 4 + 3]) {
-                    *s += w * f32::from(*c);
+) -> Vec<[f32; 4]> {
+    let mut sums = vec![[0.0f32; 4]; width * height];
+    let mut search = Search {
+        span,
+        stack: Vec::with_capacity(width.max(height)),
+    };
+    let mut add = |p: usize, q: usize, distance: usize| {
+        let w = 1.0 / distance as f32;
+        let sum = &mut sums[p];
+        for (s, c) in sum.iter_mut().zip(&image[q * 4..q * 4 + 3]) {
+            *s += w * f32::from(*c);
+        }
+        sum[3] += w;
+    };
+    for y in 0..height {
+        let row = y * width..(y + 1) * width;
+        let (d, l) = (&disparity[row.clone()], &limits[row]);
+        if l.iter().all(|&l| l == f32::NEG_INFINITY) {
+            continue;
+        }
+        search.forward(d, l, |i, j| add(y * width + i, y * width + j, i - j));
+        search.backward(d, l, |i, j| add(y * width + i, y * width + j, j - i));
+    }
+    // Columns, gathered into lines of their own.
+    let (mut d, mut l) = (vec![0.0f32; height], vec![0.0f32; height]);
+    for x in 0..width {
+        for y in 0..height {
+            (d[y], l[y]) = (disparity[y * width + x], limits[y * width + x]);
+        }
+        if l.iter().all(|&l| l == f32::NEG_INFINITY) {
+            continue;
+        }
+        search.forward(&d, &l, |i, j| add(i * width + x, j * width + x, i - j));
+        search.backward(&d, &l, |i, j| add(i * width + x, j * width + x, j - i));
+    }
+    sums
+}
+
+/// The nearest pixel along a line whose disparity is at most a pixel's limit. `stack` holds
+/// the candidates met so far, disparities increasing (a pixel passed over by a later one
+/// no farther is never the nearest again), so the nearest under a limit is the last
+/// candidate within it: a binary search.
+struct Search {
+    span: usize,
+    stack: Vec<(usize, f32)>,
+}
+
+impl Search {
+    /// Calls `found(i, j)` for each `i` with a finite `limits[i]` and its nearest `j < i`
+    /// within the span with `disparity[j] <= limits[i]`.
+    fn forward(&mut self, disparity: &[f32], limits: &[f32], found: impl FnMut(usize, usize)) {
+        self.scan(disparity.iter().zip(limits).enumerate(), found);
+    }
+
+    /// The same with `j > i`.
+    fn backward(&mut self, disparity: &[f32], limits: &[f32], found: impl FnMut(usize, usize)) {
+        self.scan(disparity.iter().zip(limits).enumerate().rev(), found);
+    }
+
+    fn scan<'a>(
+        &mut self,
+        line: impl Iterator<Item = (usize, (&'a f32, &'a f32))>,
+        mut found: impl FnMut(usize, usize),
+    ) {
+        self.stack.clear();
+        for (i, (&d, &limit)) in line {
+            if limit > f32::NEG_INFINITY {
+                let n = self.stack.partition_point(|&(_, dj)| dj <= limit);
+                if let Some(&(j, _)) = self.stack[..n]
+                    .last()
+                    .filter(|(j, _)| i.abs_diff(*j) <= self.span)
+                {
+                    found(i, j);
                 }
-                weights += w;
-                break;
             }
+            while self.stack.last().is_some_and(|&(_, dj)| dj >= d) {
+                self.stack.pop();
+            }
+            self.stack.push((i, d));
         }
     }
-    (weights > 0.0).then(|| {
-        let c = sum.map(|s| (s / weights).round().clamp(0.0, 255.0) as u8);
-        [c[0], c[1], c[2], 255]
-    })
 }
 
 /// Per pixel of the right view, the largest disparity of the left pixels that land on it
@@ -184,9 +244,10 @@ fn forward_warp(disparity: &[f32], width: usize, height: usize) -> Vec<f32> {
 /// The minimum of `values` over the square of half-size `reach` around each pixel (clipped
 /// to the frame), by rows then columns, each a running minimum in O(1) per pixel.
 fn window_min(values: &[f32], width: usize, height: usize, reach: usize) -> Vec<f32> {
+    let mut scratch = Scratch::default();
     let mut rows = vec![0.0f32; width * height];
     for (line, out) in values.chunks_exact(width).zip(rows.chunks_exact_mut(width)) {
-        running_min(line, reach, out);
+        running_min(line, reach, out, &mut scratch);
     }
     let mut column = vec![0.0f32; height];
     let mut column_min = vec![0.0f32; height];
@@ -195,7 +256,7 @@ fn window_min(values: &[f32], width: usize, height: usize, reach: usize) -> Vec<
         for (y, c) in column.iter_mut().enumerate() {
             *c = rows[y * width + x];
         }
-        running_min(&column, reach, &mut column_min);
+        running_min(&column, reach, &mut column_min, &mut scratch);
         for (y, m) in column_min.iter().enumerate() {
             result[y * width + x] = *m;
         }
@@ -203,24 +264,45 @@ fn window_min(values: &[f32], width: usize, height: usize, reach: usize) -> Vec<
     result
 }
 
-/// `out[i] = min(line[i - reach..=i + reach])` (clipped), with a queue of the indices whose
-/// values increase.
-fn running_min(line: &[f32], reach: usize, out: &mut [f32]) {
-    let mut queue = std::collections::VecDeque::with_capacity(2 * reach + 2);
-    let n = line.len();
-    let mut next = 0;
-    for (i, out) in out.iter_mut().enumerate() {
-        while next < n && next <= i + reach {
-            while queue.back().is_some_and(|&j: &usize| line[j] >= line[next]) {
-                queue.pop_back();
-            }
-            queue.push_back(next);
-            next += 1;
+/// [`running_min`]'s buffers, reused from line to line.
+#[derive(Default)]
+struct Scratch {
+    padded: Vec<f32>,
+    prefix: Vec<f32>,
+    suffix: Vec<f32>,
+}
+
+/// `out[i] = min(line[i - reach..=i + reach])` (clipped), van Herk's way: the line padded
+/// with `reach` infinities a side is cut into blocks of the window's length `w`; within each,
+/// minima from the block's start (`prefix`) and to its end (`suffix`); any window of `w`
+/// spans at most two blocks, so its minimum is `min(suffix[a], prefix[a + w - 1])`.
+fn running_min(line: &[f32], reach: usize, out: &mut [f32], scratch: &mut Scratch) {
+    let w = 2 * reach + 1;
+    let Scratch {
+        padded,
+        prefix,
+        suffix,
+    } = scratch;
+    padded.clear();
+    padded.resize(reach, f32::INFINITY);
+    padded.extend_from_slice(line);
+    padded.resize(line.len() + 2 * reach, f32::INFINITY);
+    let n = padded.len();
+    prefix.clear();
+    prefix.extend_from_slice(padded);
+    suffix.clear();
+    suffix.extend_from_slice(padded);
+    for start in (0..n).step_by(w) {
+        let end = (start + w).min(n);
+        for i in start + 1..end {
+            prefix[i] = prefix[i].min(prefix[i - 1]);
         }
-        while queue.front().is_some_and(|&j| j + reach < i) {
-            queue.pop_front();
+        for i in (start..end - 1).rev() {
+            suffix[i] = suffix[i].min(suffix[i + 1]);
         }
-        *out = line[*queue.front().expect("the window holds index i")];
+    }
+    for (a, out) in out.iter_mut().enumerate() {
+        *out = suffix[a].min(prefix[a + w - 1]);
     }
 }
 
@@ -272,11 +354,59 @@ mod tests {
         let line: Vec<f32> = [5, 3, 8, 1, 9, 9, 2, 7, 7, 6].map(|v| v as f32).to_vec();
         for reach in 0..12 {
             let mut out = vec![0.0; line.len()];
-            running_min(&line, reach, &mut out);
+            running_min(&line, reach, &mut out, &mut Scratch::default());
             for (i, &o) in out.iter().enumerate() {
                 let window = &line[i.saturating_sub(reach)..(i + reach + 1).min(line.len())];
                 let expected = window.iter().copied().fold(f32::INFINITY, f32::min);
                 assert_eq!(o, expected, "reach {reach} at {i}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_searches_find_what_a_brute_force_search_finds() {
+        let (width, height, span) = (23, 17, 6);
+        let mut seed = 0x9e37_79b9u32;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 17;
+            seed ^= seed << 5;
+            seed
+        };
+        let image: Vec<u8> = (0..width * height * 4).map(|_| next() as u8).collect();
+        let disparity: Vec<f32> = (0..width * height).map(|_| (next() % 40) as f32).collect();
+        let limits: Vec<f32> = (0..width * height)
+            .map(|_| match next() % 3 {
+                0 => f32::NEG_INFINITY,
+                _ => (next() % 20) as f32,
+            })
+            .collect();
+        let sums = surrounding(&image, &disparity, &limits, width, height, span);
+        for y in 0..height as i64 {
+            for x in 0..width as i64 {
+                let p = y as usize * width + x as usize;
+                let mut expected = [0.0f32; 4];
+                if limits[p] > f32::NEG_INFINITY {
+                    for (dx, dy) in [(-1i64, 0i64), (1, 0), (0, -1), (0, 1)] {
+                        let found = (1..=span as i64).find_map(|step| {
+                            let (u, v) = (x + dx * step, y + dy * step);
+                            let inside =
+                                (0..width as i64).contains(&u) && (0..height as i64).contains(&v);
+                            let q = (v * width as i64 + u) as usize;
+                            (inside && disparity[q] <= limits[p]).then_some((step, q))
+                        });
+                        if let Some((step, q)) = found {
+                            let w = 1.0 / step as f32;
+                            for c in 0..3 {
+                                expected[c] += w * f32::from(image[q * 4 + c]);
+                            }
+                            expected[3] += w;
+                        }
+                    }
+                }
+                for c in 0..4 {
+                    assert!((sums[p][c] - expected[c]).abs() < 1e-3, "({x}, {y})");
+                }
             }
         }
     }

@@ -256,7 +256,7 @@ impl Renderer {
     }
 
     /// The planes of level 0 (in `plan.planes`) if they read tagged pixels: on the fast path
-    /// with hard masks.
+    /// with hard masks and no hidden layer (a tagged pixel holds one colour).
     fn tagged_planes(&self, params: &Params, fast: bool) -> Option<Range<usize>> {
         let planes = &self.plan.planes;
         let first = planes.iter().position(|w| w.plane.level == 0)?;
@@ -264,7 +264,8 @@ impl Renderer {
             .iter()
             .take_while(|w| w.plane.level == 0)
             .count();
-        let tags = fast && params.mask == Mask::Hard && count <= TAGGED_PLANES;
+        let tags =
+            fast && params.mask == Mask::Hard && !params.fill_hidden && count <= TAGGED_PLANES;
         tags.then_some(first..first + count)
     }
 
@@ -416,11 +417,8 @@ fn clamp_disparity(disparity: &[f32], params: &Params, clamped: &mut Vec<f32>) {
 
 /// Whether the planes take the fast path (byte cells, discs written out per kernel): when
 /// kernels are capped small enough that a disc's sums fit 16 bits per channel (unless a frame
-/// too small for a plane's level widens its kernel, see `plan_frame`), values are blurred
-/// as encoded (bytes of linear light would lose the shadows) and there is no hidden layer
-/// (the fast path's cells and tags hold the visible layer only).
+/// too small for a plane's level widens its kernel, see `plan_frame`), and values are blurred
+/// as encoded (bytes of linear light would lose the shadows).
 fn takes_fast_path(params: &Params) -> bool {
-    (1..=FAST_MAX_KERNEL).contains(&params.max_kernel)
-        && params.light == Light::Encoded
-        && !params.fill_hidden
+    (1..=FAST_MAX_KERNEL).contains(&params.max_kernel) && params.light == Light::Encoded
 }
