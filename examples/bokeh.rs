@@ -30,8 +30,8 @@
 //! highlight-gain=4), `docs/bokeh_blades.png` (its lights through irises of 0, 5, 6 and 8
 //! blades), `docs/bokeh_foreground.png` (the day scene's subject edge: reference, plain,
 //! foreground-fill, foreground-fill with linear-light)
-//! and `docs/bokeh_motorcycle.png` (the motorcycle, plain against linear with highlights,
-//! focus on the background).
+//! and `docs/bokeh_motorcycle.png` (the motorcycle, focus on the background: plain, linear
+//! with highlights, and the same with the foreground fill from the right view).
 
 mod common;
 #[path = "../tests/common/png_io.rs"]
@@ -709,6 +709,7 @@ fn motorcycle(renderer: &mut Renderer) -> Result<()> {
         (w, h) == (image.width, image.height),
         "motorcycle sizes differ"
     );
+    let right = png_io::read_rgba("data/motorcycle/right.png")?;
     let mut tiles = Vec::new();
     let boosted = Light::Linear {
         transfer: Transfer::Srgb,
@@ -717,14 +718,16 @@ fn motorcycle(renderer: &mut Renderer) -> Result<()> {
             gain: 4.0,
         },
     };
-    for light in [Light::Encoded, boosted] {
+    for (light, fill_hidden) in [(Light::Encoded, false), (boosted, false), (boosted, true)] {
         let params = Params {
             aperture: 0.3,
+            fill_hidden,
             ..params(light, 15.0, 80.0, 11)
         };
         let mut output = vec![0u8; image.data.len()];
-        renderer.render(
+        renderer.render_views(
             &image.data,
+            Some(&right.data),
             &disparity,
             w as u32,
             h as u32,
@@ -737,6 +740,6 @@ fn motorcycle(renderer: &mut Renderer) -> Result<()> {
             data: output,
         });
     }
-    let sheet = common::contact_sheet(&tiles, 2, 4);
+    let sheet = common::contact_sheet(&tiles, 3, 4);
     common::write_figure(std::path::Path::new("docs/bokeh_motorcycle.png"), &sheet)
 }
