@@ -17,6 +17,10 @@
 //! On the fast path with hard masks those full-resolution planes read pixels tagged once per
 //! frame with the planes they belong to, through a disc blur written for each disc
 //! ([`disc_blur`]).
+//!
+//! With the foreground fill ([`Params::fill_hidden`]) the host computes the frame's hidden
+//! layer ([`fill`]) and uploads it after the frame's pixels; the planes' extractions blur it
+//! with the visible layer (pipelines built with `FILL`), and no pixels are tagged.
 
 mod buffers;
 pub mod disc_blur;
