@@ -246,17 +246,24 @@ fn two_input_pipeline(
 #[test]
 fn one_pixel_and_very_long_frames_go_through_both_elements() {
     init();
+    // Plain, and every option of the renderer at once.
+    let options = [
+        "",
+        "foreground-fill=true linear-light=true highlight-gain=4 blades=5",
+    ];
     for element in ["refocus", "sterefo"] {
         for (width, height) in [(1, 1), (16384, 16), (16, 16384)] {
-            let pipeline = two_input_pipeline(element, "", width, height, 2);
-            let frames = pipeline::count_buffers(&pipeline, "sink");
-            run(&pipeline, Duration::from_secs(60))
-                .unwrap_or_else(|e| panic!("{element} at {width}x{height}: {e}"));
-            assert_eq!(
-                frames.load(Ordering::SeqCst),
-                2,
-                "{element} at {width}x{height}"
-            );
+            for properties in options {
+                let pipeline = two_input_pipeline(element, properties, width, height, 2);
+                let frames = pipeline::count_buffers(&pipeline, "sink");
+                run(&pipeline, Duration::from_secs(60))
+                    .unwrap_or_else(|e| panic!("{element} {properties} at {width}x{height}: {e}"));
+                assert_eq!(
+                    frames.load(Ordering::SeqCst),
+                    2,
+                    "{element} {properties} at {width}x{height}"
+                );
+            }
         }
     }
 }
