@@ -179,7 +179,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--json", default=None)
-    ap.add_argument("--save-maps", default=None, help="folder for colour-mapped disparity PNGs")
+    ap.add_argument("--save-maps", default=None, help="folder for colour-mapped disparity PNGs and comparison.jpg (left view, ground truth, model, tuned SGBM)")
     ap.add_argument("--baseline", default=os.path.join(ROOT, "models", "stereonet.onnx"),
                     help="a second model in the accuracy and fidelity table (default: the shipped "
                          "one, when --model is another file); 'none' for none")
@@ -310,6 +310,13 @@ def main():
             im = cv2.applyColorMap(np.clip(d / vmax * 255, 0, 255).astype(np.uint8), cv2.COLORMAP_TURBO)
             fn = "".join(c if c.isalnum() else "_" for c in k)[:40] + ".png"
             cv2.imwrite(os.path.join(a.save_maps, fn), im)
+        # The figure of the model card: left view, ground truth, the model, tuned SGBM (half size)
+        panels = [cv2.cvtColor(l8, cv2.COLOR_RGB2BGR)] + [
+            cv2.applyColorMap(np.clip(d / vmax * 255, 0, 255).astype(np.uint8), cv2.COLORMAP_TURBO)
+            for d in (np.where(np.isfinite(gt), gt, 0), maps[methods[0][0]], maps["SGBM tuned, full res, holes filled"])]
+        grid = np.vstack([np.hstack(panels[:2]), np.hstack(panels[2:])])
+        grid = cv2.resize(grid, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
+        cv2.imwrite(os.path.join(a.save_maps, "comparison.jpg"), grid, [cv2.IMWRITE_JPEG_QUALITY, 88])
 
     if a.json:
         with open(a.json, "w") as f:
