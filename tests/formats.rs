@@ -60,36 +60,64 @@ fn run_pipeline(launch: &str, out: &Path) -> Vec<u8> {
     bytes
 }
 
-/// Mean and largest difference of the colour channels, levels.
-fn differences(a: &[u8], b: &[u8]) -> (f64, u8) {
-    let diffs: Vec<u8> = a
+/// How far two RGBA pictures are apart in their colour channels, levels of 255.
+#[derive(Clone, Copy, Debug)]
+struct Difference {
+    mean: f64,
+    /// 99th percentile
+    p99: u8,
+    worst: u8,
+}
+
+impl std::fmt::Display for Difference {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        write!(
+            f,
+            "mean {:.3}, 99th percentile {}, worst {} levels",
+            self.mean, self.p99, self.worst
+        )
+    }
+}
+
+fn differences(a: &[u8], b: &[u8]) -> Difference {
+    let mut diffs: Vec<u8> = a
         .chunks_exact(4)
         .zip(b.chunks_exact(4))
         .flat_map(|(p, q)| (0..3).map(move |c| p[c].abs_diff(q[c])))
         .collect();
-    let mean = diffs.iter().map(|&d| f64::from(d)).sum::<f64>() / diffs.len() as f64;
-    (mean, diffs.into_iter().max().unwrap_or(0))
+    diffs.sort_unstable();
+    let mean = diffs.iter().map(|&d| f64::from(d)).sum::<f64>() / diffs.len().max(1) as f64;
+    let at = |share: f64| diffs.get((share * (diffs.len() as f64 - 1.0)).round() as usize);
+    Difference {
+        mean,
+        p99: at(0.99).copied().unwrap_or(0),
+        worst: diffs.last().copied().unwrap_or(0),
+    }
 }
 
-/// Bounds on the differences (mean, worst; levels of 255) per format, checked after all are
-/// printed. GStreamer's own conversions differ by about a level: through 16 bits it widens
-/// 8-bit values by x257 (Y' 106 becomes 106.41, chroma 174 becomes 174.68), which moves R
-/// and B by about +1.1 and +1.3 levels against the exact BT.601 decoding used here.
-fn check(what: &str, results: &[(&str, f64, u8)]) {
-    let bound = |format: &str| -> (f64, u8) {
+/// Bounds on the differences (mean, 99th percentile, worst; levels of 255) per format,
+/// checked after all are printed. GStreamer's own conversions differ by about a level:
+/// through 16 bits it widens 8-bit values by x257 (Y' 106 becomes 106.41, chroma 174
+/// becomes 174.68), which moves R and B by about +1.1 and +1.3 levels against the exact
+/// BT.601 decoding used here.
+fn check(what: &str, results: &[(&str, Difference)]) {
+    let bound = |format: &str| -> (f64, u8, u8) {
         match (what, format) {
-            (_, "RGB" | "BGR" | "BGRx") => (0.05, 1),
-            // worst at the box's edges, where the network, fed pictures a level apart, moves
-            // the disparity by a fraction of a pixel
-            ("sterefo", _) => (1.5, 20),
-            _ => (1.5, 4),
+            (_, "RGB" | "BGR" | "BGRx") => (0.05, 1, 1),
+            // The network, fed pictures a level apart, moves the disparity by a fraction of
+            // a pixel; along the box's edges that moves where its blurred border falls, so
+            // a few pixels there differ by tens of levels (17 with the shipped network, 26
+            // with another checkpoint of its training): the bound is on the 99th
+            // percentile (3 levels), the worst only catches a picture gone wrong.
+            ("sterefo", _) => (1.5, 4, 32),
+            _ => (1.5, 4, 4),
         }
     };
     let failed: Vec<_> = results
         .iter()
-        .filter(|(format, mean, worst)| {
-            let (m, w) = bound(format);
-            *mean > m || *worst > w
+        .filter(|(format, d)| {
+            let (mean, p99, worst) = bound(format);
+            d.mean > mean || d.p99 > p99 || d.worst > worst
         })
         .collect();
     assert!(
@@ -156,9 +184,9 @@ fn compare_with_rgba(what: &str, pipeline: impl Fn(&str, &str) -> String) {
             &out,
         );
         let via_rgba = run_pipeline(&launch(through(format), through(format)), &out);
-        let (mean, worst) = differences(&native, &via_rgba);
-        println!("{what} {format}: mean {mean:.3}, worst {worst} levels");
-        results.push((format, mean, worst));
+        let difference = differences(&native, &via_rgba);
+        println!("{what} {format}: {difference}");
+        results.push((format, difference));
     }
     check(what, &results);
 }
@@ -243,12 +271,9 @@ fn conversions_match_videoconvert() {
             );
             continue;
         }
-        let (mean, worst) = differences(&read, &expected);
-        println!(
-            "read {format} ({:?}): mean {mean:.3}, worst {worst} levels",
-            info.colorimetry()
-        );
-        results.push((format, mean, worst));
+        let difference = differences(&read, &expected);
+        println!("read {format} ({:?}): {difference}", info.colorimetry());
+        results.push((format, difference));
     }
     check("read", &results);
 }
@@ -368,7 +393,7 @@ fn sterefo_inputs_may_differ_in_format() {
     // the right view as I420, against the same pictures (through I420 and back) as RGBA
     let same = run_with(&through("I420"));
     let mixed = run_with(&convert("I420"));
-    let (mean, worst) = differences(&same, &mixed);
-    println!("RGBA + I420 against RGBA + RGBA: mean {mean:.3}, worst {worst} levels");
-    assert!(mean <= 1.0, "mean {mean:.3} levels");
+    let difference = differences(&same, &mixed);
+    println!("RGBA + I420 against RGBA + RGBA: {difference}");
+    assert!(difference.mean <= 1.0, "{difference}");
 }
