@@ -42,6 +42,32 @@ pub fn refocus_views(
     height: usize,
     params: &Params,
 ) -> Vec<u8> {
+    let values = refocus_values(image, right, disparity, width, height, params);
+    let mut out = vec![0u8; values.len() / 3 * 4];
+    for (o, (v, i)) in out
+        .chunks_exact_mut(4)
+        .zip(values.chunks_exact(3).zip(image.chunks_exact(4)))
+    {
+        for c in 0..3 {
+            o[c] = to_byte(v[c]);
+        }
+        o[3] = i[3];
+    }
+    out
+}
+
+/// [`refocus_views`] before it rounds to bytes: the refocused colour of each pixel, three
+/// values per pixel in [0, 1] for 8-bit input (`Is / Ms`, encoded as `params.light` says;
+/// the pixel's own colour where `Ms` is 0). What `models/train/layered_dof.py`, the
+/// differentiable version, is checked against.
+pub fn refocus_values(
+    image: &[u8],
+    right: Option<&[u8]>,
+    disparity: &[f32],
+    width: usize,
+    height: usize,
+    params: &Params,
+) -> Vec<f64> {
     let pixels = width * height;
     assert_eq!(
         image.len(),
@@ -107,17 +133,16 @@ pub fn refocus_views(
         }
     }
 
-    let mut out = vec![0u8; pixels * 4];
+    let mut out = Vec::with_capacity(pixels * 3);
     for p in 0..pixels {
         let acc = accum[p];
         for c in 0..3 {
-            out[p * 4 + c] = if acc[3] > 1e-6 {
-                to_byte(encoded(acc[c] / acc[3], params.light))
+            out.push(if acc[3] > 1e-6 {
+                encoded(acc[c] / acc[3], params.light)
             } else {
-                image[p * 4 + c]
-            };
+                f64::from(image[p * 4 + c]) / 255.0
+            });
         }
-        out[p * 4 + 3] = image[p * 4 + 3];
     }
     out
 }
