@@ -13,7 +13,7 @@ import unittest
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from layered_dof import DofParams, disc_kernel, refocus  # noqa: E402
+from layered_dof import DofParams, LayeredDoF, disc_kernel, refocus  # noqa: E402
 
 VECTORS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "testdata", "dof_vectors.txt")
 
@@ -91,7 +91,7 @@ class Gradients(unittest.TestCase):
         image, disparity = scene()
         params = DofParams(aperture=0.5, focus=4.0, dmin=0.0, dmax=12.0, mask="smooth", alpha=1.5)
         disparity.requires_grad_(True)
-        refocus(image, disparity, params).sum().backward()
+        LayeredDoF(params)(image, disparity).sum().backward()
         self.assertGreater(disparity.grad.abs().max().item(), 1e-3)
 
 
