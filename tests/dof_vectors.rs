@@ -109,11 +109,15 @@ fn vectors() -> String {
         let image = picture(w, h, seed as u32);
         let disparity = disparity(w, h, 14.5);
         let expected = reference::refocus_values(&image, None, &disparity, w, h, p);
+        let rgb: Vec<u8> = image
+            .chunks_exact(4)
+            .flat_map(|px| px[..3].to_vec())
+            .collect();
         // each scene blurs: the vectors catch a module that returns its input
         let moved = expected
             .iter()
-            .zip(image.chunks_exact(4).flat_map(|px| px[..3].to_vec()))
-            .map(|(e, i)| (e - f64::from(i) / 255.0).abs())
+            .zip(&rgb)
+            .map(|(e, &i)| (e - f64::from(i) / 255.0).abs())
             .fold(0.0, f64::max);
         assert!(
             moved > 0.1,
@@ -131,8 +135,12 @@ fn vectors() -> String {
             case.name, p.aperture, p.focus_disparity, p.min_disparity, p.max_disparity
         )
         .unwrap();
-        let rgb = image.chunks_exact(4).flat_map(|px| px[..3].to_vec());
-        writeln!(text, "image {}", join(rgb.map(|v| v.to_string()).collect())).unwrap();
+        writeln!(
+            text,
+            "image {}",
+            join(rgb.iter().map(u8::to_string).collect())
+        )
+        .unwrap();
         let d = disparity.iter().map(|v| format!("{v:?}"));
         writeln!(text, "disparity {}", join(d.collect())).unwrap();
         let e = expected.iter().map(|v| format!("{v:.17e}"));

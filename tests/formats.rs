@@ -87,10 +87,10 @@ fn differences(a: &[u8], b: &[u8]) -> Difference {
         .collect();
     diffs.sort_unstable();
     let mean = diffs.iter().map(|&d| f64::from(d)).sum::<f64>() / diffs.len().max(1) as f64;
-    let at = |share: f64| diffs.get((share * (diffs.len() as f64 - 1.0)).round() as usize);
+    let p99 = (0.99 * (diffs.len() as f64 - 1.0)).round() as usize;
     Difference {
         mean,
-        p99: at(0.99).copied().unwrap_or(0),
+        p99: diffs.get(p99).copied().unwrap_or(0),
         worst: diffs.last().copied().unwrap_or(0),
     }
 }
