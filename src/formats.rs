@@ -12,6 +12,8 @@
 //! at the caps' `chroma-site` (centred where the caps do not say, as GStreamer assumes). GRAY8 is full-range luma: R = G = B = Y in,
 //! Y = BT.601 luma out.
 
+pub mod gpu;
+
 use gst_video::prelude::*;
 use gst_video::{VideoColorMatrix, VideoColorRange, VideoFormat, VideoFrameRef};
 

@@ -13,6 +13,7 @@ use super::depth_settings::DepthSettings;
 use crate::aggregate::{self, running_time};
 use crate::depth_map::DepthToDisparity;
 use crate::dof::gpu::Renderer;
+use crate::formats::gpu::PlaneCoding;
 use crate::formats::{self, COLOUR_FORMATS};
 use crate::frames;
 use crate::gpu::GpuContext;
@@ -358,15 +359,29 @@ impl AggregatorImpl for Refocus {
             settings.temporal_smoothing,
             settings.temporal_gate,
         );
-        state.output.resize(state.image.len(), 0);
-        let stats = match state.renderer.render(
-            &state.image,
-            &state.disparity,
-            width,
-            height,
-            &params,
-            &mut state.output,
-        ) {
+        // Converted formats are coded on the GPU after refocusing, the 4-byte ones as they are.
+        let coding = PlaneCoding::of(&colour_info);
+        let rendered = match &coding {
+            None => {
+                state.output.resize(state.image.len(), 0);
+                let output = &mut state.output;
+                let image = &state.image;
+                state
+                    .renderer
+                    .render(image, &state.disparity, width, height, &params, output)
+            }
+            Some(coding) => state.renderer.render_planes(
+                &state.image,
+                None,
+                &state.disparity,
+                width,
+                height,
+                &params,
+                coding,
+                &mut state.output,
+            ),
+        };
+        let stats = match rendered {
             Ok(stats) => stats,
             Err(e) => {
                 gst::element_imp_error!(
@@ -396,7 +411,11 @@ impl AggregatorImpl for Refocus {
             let mut frame =
                 gst_video::VideoFrameRef::from_buffer_ref_writable(buffer, &colour_info)
                     .map_err(|_| gst::FlowError::Error)?;
-            formats::write(&state.output, &mut frame).map_err(|_| gst::FlowError::Error)?;
+            let written = match &coding {
+                None => formats::write(&state.output, &mut frame),
+                Some(coding) => formats::gpu::write_planes(&state.output, coding, &mut frame),
+            };
+            written.map_err(|_| gst::FlowError::Error)?;
         }
         drop(guard);
         self.latency

@@ -16,6 +16,7 @@ use crate::aggregate::{self, running_time};
 use crate::depth::{ChannelOrder, DepthEstimator, DepthOptions, Model, StereoImage};
 use crate::dof::gpu::Renderer;
 use crate::focus::{self, FocusPuller, Rect};
+use crate::formats::gpu::PlaneCoding;
 use crate::formats::{self, COLOUR_FORMATS};
 use crate::gpu::GpuContext;
 use crate::properties::RefocusSettings;
@@ -872,16 +873,34 @@ impl AggregatorImpl for Sterefo {
                         frames::read_view(&right_image, &mut state.right_image);
                         state.right_image.as_slice()
                     });
-                    state.output.resize(state.image.len(), 0);
-                    if let Err(e) = state.renderer.render_views(
-                        &state.image,
-                        right,
-                        &state.disparity,
-                        width as u32,
-                        height as u32,
-                        &params,
-                        &mut state.output,
-                    ) {
+                    // Converted formats are coded on the GPU after refocusing.
+                    let coding = PlaneCoding::of(&output_info);
+                    let (w, h) = (width as u32, height as u32);
+                    let rendered = match &coding {
+                        None => {
+                            state.output.resize(state.image.len(), 0);
+                            state.renderer.render_views(
+                                &state.image,
+                                right,
+                                &state.disparity,
+                                w,
+                                h,
+                                &params,
+                                &mut state.output,
+                            )
+                        }
+                        Some(coding) => state.renderer.render_planes(
+                            &state.image,
+                            right,
+                            &state.disparity,
+                            w,
+                            h,
+                            &params,
+                            coding,
+                            &mut state.output,
+                        ),
+                    };
+                    if let Err(e) = rendered {
                         gst::element_imp_error!(
                             self,
                             gst::LibraryError::Failed,
@@ -889,7 +908,12 @@ impl AggregatorImpl for Sterefo {
                         );
                         return Err(gst::FlowError::Error);
                     }
-                    formats::write(&state.output, &mut out_frame)
+                    match &coding {
+                        None => formats::write(&state.output, &mut out_frame),
+                        Some(coding) => {
+                            formats::gpu::write_planes(&state.output, coding, &mut out_frame)
+                        }
+                    }
                 }
                 Output::Disparity => frames::write_disparity(&state.disparity, &mut out_frame),
                 Output::DisparityColor => {

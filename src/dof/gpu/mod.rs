@@ -42,6 +42,7 @@ use self::uniforms::{StepUniform, TAGGED_PLANES};
 use super::fill::{self, Hidden};
 use super::plan::FramePlan;
 use super::{Light, Mask, Params};
+use crate::formats::gpu::{Encoder, PlaneCoding};
 use crate::gpu::GpuContext;
 
 /// Largest `kmax` of the fast path: its disc (at most 197 taps) summed over byte-sized
@@ -72,6 +73,25 @@ pub struct Renderer {
     hidden: Hidden,
     nearest_behind: Vec<f32>,
     step_uniforms: Vec<u8>,
+    /// Codes the output into a converted format's planes, made on first use.
+    coder: Option<Encoder>,
+}
+
+/// What a frame is refocused from.
+#[derive(Clone, Copy)]
+struct Inputs<'a> {
+    image: &'a [u8],
+    right: Option<&'a [u8]>,
+    disparity: &'a [f32],
+    width: u32,
+    height: u32,
+}
+
+/// Where the refocused frame goes: 4-byte pixels, or the planes of a converted format coded
+/// on the GPU.
+enum Output<'a> {
+    Pixels(&'a mut [u8]),
+    Planes(&'a PlaneCoding, &'a mut Vec<u8>),
 }
 
 /// How a frame's planes are drawn, decided once its plan is made.
@@ -103,6 +123,7 @@ impl Renderer {
             hidden: Hidden::default(),
             nearest_behind: Vec::new(),
             step_uniforms: Vec::new(),
+            coder: None,
         })
     }
 
@@ -138,9 +159,67 @@ impl Renderer {
         params: &Params,
         output: &mut [u8],
     ) -> Result<RenderStats> {
+        let frame = Inputs {
+            image,
+            right,
+            disparity,
+            width,
+            height,
+        };
+        self.render_frame(&frame, params, Output::Pixels(output))
+    }
+
+    /// [`Renderer::render_views`] of an RGBA `image` whose output is coded on the GPU into
+    /// the planes of `coding` (NV12, I420, ...; [`PlaneCoding::planes`]' layout), in `planes`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn render_planes(
+        &mut self,
+        image: &[u8],
+        right: Option<&[u8]>,
+        disparity: &[f32],
+        width: u32,
+        height: u32,
+        params: &Params,
+        coding: &PlaneCoding,
+        planes: &mut Vec<u8>,
+    ) -> Result<RenderStats> {
+        let frame = Inputs {
+            image,
+            right,
+            disparity,
+            width,
+            height,
+        };
+        self.render_frame(&frame, params, Output::Planes(coding, planes))
+    }
+
+    fn render_frame(
+        &mut self,
+        inputs: &Inputs,
+        params: &Params,
+        output: Output,
+    ) -> Result<RenderStats> {
+        let Inputs {
+            image,
+            right,
+            disparity,
+            width,
+            height,
+        } = *inputs;
         params.validate()?;
         self.check_size(width, height)?;
         let pixels = width as usize * height as usize;
+        let output_bytes = match &output {
+            Output::Pixels(pixels) => pixels.len(),
+            Output::Planes(coding, _) => {
+                ensure!(
+                    coding.size() == (width, height),
+                    "planes coded for {:?} of a {width}x{height} frame",
+                    coding.size()
+                );
+                pixels * 4
+            }
+        };
         for (what, len, expected) in [
             ("image bytes", image.len(), pixels * 4),
             (
@@ -149,7 +228,7 @@ impl Renderer {
                 pixels * 4,
             ),
             ("disparity values", disparity.len(), pixels),
-            ("output bytes", output.len(), pixels * 4),
+            ("output bytes", output_bytes, pixels * 4),
         ] {
             ensure!(
                 len == expected,
@@ -195,13 +274,26 @@ impl Renderer {
         };
         passes::record(&mut encoder, &passes, frame.values_zero);
         frame.values_zero = work.fast;
-        self.context.queue.submit([encoder.finish()]);
-
-        let slice = frame.readback.slice(..pixels as u64 * 4);
-        self.context
-            .read_back(&frame.readback, slice, "refocusing", |bytes| {
-                output.copy_from_slice(bytes)
-            })?;
+        let bytes = pixels as u64 * 4;
+        match output {
+            Output::Pixels(output) => {
+                encoder.copy_buffer_to_buffer(&frame.output, 0, &frame.readback, 0, bytes);
+                self.context.queue.submit([encoder.finish()]);
+                let slice = frame.readback.slice(..bytes);
+                self.context
+                    .read_back(&frame.readback, slice, "refocusing", |bytes| {
+                        output.copy_from_slice(bytes)
+                    })?;
+            }
+            Output::Planes(coding, planes) => {
+                let coder = self
+                    .coder
+                    .get_or_insert_with(|| Encoder::new(&self.context));
+                coder.record(&self.context, &mut encoder, &frame.output, coding);
+                self.context.queue.submit([encoder.finish()]);
+                coder.read(&self.context, planes)?;
+            }
+        }
         Ok(RenderStats {
             planes_drawn: self.plan.planes.len(),
             planes_total: params.planes().len(),

@@ -30,8 +30,8 @@ pub(super) struct Frame<'a> {
     pub(super) uniform_stride: u64,
 }
 
-/// Records the whole frame: the clears it needs, every step of its schedule, and the copy of
-/// the output into the read-back buffer. `values_zero`: whether `values` is all zero
+/// Records the whole frame: the clears it needs and every step of its schedule, which leave
+/// the refocused pixels in `output`. `values_zero`: whether `values` is all zero
 /// already (the fast path needs it so, and leaves it so).
 pub(super) fn record(encoder: &mut wgpu::CommandEncoder, frame: &Frame, values_zero: bool) {
     let buffers = frame.buffers;
@@ -80,8 +80,6 @@ pub(super) fn record(encoder: &mut wgpu::CommandEncoder, frame: &Frame, values_z
         }
         zero_last_cells(&mut pass, frame);
     }
-    let bytes = u64::from(width) * u64::from(height) * 4;
-    encoder.copy_buffer_to_buffer(&buffers.output, 0, &buffers.readback, 0, bytes);
 }
 
 impl Frame<'_> {

@@ -1,0 +1,157 @@
+// Format conversion on the GPU (src/formats/gpu.rs): the refocused RGBA pixels coded into
+// the planes of the output frame's format, with the conventions of src/formats.rs, whose
+// CPU code is the reference the tests hold this to (within a level of 255).
+//
+// One invocation per 4-byte word of a plane's row: x the word, y the row, z the plane.
+// Planes lie one after the other in `planes`, each row padded to whole words; the host
+// copies the rows into the frame at its strides.
+//
+// Luma (integer, as the CPU): Y = (offset + wr R + wg G + wb B) >> 16.
+// Chroma: the mean of the RGB of the pixels a sample covers at the caps' siting (co-sited:
+// the pixel at 1/2 and its neighbours at 1/4; centred: the pixels it covers), edges
+// replicated, then Cb = (B' - Y') / (2 (1 - Kb)), Cr = (R' - Y') / (2 (1 - Kr)) on values in
+// [0, 1], scaled by 224 (limited range) or 255 (full) around 128, rounded half up.
+
+struct Coding {
+    width: u32,
+    height: u32,
+    kind: u32,
+    // 1: chroma co-sited horizontally, 2: vertically, 4: R and B swapped (BGR)
+    flags: u32,
+    // pixels per chroma sample, horizontally and vertically
+    fx: u32,
+    fy: u32,
+    chroma_w: u32,
+    chroma_h: u32,
+    // luma offset, wr, wg, wb in 1/65536 of a level
+    luma: vec4<i32>,
+    // Kr, Kb, unused, chroma scale (224 or 255)
+    coding: vec4<f32>,
+    // per plane: first word in `planes`, words per row, rows
+    offsets: vec4<u32>,
+    words: vec4<u32>,
+    rows: vec4<u32>,
+};
+
+const NV12: u32 = 1u;
+// I420, Y42B, Y444: Y, Cb and Cr planes
+const PLANAR: u32 = 2u;
+const YUY2: u32 = 3u;
+const GRAY8: u32 = 4u;
+const RGB: u32 = 5u;
+
+@group(0) @binding(0) var<uniform> c: Coding;
+// RGBA8 pixels, one u32 each, tightly packed rows (the renderer's output)
+@group(0) @binding(1) var<storage, read> pixels: array<u32>;
+@group(0) @binding(2) var<storage, read_write> planes: array<u32>;
+
+fn rgb(x: i32, y: i32) -> vec3<u32> {
+    let xc = u32(clamp(x, 0, i32(c.width) - 1));
+    let yc = u32(clamp(y, 0, i32(c.height) - 1));
+    let p = pixels[yc * c.width + xc];
+    let v = vec3<u32>(p & 255u, (p >> 8u) & 255u, (p >> 16u) & 255u);
+    if ((c.flags & 4u) != 0u) {
+        return v.bgr;
+    }
+    return v;
+}
+
+fn luma(x: u32, y: u32) -> u32 {
+    let p = vec3<i32>(rgb(i32(x), i32(y)));
+    let v = c.luma.x + c.luma.y * p.r + c.luma.z * p.g + c.luma.w * p.b;
+    return u32(clamp(v >> 16u, 0, 255));
+}
+
+fn level(v: f32) -> u32 {
+    return u32(clamp(floor(v + 0.5), 0.0, 255.0));
+}
+
+fn grey(x: u32, y: u32) -> u32 {
+    let v = vec3<f32>(rgb(i32(x), i32(y))) / 255.0;
+    return level(255.0 * (0.299 * v.r + (1.0 - 0.299 - 0.114) * v.g + 0.114 * v.b));
+}
+
+// The vertical filter of the chroma row `cy` at pixel column `x`.
+fn column(x: i32, cy: u32) -> vec3<f32> {
+    let first = i32(cy * c.fy);
+    if (c.fy == 1u) {
+        return vec3<f32>(rgb(x, first));
+    }
+    if ((c.flags & 2u) != 0u) {
+        return 0.25 * vec3<f32>(rgb(x, first - 1)) + 0.5 * vec3<f32>(rgb(x, first))
+            + 0.25 * vec3<f32>(rgb(x, first + 1));
+    }
+    return 0.5 * vec3<f32>(rgb(x, first)) + 0.5 * vec3<f32>(rgb(x, first + 1));
+}
+
+// (Cb, Cr) of chroma sample (cx, cy).
+fn chroma(cx: u32, cy: u32) -> vec2<u32> {
+    let first = i32(cx * c.fx);
+    var sum: vec3<f32>;
+    if (c.fx == 1u) {
+        sum = column(first, cy);
+    } else if ((c.flags & 1u) != 0u) {
+        sum = 0.25 * column(first - 1, cy) + 0.5 * column(first, cy) + 0.25 * column(first + 1, cy);
+    } else {
+        sum = 0.5 * column(first, cy) + 0.5 * column(first + 1, cy);
+    }
+    let v = sum / 255.0;
+    let kr = c.coding.x;
+    let kb = c.coding.y;
+    let y = kr * v.r + (1.0 - kr - kb) * v.g + kb * v.b;
+    let cb = (v.b - y) / (2.0 * (1.0 - kb));
+    let cr = (v.r - y) / (2.0 * (1.0 - kr));
+    return vec2<u32>(level(128.0 + c.coding.w * cb), level(128.0 + c.coding.w * cr));
+}
+
+fn pack(b: vec4<u32>) -> u32 {
+    return b.x | (b.y << 8u) | (b.z << 16u) | (b.w << 24u);
+}
+
+// Byte `i` of an RGB or BGR row: channel i % 3 of pixel i / 3.
+fn rgb_byte(i: u32, y: u32) -> u32 {
+    return rgb(i32(i / 3u), i32(y))[i % 3u];
+}
+
+// Word `w` of row `y` of `plane`.
+fn word(plane: u32, w: u32, y: u32) -> u32 {
+    let x = 4u * w;
+    switch c.kind {
+        case NV12: {
+            if (plane == 0u) {
+                return pack(vec4<u32>(luma(x, y), luma(x + 1u, y), luma(x + 2u, y), luma(x + 3u, y)));
+            }
+            let a = chroma(2u * w, y);
+            let b = chroma(2u * w + 1u, y);
+            return pack(vec4<u32>(a, b));
+        }
+        case PLANAR: {
+            if (plane == 0u) {
+                return pack(vec4<u32>(luma(x, y), luma(x + 1u, y), luma(x + 2u, y), luma(x + 3u, y)));
+            }
+            let k = plane - 1u;
+            return pack(vec4<u32>(
+                chroma(x, y)[k], chroma(x + 1u, y)[k], chroma(x + 2u, y)[k], chroma(x + 3u, y)[k]
+            ));
+        }
+        case YUY2: {
+            let s = chroma(w, y);
+            return pack(vec4<u32>(luma(2u * w, y), s.x, luma(2u * w + 1u, y), s.y));
+        }
+        case GRAY8: {
+            return pack(vec4<u32>(grey(x, y), grey(x + 1u, y), grey(x + 2u, y), grey(x + 3u, y)));
+        }
+        default: {
+            return pack(vec4<u32>(rgb_byte(x, y), rgb_byte(x + 1u, y), rgb_byte(x + 2u, y), rgb_byte(x + 3u, y)));
+        }
+    }
+}
+
+@compute @workgroup_size(64, 1, 1)
+fn encode(@builtin(global_invocation_id) id: vec3<u32>) {
+    let plane = id.z;
+    if (plane > 2u || id.x >= c.words[plane] || id.y >= c.rows[plane]) {
+        return;
+    }
+    planes[c.offsets[plane] + id.y * c.words[plane] + id.x] = word(plane, id.x, id.y);
+}

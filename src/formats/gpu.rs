@@ -1,0 +1,358 @@
+//! Writing the converted formats on the GPU (`shaders/formats.wgsl`): the renderer's
+//! refocused RGBA is coded into the planes of the output frame's format in the same command
+//! buffer that refocused it, and only those planes (1.5 bytes a pixel for NV12 against 4) are
+//! read back and copied into the frame at its strides. The conventions are the CPU code's
+//! ([`super::write`]), which the tests hold this to within a level of 255.
+//!
+//! It is a pass of its own after the renderer's last one rather than a part of it: a chroma
+//! sample is the mean of pixels that different invocations of the normalising pass write.
+
+use anyhow::Result;
+use bytemuck::{Pod, Zeroable};
+use gst_video::prelude::*;
+use gst_video::{VideoFormat, VideoFrameRef};
+
+use super::{Coding, siting, subsampling};
+use crate::gpu::GpuContext;
+
+/// `kind` in the shader.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Kind {
+    Nv12 = 1,
+    /// I420, Y42B, Y444: Y, Cb and Cr planes.
+    Planar = 2,
+    Yuy2 = 3,
+    Gray8 = 4,
+    Rgb = 5,
+}
+
+/// How a frame of a converted format is coded: what the shader needs, from the caps.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PlaneCoding {
+    kind: Kind,
+    width: u32,
+    height: u32,
+    /// Pixels per chroma sample, horizontally and vertically.
+    subsampling: (u32, u32),
+    /// Chroma co-sited horizontally, vertically.
+    siting: (bool, bool),
+    /// BGR (R and B swapped).
+    swap: bool,
+    coding: Coding,
+}
+
+/// One plane of the coded frame, as the shader writes it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Plane {
+    /// Bytes of a row that belong to the frame, and rows.
+    pub row_bytes: usize,
+    pub rows: usize,
+    /// Where its rows start in the planes read back, and how far apart they are (row_bytes
+    /// padded to whole words).
+    pub offset: usize,
+    pub stride: usize,
+}
+
+impl PlaneCoding {
+    /// The coding of frames of `info`; `None` for the 4-byte formats, which are not coded.
+    pub fn of(info: &gst_video::VideoInfo) -> Option<PlaneCoding> {
+        let format = info.format();
+        let kind = match format {
+            VideoFormat::Nv12 => Kind::Nv12,
+            VideoFormat::I420 | VideoFormat::Y42b | VideoFormat::Y444 => Kind::Planar,
+            VideoFormat::Yuy2 => Kind::Yuy2,
+            VideoFormat::Gray8 => Kind::Gray8,
+            VideoFormat::Rgb | VideoFormat::Bgr => Kind::Rgb,
+            _ => return None,
+        };
+        let (fx, fy) = subsampling(format);
+        Some(PlaneCoding {
+            kind,
+            width: info.width(),
+            height: info.height(),
+            subsampling: (fx as u32, fy as u32),
+            siting: siting(info),
+            swap: format == VideoFormat::Bgr,
+            coding: Coding::of(info),
+        })
+    }
+
+    /// The frame's width and height.
+    pub fn size(&self) -> (u32, u32) {
+        (self.width, self.height)
+    }
+
+    fn chroma_size(&self) -> (u32, u32) {
+        let (fx, fy) = self.subsampling;
+        (self.width.div_ceil(fx), self.height.div_ceil(fy))
+    }
+
+    /// The planes the shader writes, in order, laid out one after the other.
+    pub fn planes(&self) -> Vec<Plane> {
+        let (w, h) = (self.width as usize, self.height as usize);
+        let (cw, ch) = self.chroma_size();
+        let (cw, ch) = (cw as usize, ch as usize);
+        let shapes: Vec<(usize, usize)> = match self.kind {
+            Kind::Nv12 => vec![(w, h), (2 * cw, ch)],
+            Kind::Planar => vec![(w, h), (cw, ch), (cw, ch)],
+            Kind::Yuy2 => vec![(4 * cw, h)],
+            Kind::Gray8 => vec![(w, h)],
+            Kind::Rgb => vec![(3 * w, h)],
+        };
+        let mut offset = 0;
+        shapes
+            .into_iter()
+            .map(|(row_bytes, rows)| {
+                let stride = row_bytes.next_multiple_of(4);
+                let plane = Plane {
+                    row_bytes,
+                    rows,
+                    offset,
+                    stride,
+                };
+                offset += stride * rows;
+                plane
+            })
+            .collect()
+    }
+
+    /// Bytes of all planes together.
+    pub fn bytes(&self) -> usize {
+        self.planes()
+            .last()
+            .map_or(0, |p| p.offset + p.stride * p.rows)
+    }
+
+    fn uniform(&self) -> CodingUniform {
+        let coding = self.coding;
+        let scale = if coding.full_range { 255.0 } else { 219.0 } / 255.0 * 65536.0;
+        let [wr, wg, wb] =
+            [coding.kr, 1.0 - coding.kr - coding.kb, coding.kb].map(|k| (k * scale).round() as i32);
+        let luma_offset = if coding.full_range { 0 } else { 16 << 16 } + 32768;
+        let (chroma_w, chroma_h) = self.chroma_size();
+        let mut offsets = [0; 4];
+        let mut words = [0; 4];
+        let mut rows = [0; 4];
+        for (i, plane) in self.planes().iter().enumerate() {
+            offsets[i] = (plane.offset / 4) as u32;
+            words[i] = (plane.stride / 4) as u32;
+            rows[i] = plane.rows as u32;
+        }
+        let flags =
+            u32::from(self.siting.0) | u32::from(self.siting.1) << 1 | u32::from(self.swap) << 2;
+        CodingUniform {
+            width: self.width,
+            height: self.height,
+            kind: self.kind as u32,
+            flags,
+            fx: self.subsampling.0,
+            fy: self.subsampling.1,
+            chroma_w,
+            chroma_h,
+            luma: [luma_offset, wr, wg, wb],
+            coding: [
+                coding.kr,
+                coding.kb,
+                0.0,
+                if coding.full_range { 255.0 } else { 224.0 },
+            ],
+            offsets,
+            words,
+            rows,
+        }
+    }
+}
+
+/// `Coding` in the shader.
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+struct CodingUniform {
+    width: u32,
+    height: u32,
+    kind: u32,
+    flags: u32,
+    fx: u32,
+    fy: u32,
+    chroma_w: u32,
+    chroma_h: u32,
+    luma: [i32; 4],
+    coding: [f32; 4],
+    offsets: [u32; 4],
+    words: [u32; 4],
+    rows: [u32; 4],
+}
+
+/// The planes' buffers of one coding, made when it changes.
+struct Sized {
+    coding: PlaneCoding,
+    planes: wgpu::Buffer,
+    readback: wgpu::Buffer,
+}
+
+/// Codes RGBA pixels on the GPU into the planes of a [`PlaneCoding`]: [`Encoder::record`]
+/// into the renderer's command buffer, [`Encoder::read`] after it was submitted.
+pub struct Encoder {
+    layout: wgpu::BindGroupLayout,
+    pipeline: wgpu::ComputePipeline,
+    uniform: wgpu::Buffer,
+    sized: Option<Sized>,
+}
+
+impl Encoder {
+    pub fn new(context: &GpuContext) -> Encoder {
+        let device = &context.device;
+        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some("formats"),
+            source: wgpu::ShaderSource::Wgsl(include_str!("../../shaders/formats.wgsl").into()),
+        });
+        let entry = |binding, ty| wgpu::BindGroupLayoutEntry {
+            binding,
+            visibility: wgpu::ShaderStages::COMPUTE,
+            ty: wgpu::BindingType::Buffer {
+                ty,
+                has_dynamic_offset: false,
+                min_binding_size: None,
+            },
+            count: None,
+        };
+        let storage = |read_only| wgpu::BufferBindingType::Storage { read_only };
+        let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some("formats"),
+            entries: &[
+                entry(0, wgpu::BufferBindingType::Uniform),
+                entry(1, storage(true)),
+                entry(2, storage(false)),
+            ],
+        });
+        let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+            label: Some("formats"),
+            bind_group_layouts: &[Some(&layout)],
+            immediate_size: 0,
+        });
+        let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+            label: Some("encode"),
+            layout: Some(&pipeline_layout),
+            module: &module,
+            entry_point: Some("encode"),
+            compilation_options: Default::default(),
+            cache: None,
+        });
+        let uniform = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("coding"),
+            size: std::mem::size_of::<CodingUniform>() as u64,
+            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        Encoder {
+            layout,
+            pipeline,
+            uniform,
+            sized: None,
+        }
+    }
+
+    /// Records the coding of `pixels` (RGBA, one u32 per pixel, `coding`'s size, tightly
+    /// packed) and the copy of the planes for reading back.
+    pub fn record(
+        &mut self,
+        context: &GpuContext,
+        encoder: &mut wgpu::CommandEncoder,
+        pixels: &wgpu::Buffer,
+        coding: &PlaneCoding,
+    ) {
+        let device = &context.device;
+        if self.sized.as_ref().is_none_or(|s| s.coding != *coding) {
+            let bytes = coding.bytes() as u64;
+            let buffer = |label, usage| {
+                device.create_buffer(&wgpu::BufferDescriptor {
+                    label: Some(label),
+                    size: bytes.max(16),
+                    usage,
+                    mapped_at_creation: false,
+                })
+            };
+            use wgpu::BufferUsages as U;
+            self.sized = Some(Sized {
+                coding: *coding,
+                planes: buffer("coded planes", U::STORAGE | U::COPY_SRC),
+                readback: buffer("coded readback", U::MAP_READ | U::COPY_DST),
+            });
+            context
+                .queue
+                .write_buffer(&self.uniform, 0, bytemuck::bytes_of(&coding.uniform()));
+        }
+        let sized = self.sized.as_ref().expect("made above");
+        // Made per frame (cheap): the renderer's output buffer changes with its frame size.
+        let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("formats"),
+            layout: &self.layout,
+            entries: &[
+                wgpu::BindGroupEntry {
+                    binding: 0,
+                    resource: self.uniform.as_entire_binding(),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 1,
+                    resource: pixels.as_entire_binding(),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 2,
+                    resource: sized.planes.as_entire_binding(),
+                },
+            ],
+        });
+        let planes = coding.planes();
+        let words = planes.iter().map(|p| p.stride / 4).max().unwrap_or(0) as u32;
+        let rows = planes.iter().map(|p| p.rows).max().unwrap_or(0) as u32;
+        {
+            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some("encode"),
+                timestamp_writes: None,
+            });
+            pass.set_pipeline(&self.pipeline);
+            pass.set_bind_group(0, &bind_group, &[]);
+            pass.dispatch_workgroups(words.div_ceil(64), rows, planes.len() as u32);
+        }
+        let bytes = coding.bytes() as u64;
+        encoder.copy_buffer_to_buffer(&sized.planes, 0, &sized.readback, 0, bytes);
+    }
+
+    /// The planes recorded last ([`PlaneCoding::planes`]' layout), once the GPU is done.
+    pub fn read(&self, context: &GpuContext, out: &mut Vec<u8>) -> Result<()> {
+        let sized = self.sized.as_ref().expect("record ran first");
+        let slice = sized.readback.slice(..sized.coding.bytes() as u64);
+        context.read_back(&sized.readback, slice, "coding the output", |bytes| {
+            out.clear();
+            out.extend_from_slice(bytes);
+        })
+    }
+}
+
+/// Copies planes coded on the GPU (`coding`'s layout) into `frame`, at its strides.
+pub fn write_planes(
+    planes: &[u8],
+    coding: &PlaneCoding,
+    frame: &mut VideoFrameRef<&mut gst::BufferRef>,
+) -> Result<(), glib::BoolError> {
+    if PlaneCoding::of(frame.info()).as_ref() != Some(coding) {
+        return Err(glib::bool_error!(
+            "planes coded for {}x{} written into a {:?} frame of {}x{}",
+            coding.width,
+            coding.height,
+            frame.format(),
+            frame.width(),
+            frame.height()
+        ));
+    }
+    let strides: Vec<usize> = frame.plane_stride().iter().map(|s| *s as usize).collect();
+    for (index, plane) in coding.planes().iter().enumerate() {
+        let data = frame.plane_data_mut(index as u32)?;
+        let stride = strides[index];
+        for row in 0..plane.rows {
+            let from = plane.offset + row * plane.stride;
+            data[row * stride..row * stride + plane.row_bytes]
+                .copy_from_slice(&planes[from..from + plane.row_bytes]);
+        }
+    }
+    Ok(())
+}
