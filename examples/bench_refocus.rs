@@ -6,6 +6,9 @@
 //! ```
 //! `--options`: instead, the cost of the rendering options (linear light, highlights, blades,
 //! foreground fill) as ratios to plain Algorithm 1 with the same aperture and `max-kernel`.
+//! `--outputs`: instead, the cost of writing converted formats (NV12, I420, YUY2): coded on
+//! the GPU after refocusing (what the elements do) against refocusing to RGBA and coding on
+//! the CPU (`formats::write`), next to RGBA out as it is.
 //! Needs `data/bench/` (made by `scripts/make_test_data.py`) and the project's Python venv.
 //! Input: the Middlebury motorcycle image and its ground-truth disparity resized to each size,
 //! disparity rescaled to [0, 72] px; sweep [0, 80], focus at 40 px. `--quick`: 1242x375 only.
@@ -19,6 +22,7 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use gststerefo::dof::gpu::{RenderStats, Renderer};
 use gststerefo::dof::{Highlights, Light, Params, Shape, Transfer};
+use gststerefo::formats::{self, gpu::PlaneCoding};
 use gststerefo::gpu::GpuContext;
 
 fn main() -> Result<()> {
@@ -26,6 +30,9 @@ fn main() -> Result<()> {
     let no_baseline = std::env::args().any(|a| a == "--no-baseline");
     if std::env::args().any(|a| a == "--options") {
         return options(quick);
+    }
+    if std::env::args().any(|a| a == "--outputs") {
+        return outputs(quick);
     }
     let python = std::env::var("PYTHON").unwrap_or_else(|_| ".venv/bin/python".into());
     let context = GpuContext::shared()?;
@@ -205,6 +212,90 @@ struct Input {
     /// The right view (the foreground fill's).
     right: png_io::Rgba,
     disparity: Vec<f32>,
+}
+
+fn outputs(quick: bool) -> Result<()> {
+    gst::init()?;
+    let context = GpuContext::shared()?;
+    let mut renderer = Renderer::new(context.clone())?;
+    println!("GPU: {}", context.describe());
+    println!();
+    println!("| size | output | ms per frame | ratio to RGBA out | coding ms |");
+    println!("|---|---|---|---|---|");
+    let params = Params {
+        aperture: 0.25,
+        focus_disparity: 40.0,
+        min_disparity: 0.0,
+        max_disparity: 80.0,
+        max_kernel: 11,
+        ..Default::default()
+    };
+    for input in inputs(quick)? {
+        let (width, height) = (input.width, input.height);
+        let mut ways: Vec<(String, Option<gst_video::VideoInfo>, bool)> =
+            vec![("RGBA as it is".into(), None, false)];
+        let only = std::env::var("BENCH_FORMATS").unwrap_or_else(|_| "NV12,I420,YUY2".into());
+        for format in only.split(',') {
+            let caps: gst::Caps =
+                format!("video/x-raw,format={format},width={width},height={height},framerate=25/1")
+                    .parse()?;
+            let info = gst_video::VideoInfo::from_caps(&caps)?;
+            ways.push((
+                format!("{format}, coded on the CPU"),
+                Some(info.clone()),
+                false,
+            ));
+            ways.push((format!("{format}, coded on the GPU"), Some(info), true));
+        }
+        let mut pixels = vec![0u8; input.image.data.len()];
+        let mut planes = Vec::new();
+        let mut frame = |(_, info, on_gpu): &(String, Option<gst_video::VideoInfo>, bool)| {
+            let (image, disparity) = (&input.image.data, &input.disparity);
+            let Some(info) = info else {
+                renderer.render(image, disparity, width, height, &params, &mut pixels)?;
+                return Ok::<_, anyhow::Error>(());
+            };
+            let mut buffer = gst::Buffer::with_size(info.size())?;
+            let buffer = buffer.get_mut().context("a new buffer is writable")?;
+            let mut out = gst_video::VideoFrameRef::from_buffer_ref_writable(buffer, info)?;
+            if *on_gpu {
+                let coding = PlaneCoding::of(info).context("a converted format")?;
+                renderer.render_planes(
+                    image,
+                    None,
+                    disparity,
+                    width,
+                    height,
+                    &params,
+                    &coding,
+                    &mut planes,
+                )?;
+                formats::gpu::write_planes(&planes, &coding, &mut out)?;
+            } else {
+                renderer.render(image, disparity, width, height, &params, &mut pixels)?;
+                formats::write(&pixels, &mut out)?;
+            }
+            Ok(())
+        };
+        let mut best = vec![f64::INFINITY; ways.len()];
+        for pass in 0..if quick { 4 } else { 8 } + 1 {
+            for (way, best) in ways.iter().zip(&mut best) {
+                let start = Instant::now();
+                frame(way)?;
+                if pass > 0 {
+                    *best = best.min(start.elapsed().as_secs_f64() * 1000.0);
+                }
+            }
+        }
+        for ((name, _, _), ms) in ways.iter().zip(&best) {
+            println!(
+                "| {width}x{height} | {name} | {ms:.1} | {:.2}x | {:.1} |",
+                ms / best[0],
+                ms - best[0]
+            );
+        }
+    }
+    Ok(())
 }
 
 /// The frames at 1242x375 and (unless `quick`) 1920x1080.

@@ -2,7 +2,7 @@
 // the planes of the output frame's format, with the conventions of src/formats.rs, whose
 // CPU code is the reference the tests hold this to (within a level of 255).
 //
-// One invocation per 4-byte word of a plane's row: x the word, y the row, z the plane.
+// One invocation per 4-byte word of a plane's row: x the word, y the row.
 // Planes lie one after the other in `planes`, each row padded to whole words; the host
 // copies the rows into the frame at its strides.
 //
@@ -15,12 +15,6 @@
 struct Coding {
     width: u32,
     height: u32,
-    kind: u32,
-    // 1: chroma co-sited horizontally, 2: vertically, 4: R and B swapped (BGR)
-    flags: u32,
-    // pixels per chroma sample, horizontally and vertically
-    fx: u32,
-    fy: u32,
     chroma_w: u32,
     chroma_h: u32,
     // luma offset, wr, wg, wb in 1/65536 of a level
@@ -33,12 +27,24 @@ struct Coding {
     rows: vec4<u32>,
 };
 
+// What the pipeline writes, fixed when it is made (one pipeline per plane of a format):
+// branching on uniforms instead costs lavapipe (the CI's CPU Vulkan) as if every branch ran.
 const NV12: u32 = 1u;
 // I420, Y42B, Y444: Y, Cb and Cr planes
 const PLANAR: u32 = 2u;
 const YUY2: u32 = 3u;
 const GRAY8: u32 = 4u;
 const RGB: u32 = 5u;
+override KIND: u32 = NV12;
+override PLANE: u32 = 0u;
+// pixels per chroma sample, horizontally and vertically; chroma co-sited with the first
+// pixel it covers (else centred), horizontally and vertically
+override FX: u32 = 2u;
+override FY: u32 = 2u;
+override H_COSITED: bool = false;
+override V_COSITED: bool = false;
+// R and B swapped (BGR)
+override SWAP: bool = false;
 
 @group(0) @binding(0) var<uniform> c: Coding;
 // RGBA8 pixels, one u32 each, tightly packed rows (the renderer's output)
@@ -50,7 +56,7 @@ fn rgb(x: i32, y: i32) -> vec3<u32> {
     let yc = u32(clamp(y, 0, i32(c.height) - 1));
     let p = pixels[yc * c.width + xc];
     let v = vec3<u32>(p & 255u, (p >> 8u) & 255u, (p >> 16u) & 255u);
-    if ((c.flags & 4u) != 0u) {
+    if (SWAP) {
         return v.bgr;
     }
     return v;
@@ -73,11 +79,11 @@ fn grey(x: u32, y: u32) -> u32 {
 
 // The vertical filter of the chroma row `cy` at pixel column `x`.
 fn column(x: i32, cy: u32) -> vec3<f32> {
-    let first = i32(cy * c.fy);
-    if (c.fy == 1u) {
+    let first = i32(cy * FY);
+    if (FY == 1u) {
         return vec3<f32>(rgb(x, first));
     }
-    if ((c.flags & 2u) != 0u) {
+    if (V_COSITED) {
         return 0.25 * vec3<f32>(rgb(x, first - 1)) + 0.5 * vec3<f32>(rgb(x, first))
             + 0.25 * vec3<f32>(rgb(x, first + 1));
     }
@@ -86,11 +92,11 @@ fn column(x: i32, cy: u32) -> vec3<f32> {
 
 // (Cb, Cr) of chroma sample (cx, cy).
 fn chroma(cx: u32, cy: u32) -> vec2<u32> {
-    let first = i32(cx * c.fx);
+    let first = i32(cx * FX);
     var sum: vec3<f32>;
-    if (c.fx == 1u) {
+    if (FX == 1u) {
         sum = column(first, cy);
-    } else if ((c.flags & 1u) != 0u) {
+    } else if (H_COSITED) {
         sum = 0.25 * column(first - 1, cy) + 0.5 * column(first, cy) + 0.25 * column(first + 1, cy);
     } else {
         sum = 0.5 * column(first, cy) + 0.5 * column(first + 1, cy);
@@ -110,48 +116,46 @@ fn pack(b: vec4<u32>) -> u32 {
 
 // Byte `i` of an RGB or BGR row: channel i % 3 of pixel i / 3.
 fn rgb_byte(i: u32, y: u32) -> u32 {
-    return rgb(i32(i / 3u), i32(y))[i % 3u];
+    let p = rgb(i32(i / 3u), i32(y));
+    let channel = i % 3u;
+    return select(select(p.b, p.g, channel == 1u), p.r, channel == 0u);
 }
 
-// Word `w` of row `y` of `plane`.
-fn word(plane: u32, w: u32, y: u32) -> u32 {
-    let x = 4u * w;
-    switch c.kind {
-        case NV12: {
-            if (plane == 0u) {
-                return pack(vec4<u32>(luma(x, y), luma(x + 1u, y), luma(x + 2u, y), luma(x + 3u, y)));
-            }
-            let a = chroma(2u * w, y);
-            let b = chroma(2u * w + 1u, y);
-            return pack(vec4<u32>(a, b));
-        }
-        case PLANAR: {
-            if (plane == 0u) {
-                return pack(vec4<u32>(luma(x, y), luma(x + 1u, y), luma(x + 2u, y), luma(x + 3u, y)));
-            }
-            let k = plane - 1u;
-            return pack(vec4<u32>(
-                chroma(x, y)[k], chroma(x + 1u, y)[k], chroma(x + 2u, y)[k], chroma(x + 3u, y)[k]
-            ));
-        }
-        case YUY2: {
-            let s = chroma(w, y);
-            return pack(vec4<u32>(luma(2u * w, y), s.x, luma(2u * w + 1u, y), s.y));
-        }
-        case GRAY8: {
-            return pack(vec4<u32>(grey(x, y), grey(x + 1u, y), grey(x + 2u, y), grey(x + 3u, y)));
-        }
-        default: {
-            return pack(vec4<u32>(rgb_byte(x, y), rgb_byte(x + 1u, y), rgb_byte(x + 2u, y), rgb_byte(x + 3u, y)));
-        }
+// One chroma component of a sample: Cb of the plane after luma, Cr of the one after that.
+fn component(cx: u32, cy: u32) -> u32 {
+    let s = chroma(cx, cy);
+    if (PLANE == 1u) {
+        return s.x;
     }
+    return s.y;
 }
 
-@compute @workgroup_size(64, 1, 1)
+// Word `w` of row `y` of the plane.
+fn word(w: u32, y: u32) -> u32 {
+    let x = 4u * w;
+    if (KIND == GRAY8) {
+        return pack(vec4<u32>(grey(x, y), grey(x + 1u, y), grey(x + 2u, y), grey(x + 3u, y)));
+    }
+    if (KIND == RGB) {
+        return pack(vec4<u32>(rgb_byte(x, y), rgb_byte(x + 1u, y), rgb_byte(x + 2u, y), rgb_byte(x + 3u, y)));
+    }
+    if (KIND == YUY2) {
+        let s = chroma(w, y);
+        return pack(vec4<u32>(luma(2u * w, y), s.x, luma(2u * w + 1u, y), s.y));
+    }
+    if (PLANE == 0u) {
+        return pack(vec4<u32>(luma(x, y), luma(x + 1u, y), luma(x + 2u, y), luma(x + 3u, y)));
+    }
+    if (KIND == NV12) {
+        return pack(vec4<u32>(chroma(2u * w, y), chroma(2u * w + 1u, y)));
+    }
+    return pack(vec4<u32>(component(x, y), component(x + 1u, y), component(x + 2u, y), component(x + 3u, y)));
+}
+
+@compute @workgroup_size(8, 8, 1)
 fn encode(@builtin(global_invocation_id) id: vec3<u32>) {
-    let plane = id.z;
-    if (plane > 2u || id.x >= c.words[plane] || id.y >= c.rows[plane]) {
+    if (id.x >= c.words[PLANE] || id.y >= c.rows[PLANE]) {
         return;
     }
-    planes[c.offsets[plane] + id.y * c.words[plane] + id.x] = word(plane, id.x, id.y);
+    planes[c.offsets[PLANE] + id.y * c.words[PLANE] + id.x] = word(id.x, id.y);
 }

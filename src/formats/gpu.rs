@@ -15,7 +15,7 @@ use gst_video::{VideoFormat, VideoFrameRef};
 use super::{Coding, siting, subsampling};
 use crate::gpu::GpuContext;
 
-/// `kind` in the shader.
+/// `KIND` in the shader.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Kind {
     Nv12 = 1,
@@ -123,6 +123,19 @@ impl PlaneCoding {
             .map_or(0, |p| p.offset + p.stride * p.rows)
     }
 
+    /// The pipeline constants of the shader for plane `plane`.
+    fn constants(&self, plane: usize) -> Constants {
+        [
+            ("KIND", f64::from(self.kind as u32)),
+            ("PLANE", plane as f64),
+            ("FX", f64::from(self.subsampling.0)),
+            ("FY", f64::from(self.subsampling.1)),
+            ("H_COSITED", f64::from(u8::from(self.siting.0))),
+            ("V_COSITED", f64::from(u8::from(self.siting.1))),
+            ("SWAP", f64::from(u8::from(self.swap))),
+        ]
+    }
+
     fn uniform(&self) -> CodingUniform {
         let coding = self.coding;
         let scale = if coding.full_range { 255.0 } else { 219.0 } / 255.0 * 65536.0;
@@ -138,15 +151,9 @@ impl PlaneCoding {
             words[i] = (plane.stride / 4) as u32;
             rows[i] = plane.rows as u32;
         }
-        let flags =
-            u32::from(self.siting.0) | u32::from(self.siting.1) << 1 | u32::from(self.swap) << 2;
         CodingUniform {
             width: self.width,
             height: self.height,
-            kind: self.kind as u32,
-            flags,
-            fx: self.subsampling.0,
-            fy: self.subsampling.1,
             chroma_w,
             chroma_h,
             luma: [luma_offset, wr, wg, wb],
@@ -169,10 +176,6 @@ impl PlaneCoding {
 struct CodingUniform {
     width: u32,
     height: u32,
-    kind: u32,
-    flags: u32,
-    fx: u32,
-    fy: u32,
     chroma_w: u32,
     chroma_h: u32,
     luma: [i32; 4],
@@ -182,20 +185,27 @@ struct CodingUniform {
     rows: [u32; 4],
 }
 
-/// The planes' buffers of one coding, made when it changes.
+/// The buffers of one coding, made when it changes.
 struct Sized {
     coding: PlaneCoding,
     planes: wgpu::Buffer,
     readback: wgpu::Buffer,
 }
 
+/// A pipeline's constants ([`PlaneCoding::constants`]).
+type Constants = [(&'static str, f64); 7];
+
 /// Codes RGBA pixels on the GPU into the planes of a [`PlaneCoding`]: [`Encoder::record`]
 /// into the renderer's command buffer, [`Encoder::read`] after it was submitted.
 pub struct Encoder {
+    module: wgpu::ShaderModule,
     layout: wgpu::BindGroupLayout,
-    pipeline: wgpu::ComputePipeline,
+    pipeline_layout: wgpu::PipelineLayout,
     uniform: wgpu::Buffer,
     sized: Option<Sized>,
+    /// The pipelines made so far, one per plane of each coding seen (compiling one costs
+    /// more than coding a frame).
+    pipelines: Vec<(Constants, wgpu::ComputePipeline)>,
 }
 
 impl Encoder {
@@ -229,14 +239,6 @@ impl Encoder {
             bind_group_layouts: &[Some(&layout)],
             immediate_size: 0,
         });
-        let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-            label: Some("encode"),
-            layout: Some(&pipeline_layout),
-            module: &module,
-            entry_point: Some("encode"),
-            compilation_options: Default::default(),
-            cache: None,
-        });
         let uniform = device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("coding"),
             size: std::mem::size_of::<CodingUniform>() as u64,
@@ -244,10 +246,12 @@ impl Encoder {
             mapped_at_creation: false,
         });
         Encoder {
+            module,
             layout,
-            pipeline,
+            pipeline_layout,
             uniform,
             sized: None,
+            pipelines: Vec::new(),
         }
     }
 
@@ -281,6 +285,24 @@ impl Encoder {
                 .queue
                 .write_buffer(&self.uniform, 0, bytemuck::bytes_of(&coding.uniform()));
         }
+        let planes = coding.planes();
+        for plane in 0..planes.len() {
+            let constants = coding.constants(plane);
+            if !self.pipelines.iter().any(|(c, _)| *c == constants) {
+                let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                    label: Some("encode"),
+                    layout: Some(&self.pipeline_layout),
+                    module: &self.module,
+                    entry_point: Some("encode"),
+                    compilation_options: wgpu::PipelineCompilationOptions {
+                        constants: &constants,
+                        ..Default::default()
+                    },
+                    cache: None,
+                });
+                self.pipelines.push((constants, pipeline));
+            }
+        }
         let sized = self.sized.as_ref().expect("made above");
         // Made per frame (cheap): the renderer's output buffer changes with its frame size.
         let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
@@ -301,17 +323,23 @@ impl Encoder {
                 },
             ],
         });
-        let planes = coding.planes();
-        let words = planes.iter().map(|p| p.stride / 4).max().unwrap_or(0) as u32;
-        let rows = planes.iter().map(|p| p.rows).max().unwrap_or(0) as u32;
         {
             let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
                 label: Some("encode"),
                 timestamp_writes: None,
             });
-            pass.set_pipeline(&self.pipeline);
             pass.set_bind_group(0, &bind_group, &[]);
-            pass.dispatch_workgroups(words.div_ceil(64), rows, planes.len() as u32);
+            for (index, plane) in planes.iter().enumerate() {
+                let constants = coding.constants(index);
+                let (_, pipeline) = self
+                    .pipelines
+                    .iter()
+                    .find(|(c, _)| *c == constants)
+                    .expect("made above");
+                pass.set_pipeline(pipeline);
+                let words = (plane.stride / 4) as u32;
+                pass.dispatch_workgroups(words.div_ceil(8), (plane.rows as u32).div_ceil(8), 1);
+            }
         }
         let bytes = coding.bytes() as u64;
         encoder.copy_buffer_to_buffer(&sized.planes, 0, &sized.readback, 0, bytes);
