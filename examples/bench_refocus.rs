@@ -6,9 +6,10 @@
 //! ```
 //! `--options`: instead, the cost of the rendering options (linear light, highlights, blades,
 //! foreground fill) as ratios to plain Algorithm 1 with the same aperture and `max-kernel`.
-//! `--outputs`: instead, the cost of writing converted formats (NV12, I420, YUY2): coded on
-//! the GPU after refocusing (what the elements do) against refocusing to RGBA and coding on
-//! the CPU (`formats::write`), next to RGBA out as it is.
+//! `--outputs`: instead, the cost of converted formats in and out (NV12, I420, YUY2):
+//! converted on the GPU in the refocusing's command buffer (what `refocus` does) against
+//! converted on the CPU (`formats::read`, `formats::write`) around an RGBA refocusing, next
+//! to RGBA as it is.
 //! Needs `data/bench/` (made by `scripts/make_test_data.py`) and the project's Python venv.
 //! Input: the Middlebury motorcycle image and its ground-truth disparity resized to each size,
 //! disparity rescaled to [0, 72] px; sweep [0, 80], focus at 40 px. `--quick`: 1242x375 only.
@@ -20,7 +21,7 @@ use std::process::Command;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use gststerefo::dof::gpu::{RenderStats, Renderer};
+use gststerefo::dof::gpu::{Colour, RenderStats, Renderer};
 use gststerefo::dof::{Highlights, Light, Params, Shape, Transfer};
 use gststerefo::formats::{self, gpu::PlaneCoding};
 use gststerefo::gpu::GpuContext;
@@ -214,13 +215,22 @@ struct Input {
     disparity: Vec<f32>,
 }
 
+/// A way of refocusing a frame of a format: RGBA as it is, or a converted format converted
+/// on the CPU or the GPU.
+struct Way {
+    name: String,
+    /// The converted format's frame (the input, refocused into a frame like it).
+    frame: Option<(gst_video::VideoInfo, gst::Buffer)>,
+    on_gpu: bool,
+}
+
 fn outputs(quick: bool) -> Result<()> {
     gst::init()?;
     let context = GpuContext::shared()?;
     let mut renderer = Renderer::new(context.clone())?;
     println!("GPU: {}", context.describe());
     println!();
-    println!("| size | output | ms per frame | ratio to RGBA out | coding ms |");
+    println!("| size | format in and out | ms per frame | ratio to RGBA | conversion ms |");
     println!("|---|---|---|---|---|");
     let params = Params {
         aperture: 0.25,
@@ -232,36 +242,50 @@ fn outputs(quick: bool) -> Result<()> {
     };
     for input in inputs(quick)? {
         let (width, height) = (input.width, input.height);
-        let mut ways: Vec<(String, Option<gst_video::VideoInfo>, bool)> =
-            vec![("RGBA as it is".into(), None, false)];
-        let only = std::env::var("BENCH_FORMATS").unwrap_or_else(|_| "NV12,I420,YUY2".into());
-        for format in only.split(',') {
+        let mut ways = vec![Way {
+            name: "RGBA as it is".into(),
+            frame: None,
+            on_gpu: false,
+        }];
+        for format in ["NV12", "I420", "YUY2"] {
             let caps: gst::Caps =
                 format!("video/x-raw,format={format},width={width},height={height},framerate=25/1")
                     .parse()?;
             let info = gst_video::VideoInfo::from_caps(&caps)?;
-            ways.push((
-                format!("{format}, coded on the CPU"),
-                Some(info.clone()),
-                false,
-            ));
-            ways.push((format!("{format}, coded on the GPU"), Some(info), true));
+            let mut buffer = gst::Buffer::with_size(info.size())?;
+            {
+                let buffer = buffer.get_mut().context("a new buffer is writable")?;
+                let mut frame = gst_video::VideoFrameRef::from_buffer_ref_writable(buffer, &info)?;
+                formats::write(&input.image.data, &mut frame)?;
+            }
+            for on_gpu in [false, true] {
+                let place = if on_gpu { "GPU" } else { "CPU" };
+                ways.push(Way {
+                    name: format!("{format}, converted on the {place}"),
+                    frame: Some((info.clone(), buffer.clone())),
+                    on_gpu,
+                });
+            }
         }
-        let mut pixels = vec![0u8; input.image.data.len()];
-        let mut planes = Vec::new();
-        let mut frame = |(_, info, on_gpu): &(String, Option<gst_video::VideoInfo>, bool)| {
-            let (image, disparity) = (&input.image.data, &input.disparity);
-            let Some(info) = info else {
+        let (mut pixels, mut image, mut planes) = (Vec::new(), Vec::new(), Vec::new());
+        let disparity = &input.disparity;
+        let mut refocus = |way: &Way| {
+            let Some((info, buffer)) = &way.frame else {
+                pixels.resize(input.image.data.len(), 0);
+                let image = &input.image.data;
                 renderer.render(image, disparity, width, height, &params, &mut pixels)?;
                 return Ok::<_, anyhow::Error>(());
             };
-            let mut buffer = gst::Buffer::with_size(info.size())?;
-            let buffer = buffer.get_mut().context("a new buffer is writable")?;
-            let mut out = gst_video::VideoFrameRef::from_buffer_ref_writable(buffer, info)?;
-            if *on_gpu {
+            let frame = gst_video::VideoFrameRef::from_buffer_ref_readable(buffer.as_ref(), info)?;
+            let mut output = gst::Buffer::with_size(info.size())?;
+            let output = output.get_mut().context("a new buffer is writable")?;
+            let mut out = gst_video::VideoFrameRef::from_buffer_ref_writable(output, info)?;
+            if way.on_gpu {
                 let coding = PlaneCoding::of(info).context("a converted format")?;
+                formats::gpu::read_planes(&frame, &coding, &mut image)?;
+                let colour = Colour::Planes(&coding, &image);
                 renderer.render_planes(
-                    image,
+                    colour,
                     None,
                     disparity,
                     width,
@@ -272,7 +296,9 @@ fn outputs(quick: bool) -> Result<()> {
                 )?;
                 formats::gpu::write_planes(&planes, &coding, &mut out)?;
             } else {
-                renderer.render(image, disparity, width, height, &params, &mut pixels)?;
+                formats::read(&frame, &mut image)?;
+                pixels.resize(image.len(), 0);
+                renderer.render(&image, disparity, width, height, &params, &mut pixels)?;
                 formats::write(&pixels, &mut out)?;
             }
             Ok(())
@@ -281,15 +307,16 @@ fn outputs(quick: bool) -> Result<()> {
         for pass in 0..if quick { 4 } else { 8 } + 1 {
             for (way, best) in ways.iter().zip(&mut best) {
                 let start = Instant::now();
-                frame(way)?;
+                refocus(way)?;
                 if pass > 0 {
                     *best = best.min(start.elapsed().as_secs_f64() * 1000.0);
                 }
             }
         }
-        for ((name, _, _), ms) in ways.iter().zip(&best) {
+        for (way, ms) in ways.iter().zip(&best) {
             println!(
-                "| {width}x{height} | {name} | {ms:.1} | {:.2}x | {:.1} |",
+                "| {width}x{height} | {} | {ms:.1} | {:.2}x | {:.1} |",
+                way.name,
                 ms / best[0],
                 ms - best[0]
             );

@@ -1,10 +1,13 @@
-// Format conversion on the GPU (src/formats/gpu.rs): the refocused RGBA pixels coded into
-// the planes of the output frame's format, with the conventions of src/formats.rs, whose
-// CPU code is the reference the tests hold this to (within a level of 255).
+// Format conversion on the GPU (src/formats/gpu.rs), with the conventions of
+// src/formats.rs, whose CPU code is the reference the tests hold this to: `decode` reads a
+// frame's planes into the renderer's RGBA pixels (exactly as the CPU), `encode` codes the
+// refocused RGBA pixels into the planes of the output frame's format (within a level).
 //
-// One invocation per 4-byte word of a plane's row: x the word, y the row.
-// Planes lie one after the other in `planes`, each row padded to whole words; the host
-// copies the rows into the frame at its strides.
+// Planes lie one after the other in `planes` / `coded`, each row padded to whole words; the
+// host copies the rows from and into the frames at their strides.
+//
+// Decoding (integer, as the CPU): chroma interpolated linearly at the siting in 1/256 steps,
+// then R, G, B = (Y table + chroma tables) >> 16, the tables made by the host.
 //
 // Luma (integer, as the CPU): Y = (offset + wr R + wg G + wb B) >> 16.
 // Chroma: the mean of the RGB of the pixels a sample covers at the caps' siting (co-sited:
@@ -47,9 +50,14 @@ override V_COSITED: bool = false;
 override SWAP: bool = false;
 
 @group(0) @binding(0) var<uniform> c: Coding;
-// RGBA8 pixels, one u32 each, tightly packed rows (the renderer's output)
+// encode: RGBA8 pixels, one u32 each, tightly packed rows (the renderer's output), into planes
 @group(0) @binding(1) var<storage, read> pixels: array<u32>;
 @group(0) @binding(2) var<storage, read_write> planes: array<u32>;
+// decode: planes into RGBA8 pixels (the renderer's input), with the Y'CbCr tables: Y, R of
+// Cr, G of Cb, G of Cr, B of Cb, 256 entries each
+@group(0) @binding(3) var<storage, read> coded: array<u32>;
+@group(0) @binding(4) var<storage, read_write> decoded: array<u32>;
+@group(0) @binding(5) var<storage, read> tables: array<i32>;
 
 fn rgb(x: i32, y: i32) -> vec3<u32> {
     let xc = u32(clamp(x, 0, i32(c.width) - 1));
@@ -158,4 +166,94 @@ fn encode(@builtin(global_invocation_id) id: vec3<u32>) {
         return;
     }
     planes[c.offsets[PLANE] + id.y * c.words[PLANE] + id.x] = word(id.x, id.y);
+}
+
+// Byte `i` of plane `plane` of `coded`.
+fn coded_byte(plane: u32, i: u32) -> u32 {
+    let at = 4u * c.offsets[plane] + i;
+    return (coded[at / 4u] >> (8u * (at % 4u))) & 255u;
+}
+
+// Row bytes of plane `plane` as the host laid them out.
+fn coded_stride(plane: u32) -> u32 {
+    return 4u * c.words[plane];
+}
+
+// Chroma component `k` (0: Cb, 1: Cr) of sample (cx, cy), as stored.
+fn stored_chroma(k: u32, cx: u32, cy: u32) -> u32 {
+    if (KIND == NV12) {
+        return coded_byte(1u, cy * coded_stride(1u) + 2u * cx + k);
+    }
+    if (KIND == YUY2) {
+        return coded_byte(0u, cy * coded_stride(0u) + 4u * cx + 1u + 2u * k);
+    }
+    return coded_byte(1u + k, cy * coded_stride(1u + k) + cx);
+}
+
+// Linear interpolation taps from pixel `x` to the `samples` samples covering `factor` pixels
+// each, co-sited or centred: (first sample, second, weight of the second in 1/256), from the
+// position in quarters of a sample (exact for factors 1 and 2).
+fn taps(x: u32, samples: u32, factor: u32, cosited: bool) -> vec3<u32> {
+    var quarters: i32;
+    if (factor == 1u) {
+        quarters = 4 * i32(x);
+    } else if (cosited) {
+        quarters = 2 * i32(x);
+    } else {
+        quarters = 2 * i32(x) - 1;
+    }
+    let q = u32(clamp(quarters, 0, 4 * (i32(samples) - 1)));
+    let first = q / 4u;
+    return vec3<u32>(first, min(first + 1u, samples - 1u), 64u * (q % 4u));
+}
+
+fn clamp_level(v: i32) -> u32 {
+    return u32(clamp(v >> 16u, 0, 255));
+}
+
+fn decode_pixel(x: u32, y: u32) -> vec3<u32> {
+    if (KIND == GRAY8) {
+        let v = coded_byte(0u, y * coded_stride(0u) + x);
+        return vec3<u32>(v, v, v);
+    }
+    if (KIND == RGB) {
+        let at = y * coded_stride(0u) + 3u * x;
+        let v = vec3<u32>(coded_byte(0u, at), coded_byte(0u, at + 1u), coded_byte(0u, at + 2u));
+        if (SWAP) {
+            return v.bgr;
+        }
+        return v;
+    }
+    var luma_at = y * coded_stride(0u) + x;
+    if (KIND == YUY2) {
+        luma_at = y * coded_stride(0u) + 2u * x;
+    }
+    let l = tables[coded_byte(0u, luma_at)];
+    let columns = taps(x, c.chroma_w, FX, H_COSITED);
+    let rows = taps(y, c.chroma_h, FY, V_COSITED);
+    var sample: array<u32, 2>;
+    for (var k = 0u; k < 2u; k++) {
+        let left = stored_chroma(k, columns.x, rows.x) * (256u - rows.z)
+            + stored_chroma(k, columns.x, rows.y) * rows.z;
+        let right = stored_chroma(k, columns.y, rows.x) * (256u - rows.z)
+            + stored_chroma(k, columns.y, rows.y) * rows.z;
+        sample[k] = (left * (256u - columns.z) + right * columns.z + 32768u) >> 16u;
+    }
+    let cb = sample[0];
+    let cr = sample[1];
+    return vec3<u32>(
+        clamp_level(l + tables[256u + cr]),
+        clamp_level(l + tables[512u + cb] + tables[768u + cr]),
+        clamp_level(l + tables[1024u + cb]),
+    );
+}
+
+// One invocation per pixel.
+@compute @workgroup_size(8, 8, 1)
+fn decode(@builtin(global_invocation_id) id: vec3<u32>) {
+    if (id.x >= c.width || id.y >= c.height) {
+        return;
+    }
+    let v = decode_pixel(id.x, id.y);
+    decoded[id.y * c.width + id.x] = v.r | (v.g << 8u) | (v.b << 16u) | (255u << 24u);
 }

@@ -1,13 +1,13 @@
-//! The output coded on the GPU (`formats::gpu`, `Renderer::render_planes`) against the CPU's
-//! coding of the same refocused pixels (`formats::write`), for every converted format, the
+//! The converted formats on the GPU (`formats::gpu`, `Renderer::render_planes`) against the
+//! CPU's conversions (`formats::read`, `formats::write`), for every converted format, the
 //! colour matrices and ranges, both chroma sitings and odd sizes. The CPU code is the
-//! reference; the GPU evaluates the same formulas (luma in the same integers, chroma in f32),
-//! so a chroma value landing next to a .5 boundary may round the other way: at most one level,
-//! on a few values.
+//! reference. Decoding is integer arithmetic on both sides: exact. Coding evaluates the same
+//! formulas (luma in the same integers, chroma in f32), so a chroma value landing next to a
+//! .5 boundary may round the other way: at most one level, on a few values.
 
 use gst_video::prelude::*;
 use gststerefo::dof::Params;
-use gststerefo::dof::gpu::Renderer;
+use gststerefo::dof::gpu::{Colour, Renderer};
 use gststerefo::formats::{self, gpu::PlaneCoding};
 use gststerefo::gpu::GpuContext;
 
@@ -105,7 +105,7 @@ fn output_coded_on_the_gpu_matches_the_cpu_coding() {
                 let coding = PlaneCoding::of(&info).expect("a converted format");
                 renderer
                     .render_planes(
-                        &image,
+                        Colour::Pixels(&image),
                         None,
                         &disparity,
                         width,
@@ -143,6 +143,84 @@ fn output_coded_on_the_gpu_matches_the_cpu_coding() {
     }
 }
 
+/// Every format and coding in the test above, at both sizes.
+fn codings() -> Vec<(String, gst_video::VideoInfo)> {
+    let formats = [
+        "NV12", "I420", "Y42B", "Y444", "YUY2", "GRAY8", "RGB", "BGR",
+    ];
+    let mut all = Vec::new();
+    for (width, height) in [(64u32, 48u32), (37, 23)] {
+        for format in formats {
+            for (colorimetry, site) in [("bt709", "mpeg2"), ("bt601", "mpeg2"), ("1:4:0:0", "jpeg")]
+            {
+                let what = format!("{format} {colorimetry} {width}x{height}");
+                all.push((
+                    what,
+                    info(&format!(
+                        "video/x-raw,format={format},width={width},height={height},\
+                         framerate=25/1,colorimetry={colorimetry},chroma-site={site}"
+                    )),
+                ));
+            }
+        }
+    }
+    all
+}
+
+#[test]
+fn input_decoded_on_the_gpu_refocuses_as_the_cpu_decoding() {
+    gst::init().expect("GStreamer");
+    let context = GpuContext::shared().expect("a wgpu adapter (lavapipe in CI)");
+    // One renderer each: the image buffer of one that rendered the CPU's pixels would hold them.
+    let mut renderers = [0, 1].map(|_| Renderer::new(context.clone()).expect("renderer"));
+    let mut state = 0x9e37_79b9_u32;
+    for (what, info) in codings() {
+        let (width, height) = (info.width(), info.height());
+        // Random bytes in every plane: any Y'CbCr, in gamut or not, and every chroma value.
+        let mut buffer = gst::Buffer::with_size(info.size()).expect("buffer");
+        buffer
+            .get_mut()
+            .expect("writable")
+            .map_writable()
+            .expect("map")
+            .iter_mut()
+            .for_each(|b| {
+                state ^= state << 13;
+                state ^= state >> 17;
+                state ^= state << 5;
+                *b = (state >> 24) as u8;
+            });
+        let frame = gst_video::VideoFrameRef::from_buffer_ref_readable(buffer.as_ref(), &info)
+            .expect("readable frame");
+        let coding = PlaneCoding::of(&info).expect("a converted format");
+        let (mut pixels, mut planes) = (Vec::new(), Vec::new());
+        formats::read(&frame, &mut pixels).expect("CPU decoding");
+        formats::gpu::read_planes(&frame, &coding, &mut planes).expect("planes");
+        let disparity: Vec<f32> = (0..width * height).map(|p| (p % 41) as f32).collect();
+        let params = Params {
+            aperture: 0.2,
+            focus_disparity: 20.0,
+            max_disparity: 40.0,
+            ..Params::default()
+        };
+        let mut outputs = [Vec::new(), Vec::new()];
+        let colours = [Colour::Pixels(&pixels), Colour::Planes(&coding, &planes)];
+        for ((colour, output), renderer) in
+            colours.into_iter().zip(&mut outputs).zip(&mut renderers)
+        {
+            renderer
+                .render_planes(
+                    colour, None, &disparity, width, height, &params, &coding, output,
+                )
+                .expect("render_planes");
+        }
+        assert!(
+            outputs[0] == outputs[1],
+            "{what}: GPU and CPU decoding refocus differently"
+        );
+    }
+}
+
 #[test]
 fn planes_of_another_size_are_refused() {
     gst::init().expect("GStreamer");
@@ -153,7 +231,7 @@ fn planes_of_another_size_are_refused() {
     let coding = PlaneCoding::of(&info).expect("NV12 is converted");
     let error = renderer
         .render_planes(
-            &image,
+            Colour::Pixels(&image),
             None,
             &disparity,
             32,

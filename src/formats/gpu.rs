@@ -1,11 +1,14 @@
-//! Writing the converted formats on the GPU (`shaders/formats.wgsl`): the renderer's
-//! refocused RGBA is coded into the planes of the output frame's format in the same command
-//! buffer that refocused it, and only those planes (1.5 bytes a pixel for NV12 against 4) are
-//! read back and copied into the frame at its strides. The conventions are the CPU code's
-//! ([`super::write`]), which the tests hold this to within a level of 255.
+//! The converted formats on the GPU (`shaders/formats.wgsl`), in the command buffer that
+//! refocuses the frame: a frame's planes are uploaded as they are (1.5 bytes a pixel for
+//! NV12 against 4) and decoded into the renderer's RGBA ([`Decoder`]), and the refocused RGBA
+//! is coded into the planes of the output's format ([`Encoder`]), of which only those planes
+//! are read back. The host only copies rows between the frames (at their strides) and the
+//! planes' layout ([`PlaneCoding::planes`]). The conventions are the CPU code's
+//! ([`super::read`], [`super::write`]): decoding agrees exactly, coding within a level.
 //!
-//! It is a pass of its own after the renderer's last one rather than a part of it: a chroma
-//! sample is the mean of pixels that different invocations of the normalising pass write.
+//! Both are passes of their own beside the renderer's rather than parts of them: a chroma
+//! sample is the mean of pixels that different invocations of the normalising pass write,
+//! and the renderer's passes read each pixel many times.
 
 use anyhow::Result;
 use bytemuck::{Pod, Zeroable};
@@ -211,29 +214,8 @@ pub struct Encoder {
 impl Encoder {
     pub fn new(context: &GpuContext) -> Encoder {
         let device = &context.device;
-        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-            label: Some("formats"),
-            source: wgpu::ShaderSource::Wgsl(include_str!("../../shaders/formats.wgsl").into()),
-        });
-        let entry = |binding, ty| wgpu::BindGroupLayoutEntry {
-            binding,
-            visibility: wgpu::ShaderStages::COMPUTE,
-            ty: wgpu::BindingType::Buffer {
-                ty,
-                has_dynamic_offset: false,
-                min_binding_size: None,
-            },
-            count: None,
-        };
-        let storage = |read_only| wgpu::BufferBindingType::Storage { read_only };
-        let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-            label: Some("formats"),
-            entries: &[
-                entry(0, wgpu::BufferBindingType::Uniform),
-                entry(1, storage(true)),
-                entry(2, storage(false)),
-            ],
-        });
+        let module = shader_module(device);
+        let layout = bind_group_layout(device, "encode", &[(1, true), (2, false)]);
         let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
             label: Some("formats"),
             bind_group_layouts: &[Some(&layout)],
@@ -306,21 +288,12 @@ impl Encoder {
         let sized = self.sized.as_ref().expect("made above");
         // Made per frame (cheap): the renderer's output buffer changes with its frame size.
         let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some("formats"),
+            label: Some("encode"),
             layout: &self.layout,
             entries: &[
-                wgpu::BindGroupEntry {
-                    binding: 0,
-                    resource: self.uniform.as_entire_binding(),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 1,
-                    resource: pixels.as_entire_binding(),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 2,
-                    resource: sized.planes.as_entire_binding(),
-                },
+                binding(0, &self.uniform),
+                binding(1, pixels),
+                binding(2, &sized.planes),
             ],
         });
         {
@@ -383,4 +356,202 @@ pub fn write_planes(
         }
     }
     Ok(())
+}
+
+/// Copies the planes of `frame` (at its strides) into `coding`'s layout, for [`Decoder`].
+pub fn read_planes(
+    frame: &VideoFrameRef<&gst::BufferRef>,
+    coding: &PlaneCoding,
+    out: &mut Vec<u8>,
+) -> Result<(), glib::BoolError> {
+    if PlaneCoding::of(frame.info()).as_ref() != Some(coding) {
+        return Err(glib::bool_error!(
+            "a {:?} frame of {}x{} read as planes coded for {}x{}",
+            frame.format(),
+            frame.width(),
+            frame.height(),
+            coding.width,
+            coding.height
+        ));
+    }
+    out.clear();
+    out.resize(coding.bytes(), 0);
+    for (index, plane) in coding.planes().iter().enumerate() {
+        let data = frame.plane_data(index as u32)?;
+        let stride = frame.plane_stride()[index] as usize;
+        for row in 0..plane.rows {
+            let to = plane.offset + row * plane.stride;
+            out[to..to + plane.row_bytes]
+                .copy_from_slice(&data[row * stride..row * stride + plane.row_bytes]);
+        }
+    }
+    Ok(())
+}
+
+/// The Y'CbCr tables of the CPU's decoding, in the shader's order.
+fn tables(coding: &PlaneCoding) -> Vec<i32> {
+    let t = coding.coding.tables();
+    [t.y, t.r_cr, t.g_cb, t.g_cr, t.b_cb].concat()
+}
+
+/// What a [`Decoder`] holds for one coding, made when it changes.
+struct Upload {
+    coding: PlaneCoding,
+    coded: wgpu::Buffer,
+    pipeline: wgpu::ComputePipeline,
+}
+
+/// Decodes a frame's planes on the GPU into RGBA pixels (alpha 255): [`Decoder::record`]
+/// uploads them and records the pass into the renderer's command buffer.
+pub struct Decoder {
+    module: wgpu::ShaderModule,
+    layout: wgpu::BindGroupLayout,
+    pipeline_layout: wgpu::PipelineLayout,
+    uniform: wgpu::Buffer,
+    tables: wgpu::Buffer,
+    upload: Option<Upload>,
+}
+
+impl Decoder {
+    pub fn new(context: &GpuContext) -> Decoder {
+        let device = &context.device;
+        let module = shader_module(device);
+        let layout = bind_group_layout(device, "decode", &[(3, true), (4, false), (5, true)]);
+        let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+            label: Some("decode"),
+            bind_group_layouts: &[Some(&layout)],
+            immediate_size: 0,
+        });
+        let buffer = |label, size: usize, usage| {
+            device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some(label),
+                size: size as u64,
+                usage,
+                mapped_at_creation: false,
+            })
+        };
+        use wgpu::BufferUsages as U;
+        Decoder {
+            module,
+            layout,
+            pipeline_layout,
+            uniform: buffer(
+                "decode coding",
+                std::mem::size_of::<CodingUniform>(),
+                U::UNIFORM | U::COPY_DST,
+            ),
+            tables: buffer("decode tables", 5 * 256 * 4, U::STORAGE | U::COPY_DST),
+            upload: None,
+        }
+    }
+
+    /// Uploads `planes` (a frame's, in `coding`'s layout: [`read_planes`]) and records their
+    /// decoding into `pixels` (one u32 per pixel, `coding`'s size, tightly packed).
+    pub fn record(
+        &mut self,
+        context: &GpuContext,
+        encoder: &mut wgpu::CommandEncoder,
+        planes: &[u8],
+        coding: &PlaneCoding,
+        pixels: &wgpu::Buffer,
+    ) -> Result<()> {
+        anyhow::ensure!(
+            planes.len() == coding.bytes(),
+            "{} bytes of planes for a {}x{} {:?} frame, expected {}",
+            planes.len(),
+            coding.width,
+            coding.height,
+            coding.kind,
+            coding.bytes()
+        );
+        let device = &context.device;
+        if self.upload.as_ref().is_none_or(|u| u.coding != *coding) {
+            self.upload = None;
+            let coded = device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("coded input"),
+                size: (coding.bytes() as u64).max(16),
+                usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            });
+            let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                label: Some("decode"),
+                layout: Some(&self.pipeline_layout),
+                module: &self.module,
+                entry_point: Some("decode"),
+                compilation_options: wgpu::PipelineCompilationOptions {
+                    constants: &coding.constants(0),
+                    ..Default::default()
+                },
+                cache: None,
+            });
+            let queue = &context.queue;
+            queue.write_buffer(&self.uniform, 0, bytemuck::bytes_of(&coding.uniform()));
+            queue.write_buffer(&self.tables, 0, bytemuck::cast_slice(&tables(coding)));
+            self.upload = Some(Upload {
+                coding: *coding,
+                coded,
+                pipeline,
+            });
+        }
+        let upload = self.upload.as_ref().expect("made above");
+        context.queue.write_buffer(&upload.coded, 0, planes);
+        let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("decode"),
+            layout: &self.layout,
+            entries: &[
+                binding(0, &self.uniform),
+                binding(3, &upload.coded),
+                binding(4, pixels),
+                binding(5, &self.tables),
+            ],
+        });
+        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+            label: Some("decode"),
+            timestamp_writes: None,
+        });
+        pass.set_pipeline(&upload.pipeline);
+        pass.set_bind_group(0, &bind_group, &[]);
+        pass.dispatch_workgroups(coding.width.div_ceil(8), coding.height.div_ceil(8), 1);
+        Ok(())
+    }
+}
+
+fn shader_module(device: &wgpu::Device) -> wgpu::ShaderModule {
+    device.create_shader_module(wgpu::ShaderModuleDescriptor {
+        label: Some("formats"),
+        source: wgpu::ShaderSource::Wgsl(include_str!("../../shaders/formats.wgsl").into()),
+    })
+}
+
+/// The layout of the uniform (binding 0) and the storage `bindings` (binding, read-only).
+fn bind_group_layout(
+    device: &wgpu::Device,
+    label: &str,
+    bindings: &[(u32, bool)],
+) -> wgpu::BindGroupLayout {
+    let entry = |binding, ty| wgpu::BindGroupLayoutEntry {
+        binding,
+        visibility: wgpu::ShaderStages::COMPUTE,
+        ty: wgpu::BindingType::Buffer {
+            ty,
+            has_dynamic_offset: false,
+            min_binding_size: None,
+        },
+        count: None,
+    };
+    let mut entries = vec![entry(0, wgpu::BufferBindingType::Uniform)];
+    entries.extend(bindings.iter().map(|&(binding, read_only)| {
+        entry(binding, wgpu::BufferBindingType::Storage { read_only })
+    }));
+    device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+        label: Some(label),
+        entries: &entries,
+    })
+}
+
+fn binding(binding: u32, buffer: &wgpu::Buffer) -> wgpu::BindGroupEntry<'_> {
+    wgpu::BindGroupEntry {
+        binding,
+        resource: buffer.as_entire_binding(),
+    }
 }

@@ -12,7 +12,7 @@ use gst_base::subclass::prelude::*;
 use super::depth_settings::DepthSettings;
 use crate::aggregate::{self, running_time};
 use crate::depth_map::DepthToDisparity;
-use crate::dof::gpu::Renderer;
+use crate::dof::gpu::{Colour, Renderer};
 use crate::formats::gpu::PlaneCoding;
 use crate::formats::{self, COLOUR_FORMATS};
 use crate::frames;
@@ -330,10 +330,18 @@ impl AggregatorImpl for Refocus {
             return Err(gst::FlowError::Error);
         }
 
+        // Converted formats are coded on the GPU after refocusing and, on a real GPU, travel
+        // to it as their planes and are decoded there (the foreground fill reads the pixels on
+        // the host, so it decodes here); the 4-byte ones go as they are.
+        let coding = PlaneCoding::of(&colour_info);
+        let planes_in = coding.filter(|_| !params.fill_hidden && state.renderer.decodes_planes());
         let mut read = || -> Result<(), glib::BoolError> {
             let frame =
                 gst_video::VideoFrameRef::from_buffer_ref_readable(colour.as_ref(), &colour_info)?;
-            formats::read(&frame, &mut state.image)?;
+            match &planes_in {
+                Some(coding) => formats::gpu::read_planes(&frame, coding, &mut state.image)?,
+                None => formats::read(&frame, &mut state.image)?,
+            }
             let frame = gst_video::VideoFrameRef::from_buffer_ref_readable(
                 disparity.as_ref(),
                 &disparity_info,
@@ -359,8 +367,6 @@ impl AggregatorImpl for Refocus {
             settings.temporal_smoothing,
             settings.temporal_gate,
         );
-        // Converted formats are coded on the GPU after refocusing, the 4-byte ones as they are.
-        let coding = PlaneCoding::of(&colour_info);
         let rendered = match &coding {
             None => {
                 state.output.resize(state.image.len(), 0);
@@ -371,7 +377,10 @@ impl AggregatorImpl for Refocus {
                     .render(image, &state.disparity, width, height, &params, output)
             }
             Some(coding) => state.renderer.render_planes(
-                &state.image,
+                match &planes_in {
+                    Some(coding) => Colour::Planes(coding, &state.image),
+                    None => Colour::Pixels(&state.image),
+                },
                 None,
                 &state.disparity,
                 width,

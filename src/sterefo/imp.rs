@@ -14,7 +14,7 @@ use gst_video::prelude::*;
 use super::{FocusMode, Output, Provider, StereoLayout};
 use crate::aggregate::{self, running_time};
 use crate::depth::{ChannelOrder, DepthEstimator, DepthOptions, Model, StereoImage};
-use crate::dof::gpu::Renderer;
+use crate::dof::gpu::{Colour, Renderer};
 use crate::focus::{self, FocusPuller, Rect};
 use crate::formats::gpu::PlaneCoding;
 use crate::formats::{self, COLOUR_FORMATS};
@@ -890,7 +890,7 @@ impl AggregatorImpl for Sterefo {
                             )
                         }
                         Some(coding) => state.renderer.render_planes(
-                            &state.image,
+                            Colour::Pixels(&state.image),
                             right,
                             &state.disparity,
                             w,

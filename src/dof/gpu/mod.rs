@@ -42,7 +42,7 @@ use self::uniforms::{StepUniform, TAGGED_PLANES};
 use super::fill::{self, Hidden};
 use super::plan::FramePlan;
 use super::{Light, Mask, Params};
-use crate::formats::gpu::{Encoder, PlaneCoding};
+use crate::formats::gpu::{Decoder, Encoder, PlaneCoding};
 use crate::gpu::GpuContext;
 
 /// Largest `kmax` of the fast path: its disc (at most 197 taps) summed over byte-sized
@@ -73,14 +73,26 @@ pub struct Renderer {
     hidden: Hidden,
     nearest_behind: Vec<f32>,
     step_uniforms: Vec<u8>,
-    /// Codes the output into a converted format's planes, made on first use.
+    /// Decode the input from and code the output into a converted format's planes, made on
+    /// first use.
+    decoder: Option<Decoder>,
     coder: Option<Encoder>,
+}
+
+/// The colour a frame is refocused from.
+#[derive(Clone, Copy)]
+pub enum Colour<'a> {
+    /// Tightly packed 4-byte pixels.
+    Pixels(&'a [u8]),
+    /// The planes of a converted format in [`PlaneCoding::planes`]' layout
+    /// (`formats::gpu::read_planes`), decoded on the GPU.
+    Planes(&'a PlaneCoding, &'a [u8]),
 }
 
 /// What a frame is refocused from.
 #[derive(Clone, Copy)]
 struct Inputs<'a> {
-    image: &'a [u8],
+    image: Colour<'a>,
     right: Option<&'a [u8]>,
     disparity: &'a [f32],
     width: u32,
@@ -123,6 +135,7 @@ impl Renderer {
             hidden: Hidden::default(),
             nearest_behind: Vec::new(),
             step_uniforms: Vec::new(),
+            decoder: None,
             coder: None,
         })
     }
@@ -130,6 +143,16 @@ impl Renderer {
     /// The device in use, "name (backend, type)".
     pub fn device_name(&self) -> String {
         self.context.describe()
+    }
+
+    /// Whether frames of converted formats are best decoded here ([`Colour::Planes`]) rather
+    /// than on the host: on a GPU, yes (and 1.5 bytes a pixel of NV12 cross to it instead
+    /// of 4); on a CPU adapter such as lavapipe, no: the per-pixel decoding there cost about
+    /// 100 ms of a 1920x1080 frame against 36 ms for the host's row-wise tables
+    /// (`bench_refocus --outputs`, README). Coding the output costs the same either way
+    /// there, and is always done here.
+    pub fn decodes_planes(&self) -> bool {
+        self.context.adapter.device_type != wgpu::DeviceType::Cpu
     }
 
     /// Refocuses one frame. `image` and `output`: tightly packed 4-byte pixels (bytes 0..3
@@ -160,7 +183,7 @@ impl Renderer {
         output: &mut [u8],
     ) -> Result<RenderStats> {
         let frame = Inputs {
-            image,
+            image: Colour::Pixels(image),
             right,
             disparity,
             width,
@@ -169,12 +192,14 @@ impl Renderer {
         self.render_frame(&frame, params, Output::Pixels(output))
     }
 
-    /// [`Renderer::render_views`] of an RGBA `image` whose output is coded on the GPU into
-    /// the planes of `coding` (NV12, I420, ...; [`PlaneCoding::planes`]' layout), in `planes`.
+    /// [`Renderer::render_views`] whose output is coded on the GPU into the planes of
+    /// `coding` (NV12, I420, ...; [`PlaneCoding::planes`]' layout), in `planes`. `image`:
+    /// RGBA pixels, or planes decoded on the GPU (not with the foreground fill, which reads
+    /// the pixels on the host).
     #[allow(clippy::too_many_arguments)]
     pub fn render_planes(
         &mut self,
-        image: &[u8],
+        image: Colour,
         right: Option<&[u8]>,
         disparity: &[f32],
         width: u32,
@@ -209,6 +234,22 @@ impl Renderer {
         params.validate()?;
         self.check_size(width, height)?;
         let pixels = width as usize * height as usize;
+        let image_bytes = match image {
+            Colour::Pixels(image) => image.len(),
+            Colour::Planes(coding, _) => {
+                ensure!(
+                    coding.size() == (width, height),
+                    "input planes coded for {:?} of a {width}x{height} frame",
+                    coding.size()
+                );
+                ensure!(
+                    !params.fill_hidden,
+                    "the foreground fill needs the frame's pixels, not its planes"
+                );
+                // (the planes' length is the decoder's to check)
+                pixels * 4
+            }
+        };
         let output_bytes = match &output {
             Output::Pixels(pixels) => pixels.len(),
             Output::Planes(coding, _) => {
@@ -221,7 +262,7 @@ impl Renderer {
             }
         };
         for (what, len, expected) in [
-            ("image bytes", image.len(), pixels * 4),
+            ("image bytes", image_bytes, pixels * 4),
             (
                 "right view bytes",
                 right.map_or(pixels * 4, <[u8]>::len),
@@ -236,7 +277,7 @@ impl Renderer {
             );
         }
         clamp_disparity(disparity, params, &mut self.clamped);
-        if params.fill_hidden {
+        if let (true, Colour::Pixels(image)) = (params.fill_hidden, image) {
             let (w, h) = (width as usize, height as usize);
             self.hidden = fill::hidden_layer(image, right, &self.clamped, w, h, params);
             self.nearest_behind.clear();
@@ -258,6 +299,12 @@ impl Renderer {
                 .create_command_encoder(&wgpu::CommandEncoderDescriptor {
                     label: Some("refocus"),
                 });
+        if let Colour::Planes(coding, planes) = image {
+            let decoder = self
+                .decoder
+                .get_or_insert_with(|| Decoder::new(&self.context));
+            decoder.record(&self.context, &mut encoder, planes, coding, &frame.image)?;
+        }
         let pipelines = self.shaders.pipelines(
             &self.context,
             shaders::Variant {
@@ -446,8 +493,9 @@ impl Renderer {
         Ok(())
     }
 
-    /// Writes the frame's inputs, lists and step uniforms, growing buffers as needed.
-    fn upload(&mut self, image: &[u8], params: &Params, work: &FrameWork) -> Result<()> {
+    /// Writes the frame's inputs (the image unless it is decoded on the GPU), lists and step
+    /// uniforms, growing buffers as needed.
+    fn upload(&mut self, image: Colour, params: &Params, work: &FrameWork) -> Result<()> {
         let frame = self.frame.as_mut().expect("frame buffers exist");
         let (width, height) = (frame.width, frame.height);
         let region_cells = buffers::region_cells(width, height) as u32;
@@ -472,10 +520,12 @@ impl Renderer {
         let queue = &self.context.queue;
         let frame_uniform = uniforms::frame_uniform(width, height, params, work.fast);
         queue.write_buffer(&frame.frame_uniform, 0, bytemuck::bytes_of(&frame_uniform));
-        queue.write_buffer(&frame.image, 0, image);
         queue.write_buffer(&frame.disparity, 0, bytemuck::cast_slice(&self.clamped));
+        if let Colour::Pixels(image) = image {
+            queue.write_buffer(&frame.image, 0, image);
+        }
         if params.fill_hidden {
-            let behind = image.len() as u64;
+            let behind = u64::from(width) * u64::from(height) * 4;
             let hidden = &self.hidden;
             queue.write_buffer(&frame.image, behind, bytemuck::cast_slice(&hidden.colour));
             queue.write_buffer(
