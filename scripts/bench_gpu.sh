@@ -14,5 +14,6 @@ export LD_LIBRARY_PATH="$capi${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 cargo build --release --examples
 nvidia-smi --query-gpu=name --format=csv,noheader || true
 ./target/release/examples/bench_refocus
+./target/release/examples/bench_refocus --outputs
 STEREFO_PROVIDER=cuda ./target/release/examples/bench_depth
 ./target/release/examples/bench_sterefo
