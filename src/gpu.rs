@@ -123,6 +123,41 @@ impl GpuContext {
     }
 }
 
+/// A compute layout of a uniform buffer (binding 0) and the storage buffers `bindings`
+/// (binding, read-only).
+pub fn bind_group_layout(
+    device: &wgpu::Device,
+    label: &str,
+    bindings: &[(u32, bool)],
+) -> wgpu::BindGroupLayout {
+    let entry = |binding, ty| wgpu::BindGroupLayoutEntry {
+        binding,
+        visibility: wgpu::ShaderStages::COMPUTE,
+        ty: wgpu::BindingType::Buffer {
+            ty,
+            has_dynamic_offset: false,
+            min_binding_size: None,
+        },
+        count: None,
+    };
+    let mut entries = vec![entry(0, wgpu::BufferBindingType::Uniform)];
+    entries.extend(bindings.iter().map(|&(binding, read_only)| {
+        entry(binding, wgpu::BufferBindingType::Storage { read_only })
+    }));
+    device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+        label: Some(label),
+        entries: &entries,
+    })
+}
+
+/// Bind group entry `binding`: all of `buffer`.
+pub fn binding(binding: u32, buffer: &wgpu::Buffer) -> wgpu::BindGroupEntry<'_> {
+    wgpu::BindGroupEntry {
+        binding,
+        resource: buffer.as_entire_binding(),
+    }
+}
+
 async fn pick_adapter(instance: &wgpu::Instance) -> Result<wgpu::Adapter> {
     if let Ok(wanted) = std::env::var("WGPU_ADAPTER_NAME") {
         let wanted = wanted.to_lowercase();

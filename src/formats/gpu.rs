@@ -16,7 +16,7 @@ use gst_video::prelude::*;
 use gst_video::{VideoFormat, VideoFrameRef};
 
 use super::{Coding, siting, subsampling};
-use crate::gpu::GpuContext;
+use crate::gpu::{GpuContext, bind_group_layout, binding};
 
 /// `KIND` in the shader.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -198,13 +198,77 @@ struct Sized {
 /// A pipeline's constants ([`PlaneCoding::constants`]).
 type Constants = [(&'static str, f64); 7];
 
-/// Codes RGBA pixels on the GPU into the planes of a [`PlaneCoding`]: [`Encoder::record`]
-/// into the renderer's command buffer, [`Encoder::read`] after it was submitted.
-pub struct Encoder {
+/// One entry point of `shaders/formats.wgsl` with its layout and its `Coding` uniform.
+struct Stage {
+    entry: &'static str,
     module: wgpu::ShaderModule,
     layout: wgpu::BindGroupLayout,
     pipeline_layout: wgpu::PipelineLayout,
     uniform: wgpu::Buffer,
+}
+
+impl Stage {
+    /// `entry`, reading and writing the storage `bindings` (binding, read-only).
+    fn new(device: &wgpu::Device, entry: &'static str, bindings: &[(u32, bool)]) -> Stage {
+        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some("formats"),
+            source: wgpu::ShaderSource::Wgsl(include_str!("../../shaders/formats.wgsl").into()),
+        });
+        let layout = bind_group_layout(device, entry, bindings);
+        let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+            label: Some(entry),
+            bind_group_layouts: &[Some(&layout)],
+            immediate_size: 0,
+        });
+        let uniform = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some(entry),
+            size: std::mem::size_of::<CodingUniform>() as u64,
+            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        Stage {
+            entry,
+            module,
+            layout,
+            pipeline_layout,
+            uniform,
+        }
+    }
+
+    /// The entry point specialised by `constants`.
+    fn pipeline(&self, device: &wgpu::Device, constants: &Constants) -> wgpu::ComputePipeline {
+        device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+            label: Some(self.entry),
+            layout: Some(&self.pipeline_layout),
+            module: &self.module,
+            entry_point: Some(self.entry),
+            compilation_options: wgpu::PipelineCompilationOptions {
+                constants,
+                ..Default::default()
+            },
+            cache: None,
+        })
+    }
+
+    fn bind_group(
+        &self,
+        device: &wgpu::Device,
+        storage: &[(u32, &wgpu::Buffer)],
+    ) -> wgpu::BindGroup {
+        let mut entries = vec![binding(0, &self.uniform)];
+        entries.extend(storage.iter().map(|&(b, buffer)| binding(b, buffer)));
+        device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some(self.entry),
+            layout: &self.layout,
+            entries: &entries,
+        })
+    }
+}
+
+/// Codes RGBA pixels on the GPU into the planes of a [`PlaneCoding`]: [`Encoder::record`]
+/// into the renderer's command buffer, [`Encoder::read`] after it was submitted.
+pub struct Encoder {
+    stage: Stage,
     sized: Option<Sized>,
     /// The pipelines made so far, one per plane of each coding seen (compiling one costs
     /// more than coding a frame).
@@ -213,25 +277,8 @@ pub struct Encoder {
 
 impl Encoder {
     pub fn new(context: &GpuContext) -> Encoder {
-        let device = &context.device;
-        let module = shader_module(device);
-        let layout = bind_group_layout(device, "encode", &[(1, true), (2, false)]);
-        let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-            label: Some("formats"),
-            bind_group_layouts: &[Some(&layout)],
-            immediate_size: 0,
-        });
-        let uniform = device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("coding"),
-            size: std::mem::size_of::<CodingUniform>() as u64,
-            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
         Encoder {
-            module,
-            layout,
-            pipeline_layout,
-            uniform,
+            stage: Stage::new(&context.device, "encode", &[(1, true), (2, false)]),
             sized: None,
             pipelines: Vec::new(),
         }
@@ -263,39 +310,25 @@ impl Encoder {
                 planes: buffer("coded planes", U::STORAGE | U::COPY_SRC),
                 readback: buffer("coded readback", U::MAP_READ | U::COPY_DST),
             });
-            context
-                .queue
-                .write_buffer(&self.uniform, 0, bytemuck::bytes_of(&coding.uniform()));
+            context.queue.write_buffer(
+                &self.stage.uniform,
+                0,
+                bytemuck::bytes_of(&coding.uniform()),
+            );
         }
         let planes = coding.planes();
         for plane in 0..planes.len() {
             let constants = coding.constants(plane);
             if !self.pipelines.iter().any(|(c, _)| *c == constants) {
-                let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                    label: Some("encode"),
-                    layout: Some(&self.pipeline_layout),
-                    module: &self.module,
-                    entry_point: Some("encode"),
-                    compilation_options: wgpu::PipelineCompilationOptions {
-                        constants: &constants,
-                        ..Default::default()
-                    },
-                    cache: None,
-                });
+                let pipeline = self.stage.pipeline(device, &constants);
                 self.pipelines.push((constants, pipeline));
             }
         }
         let sized = self.sized.as_ref().expect("made above");
         // Made per frame (cheap): the renderer's output buffer changes with its frame size.
-        let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some("encode"),
-            layout: &self.layout,
-            entries: &[
-                binding(0, &self.uniform),
-                binding(1, pixels),
-                binding(2, &sized.planes),
-            ],
-        });
+        let bind_group = self
+            .stage
+            .bind_group(device, &[(1, pixels), (2, &sized.planes)]);
         {
             let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
                 label: Some("encode"),
@@ -404,10 +437,7 @@ struct Upload {
 /// Decodes a frame's planes on the GPU into RGBA pixels (alpha 255): [`Decoder::record`]
 /// uploads them and records the pass into the renderer's command buffer.
 pub struct Decoder {
-    module: wgpu::ShaderModule,
-    layout: wgpu::BindGroupLayout,
-    pipeline_layout: wgpu::PipelineLayout,
-    uniform: wgpu::Buffer,
+    stage: Stage,
     tables: wgpu::Buffer,
     upload: Option<Upload>,
 }
@@ -415,32 +445,14 @@ pub struct Decoder {
 impl Decoder {
     pub fn new(context: &GpuContext) -> Decoder {
         let device = &context.device;
-        let module = shader_module(device);
-        let layout = bind_group_layout(device, "decode", &[(3, true), (4, false), (5, true)]);
-        let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-            label: Some("decode"),
-            bind_group_layouts: &[Some(&layout)],
-            immediate_size: 0,
-        });
-        let buffer = |label, size: usize, usage| {
-            device.create_buffer(&wgpu::BufferDescriptor {
-                label: Some(label),
-                size: size as u64,
-                usage,
-                mapped_at_creation: false,
-            })
-        };
-        use wgpu::BufferUsages as U;
         Decoder {
-            module,
-            layout,
-            pipeline_layout,
-            uniform: buffer(
-                "decode coding",
-                std::mem::size_of::<CodingUniform>(),
-                U::UNIFORM | U::COPY_DST,
-            ),
-            tables: buffer("decode tables", 5 * 256 * 4, U::STORAGE | U::COPY_DST),
+            stage: Stage::new(device, "decode", &[(3, true), (4, false), (5, true)]),
+            tables: device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("decode tables"),
+                size: 5 * 256 * 4,
+                usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            }),
             upload: None,
         }
     }
@@ -473,19 +485,13 @@ impl Decoder {
                 usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
                 mapped_at_creation: false,
             });
-            let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                label: Some("decode"),
-                layout: Some(&self.pipeline_layout),
-                module: &self.module,
-                entry_point: Some("decode"),
-                compilation_options: wgpu::PipelineCompilationOptions {
-                    constants: &coding.constants(0),
-                    ..Default::default()
-                },
-                cache: None,
-            });
+            let pipeline = self.stage.pipeline(device, &coding.constants(0));
             let queue = &context.queue;
-            queue.write_buffer(&self.uniform, 0, bytemuck::bytes_of(&coding.uniform()));
+            queue.write_buffer(
+                &self.stage.uniform,
+                0,
+                bytemuck::bytes_of(&coding.uniform()),
+            );
             queue.write_buffer(&self.tables, 0, bytemuck::cast_slice(&tables(coding)));
             self.upload = Some(Upload {
                 coding: *coding,
@@ -495,16 +501,8 @@ impl Decoder {
         }
         let upload = self.upload.as_ref().expect("made above");
         context.queue.write_buffer(&upload.coded, 0, planes);
-        let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some("decode"),
-            layout: &self.layout,
-            entries: &[
-                binding(0, &self.uniform),
-                binding(3, &upload.coded),
-                binding(4, pixels),
-                binding(5, &self.tables),
-            ],
-        });
+        let storage = [(3, &upload.coded), (4, pixels), (5, &self.tables)];
+        let bind_group = self.stage.bind_group(device, &storage);
         let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
             label: Some("decode"),
             timestamp_writes: None,
@@ -513,45 +511,5 @@ impl Decoder {
         pass.set_bind_group(0, &bind_group, &[]);
         pass.dispatch_workgroups(coding.width.div_ceil(8), coding.height.div_ceil(8), 1);
         Ok(())
-    }
-}
-
-fn shader_module(device: &wgpu::Device) -> wgpu::ShaderModule {
-    device.create_shader_module(wgpu::ShaderModuleDescriptor {
-        label: Some("formats"),
-        source: wgpu::ShaderSource::Wgsl(include_str!("../../shaders/formats.wgsl").into()),
-    })
-}
-
-/// The layout of the uniform (binding 0) and the storage `bindings` (binding, read-only).
-fn bind_group_layout(
-    device: &wgpu::Device,
-    label: &str,
-    bindings: &[(u32, bool)],
-) -> wgpu::BindGroupLayout {
-    let entry = |binding, ty| wgpu::BindGroupLayoutEntry {
-        binding,
-        visibility: wgpu::ShaderStages::COMPUTE,
-        ty: wgpu::BindingType::Buffer {
-            ty,
-            has_dynamic_offset: false,
-            min_binding_size: None,
-        },
-        count: None,
-    };
-    let mut entries = vec![entry(0, wgpu::BufferBindingType::Uniform)];
-    entries.extend(bindings.iter().map(|&(binding, read_only)| {
-        entry(binding, wgpu::BufferBindingType::Storage { read_only })
-    }));
-    device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-        label: Some(label),
-        entries: &entries,
-    })
-}
-
-fn binding(binding: u32, buffer: &wgpu::Buffer) -> wgpu::BindGroupEntry<'_> {
-    wgpu::BindGroupEntry {
-        binding,
-        resource: buffer.as_entire_binding(),
     }
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use anyhow::{Result, anyhow, bail};
 
 use crate::depth::StereoImage;
-use crate::gpu::GpuContext;
+use crate::gpu::{GpuContext, bind_group_layout, binding};
 
 /// Buffers for one frame size.
 struct Frame {
@@ -34,26 +34,7 @@ impl Remapper {
             label: Some("remap"),
             source: wgpu::ShaderSource::Wgsl(include_str!("../../shaders/remap.wgsl").into()),
         });
-        let entry = |binding, ty| wgpu::BindGroupLayoutEntry {
-            binding,
-            visibility: wgpu::ShaderStages::COMPUTE,
-            ty: wgpu::BindingType::Buffer {
-                ty,
-                has_dynamic_offset: false,
-                min_binding_size: None,
-            },
-            count: None,
-        };
-        let storage = |read_only| wgpu::BufferBindingType::Storage { read_only };
-        let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-            label: Some("remap"),
-            entries: &[
-                entry(0, wgpu::BufferBindingType::Uniform),
-                entry(1, storage(true)),
-                entry(2, storage(true)),
-                entry(3, storage(false)),
-            ],
-        });
+        let layout = bind_group_layout(device, "remap", &[(1, true), (2, true), (3, false)]);
         let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
             label: Some("remap"),
             bind_group_layouts: &[Some(&layout)],
@@ -132,22 +113,10 @@ impl Remapper {
                 label: Some("remap"),
                 layout: &self.layout,
                 entries: &[
-                    wgpu::BindGroupEntry {
-                        binding: 0,
-                        resource: uniform.as_entire_binding(),
-                    },
-                    wgpu::BindGroupEntry {
-                        binding: 1,
-                        resource: inputs[view].as_entire_binding(),
-                    },
-                    wgpu::BindGroupEntry {
-                        binding: 2,
-                        resource: maps[view].as_entire_binding(),
-                    },
-                    wgpu::BindGroupEntry {
-                        binding: 3,
-                        resource: outputs[view].as_entire_binding(),
-                    },
+                    binding(0, &uniform),
+                    binding(1, &inputs[view]),
+                    binding(2, &maps[view]),
+                    binding(3, &outputs[view]),
                 ],
             })
         });
