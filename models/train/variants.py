@@ -1,0 +1,235 @@
+"""The architecture study of SteReFo (section 4.1, Fig. 5, Table 1) on the procedural data:
+ways of joining the stereo network and the refocusing, compared on refocused images.
+
+Settings (the paper's, scaled to the data): aperture a = 0.1, a fixed focus plane
+df = FOCUS = 40 px, kmax = 11, the sweep [0, DMAX = 120] (the paper: df = 100 of [0, 300]
+on SceneFlow); ground truth is the layered depth of field of
+the scene's true disparity with hard masks (`layered_dof.py`, the renderer's conventions).
+
+Variants so far:
+  A1  the depth-supervised network (the campaign's best.pt, what `sterefo` ships), refocused;
+  A2  the same network fine-tuned from the same start with aperture supervision only: the
+      L1 loss of its refocused image (smooth masks, eq. 3, so the loss has gradients in the
+      disparity) against the ground-truth refocus (`train-a2`, resumable).
+B (cost-volume slices as masks) and C (refocusing at half resolution, learned upsampling)
+are issue 16's next steps.
+
+    python models/train/variants.py train-a2 --minutes 30   # continue variants/a2.pt
+    python models/train/variants.py table                   # Table 1: every variant trained
+
+`table` scores each variant on a held-out procedural test set (TEST_SCENES scenes of
+TEST_SIZE, its own seed, never drawn in training) and on the motorcycle pair (focus at its
+90th disparity percentile, as evaluate.py's "near"): NIQE (scikit-video's, `niqe.py`; lower
+is more natural), Rel. = |NIQE of the variant - NIQE of the ground-truth refocus| (the
+paper's "absolute difference from the ground truth retrievals"), SSIM and
+PSNR against the ground-truth refocus; mean and standard deviation over the scenes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import signal
+import sys
+import time
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import numpy as np
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from common import fill_holes_lr, motorcycle, pad_to_stride  # noqa: E402
+from dataset_v1 import StereoSceneGenerator, make_iterable_dataset  # noqa: E402
+from export import load_net  # noqa: E402
+from layered_dof import DofParams, refocus  # noqa: E402
+
+APERTURE = 0.1
+FOCUS = 40.0  # the paper's df = 100 of [0, 300], scaled to this data's [0, 120]
+DMAX = 120.0
+KMAX = 11
+TEST_SCENES = 12
+TEST_SIZE = (256, 512)
+TEST_SEED = 20261206  # the campaign and the variants train on seed 1
+A2_START_INDEX = 50_000_000  # scenes of seed 1 the campaign (2.1e5 so far) will not reach
+OUT = os.path.join(HERE, "variants")
+A1_CKPT = os.path.join(HERE, "campaign", "best.pt")
+
+# The paper's Table 1 (11 SceneFlow driving frames, a = 0.1, df = 100 of [0, 300], kmax 11).
+PAPER = {
+    "A1": "6.5 ± 1.4 / 0.1 ± 0.04 / 0.98 ± 0.01 / 39.16 ± 1.1",
+    "A2": "7.3 ± 2.4 / 1.2 ± 0.8 / 0.95 ± 0.02 / 36.25 ± 1.2",
+    "B": "8.2 ± 3.4 / 1.7 ± 1.1 / 0.95 ± 0.03 / 36.60 ± 1.8",
+    "C": "8.1 ± 1.8 / 2.4 ± 1.8 / 0.96 ± 0.01 / 36.56 ± 1.5",
+}
+
+
+def hard(dmax=DMAX, focus=FOCUS):
+    return DofParams(APERTURE, focus, 0.0, dmax, mask="hard", max_kernel=KMAX)
+
+
+def smooth(dmax=DMAX, focus=FOCUS):
+    return DofParams(APERTURE, focus, 0.0, dmax, mask="smooth", alpha=1.0, max_kernel=KMAX)
+
+
+def nchw(a):
+    return torch.from_numpy(np.ascontiguousarray(a.transpose(2, 0, 1)))[None]
+
+
+def test_set():
+    """[(left, right, gt disparity)] of the held-out procedural scenes (HxWx3, HxW)."""
+    gen = StereoSceneGenerator(*TEST_SIZE, max_disp=DMAX, seed=TEST_SEED)
+    return [gen.sample(i) for i in range(TEST_SCENES)]
+
+
+@torch.no_grad()
+def disparity(net, left, right):
+    """The network's full-resolution disparity of one pair (HxWx3 float arrays)."""
+    lp, (h, w) = pad_to_stride(left)
+    rp, _ = pad_to_stride(right)
+    d = net(nchw(lp), nchw(rp))
+    return d[0, 0, :h, :w].numpy()
+
+
+@torch.no_grad()
+def refocused(left, disp, params):
+    out = refocus(nchw(left).double(), torch.from_numpy(disp)[None, None].double(), params)
+    return out[0].numpy().transpose(1, 2, 0).clip(0, 1).astype(np.float32)
+
+
+def train_a2(a):
+    """Fine-tunes A1's weights with aperture supervision only, resuming variants/a2.pt."""
+    os.makedirs(OUT, exist_ok=True)
+    path = os.path.join(OUT, "a2.pt")
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(2)
+    if os.path.exists(path):
+        ck = torch.load(path, map_location="cpu", weights_only=False)
+        net = load_net(A1_CKPT).train()
+        net.load_state_dict(ck["model"])
+        it, trained_s = ck["iter"], ck["trained_s"]
+        opt = torch.optim.Adam(net.parameters(), lr=a.lr)
+        opt.load_state_dict(ck["optim"])
+    else:
+        net = load_net(A1_CKPT).train()
+        it, trained_s = 0, 0.0
+        opt = torch.optim.Adam(net.parameters(), lr=a.lr)
+    args = torch.load(A1_CKPT, map_location="cpu", weights_only=False).get("args", {})
+    ch, cw = (int(v) for v in a.crop.split("x"))
+    ds = make_iterable_dataset(ch, cw, 1, start_index=A2_START_INDEX + it * a.batch, max_disp=DMAX)
+    dl = iter(torch.utils.data.DataLoader(ds, batch_size=a.batch, num_workers=1))
+    log = open(os.path.join(OUT, "a2.log"), "a", buffering=1)
+
+    def say(msg):
+        line = f"{time.strftime('%Y-%m-%d %H:%M:%S')} {msg}"
+        print(line, flush=True)
+        log.write(line + "\n")
+
+    def save():
+        torch.save({"model": net.state_dict(), "optim": opt.state_dict(), "iter": it,
+                    "trained_s": trained_s, "args": args, "a2": vars(a)}, path + ".tmp")
+        os.replace(path + ".tmp", path)
+
+    stop = {"flag": False}
+    signal.signal(signal.SIGTERM, lambda *_: stop.update(flag=True))
+    say(f"A2 from {'a2.pt it %d' % it if it else 'A1 (' + A1_CKPT + ')'}; {vars(a)}")
+    t0, last_save, run = time.time(), time.time(), []
+    while not stop["flag"] and time.time() - t0 < a.minutes * 60:
+        left, right, gt, _ = next(dl)
+        with torch.no_grad():
+            target = refocus(left, gt.clamp(0, DMAX), hard())
+        pred = net(left, right)
+        loss = (refocus(left, pred, smooth()) - target).abs().mean()
+        if not torch.isfinite(loss):
+            say(f"it {it}: non-finite loss, batch skipped")
+            continue
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(net.parameters(), 5.0)
+        opt.step()
+        it += 1
+        run.append((float(loss.detach()), float((pred.detach() - gt).abs().mean())))
+        if it % 25 == 0:
+            l, e = np.mean(run, axis=0)
+            say(f"it {it} refocus L1 {l:.4f} (disparity EPE {e:.2f} px, not trained on)")
+            run = []
+        if time.time() - last_save > 600:
+            trained_s += time.time() - last_save
+            last_save = time.time()
+            save()
+    trained_s += time.time() - last_save
+    save()
+    say(f"saved it {it}, {trained_s / 3600:.2f} h of A2 training")
+
+
+def variants():
+    """The trained variants: name -> network."""
+    out = {"A1": load_net(A1_CKPT)}
+    a2 = os.path.join(OUT, "a2.pt")
+    if os.path.exists(a2):
+        net = load_net(A1_CKPT)
+        net.load_state_dict(torch.load(a2, map_location="cpu", weights_only=False)["model"])
+        out["A2"] = net.eval()
+    return out
+
+
+def scores(image, ideal, ideal_niqe):
+    from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+
+    from niqe import niqe_rgb
+
+    n = niqe_rgb(image)
+    return {"niqe": n, "rel": abs(n - ideal_niqe),
+            "ssim": structural_similarity(image, ideal, channel_axis=2, data_range=1.0),
+            "psnr": peak_signal_noise_ratio(ideal, image, data_range=1.0)}
+
+
+def table(a):
+    from niqe import niqe_rgb
+
+    nets = variants()
+    rows = {name: [] for name in nets}
+    for left, right, gt in test_set():
+        ideal = refocused(left, np.clip(gt, 0, DMAX), hard())
+        ideal_niqe = niqe_rgb(ideal)
+        for name, net in nets.items():
+            rows[name].append(scores(refocused(left, disparity(net, left, right), hard()), ideal, ideal_niqe))
+    l, r, gt = motorcycle()
+    valid = np.isfinite(gt) & (gt > 0)
+    filled = fill_holes_lr(np.where(valid, gt, 0), ~valid)
+    dmax = float(math.ceil(gt[valid].max()) + 2)
+    focus = float(np.percentile(gt[valid], 90))
+    ideal = refocused(l, filled, hard(dmax, focus))
+    ideal_niqe = niqe_rgb(ideal)
+    moto = {name: scores(refocused(l, disparity(net, l, r), hard(dmax, focus)), ideal, ideal_niqe)
+            for name, net in nets.items()}
+    print(f"Procedural test set: {TEST_SCENES} scenes {TEST_SIZE[1]}x{TEST_SIZE[0]}, seed {TEST_SEED}; "
+          f"a = {APERTURE}, focus {FOCUS} px, kmax {KMAX}, sweep [0, {DMAX}]")
+    print("| variant | NIQE | Rel. | SSIM | PSNR dB | motorcycle NIQE / Rel. / SSIM / PSNR | paper's Table 1, same order |")
+    print("|---|---|---|---|---|---|---|")
+    for name, rs in rows.items():
+        cell = {k: (np.mean([x[k] for x in rs]), np.std([x[k] for x in rs])) for k in rs[0]}
+        m = moto[name]
+        print(f"| {name} | {cell['niqe'][0]:.2f} ± {cell['niqe'][1]:.2f} | {cell['rel'][0]:.2f} ± {cell['rel'][1]:.2f} | "
+              f"{cell['ssim'][0]:.4f} ± {cell['ssim'][1]:.4f} | {cell['psnr'][0]:.2f} ± {cell['psnr'][1]:.2f} | "
+              f"{m['niqe']:.2f} / {m['rel']:.2f} / {m['ssim']:.4f} / {m['psnr']:.2f} | {PAPER.get(name, '')} |")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="command", required=True)
+    t = sub.add_parser("train-a2", help="fine-tune A1 with aperture supervision only")
+    t.add_argument("--minutes", type=float, default=30)
+    t.add_argument("--batch", type=int, default=4)
+    t.add_argument("--crop", default="192x384")
+    t.add_argument("--lr", type=float, default=5e-5)
+    t.add_argument("--threads", type=int, default=2)
+    sub.add_parser("table", help="Table 1 of every trained variant")
+    a = ap.parse_args()
+    train_a2(a) if a.command == "train-a2" else table(a)
+
+
+if __name__ == "__main__":
+    main()
