@@ -10,11 +10,14 @@ Variants so far:
   A1  the depth-supervised network (the campaign's best.pt, what `sterefo` ships), refocused;
   A2  the same network fine-tuned from the same start with aperture supervision only: the
       L1 loss of its refocused image (smooth masks, eq. 3, so the loss has gradients in the
-      disparity) against the ground-truth refocus (`train-a2`, resumable).
-B (cost-volume slices as masks) and C (refocusing at half resolution, learned upsampling)
-are issue 16's next steps.
+      disparity) against the ground-truth refocus;
+  C   refocusing at half resolution from the network's 1/2-scale disparity, then the
+      refocused image upsampled by a learned, image-guided upsampler (`BlurUpsampler`,
+      starting as bilinear), trained on refocused images with the network frozen.
+B (cost-volume slices as the plane masks) is issue 16's next step.
 
-    python models/train/variants.py train-a2 --minutes 30   # continue variants/a2.pt
+    python models/train/variants.py train A2 --minutes 30   # continue variants/a2.pt
+    python models/train/variants.py train C --minutes 30    # continue variants/c.pt
     python models/train/variants.py table                   # Table 1: every variant trained
     python models/train/variants.py figure                  # docs/variants.jpg (Fig. 6, 7)
 
@@ -56,7 +59,9 @@ TEST_SCENES = 12
 TEST_SIZE = (256, 512)
 MIN_SPAN = 40.0
 TEST_SEED = 20261206  # the campaign and the variants train on seed 1
-A2_START_INDEX = 50_000_000  # scenes of seed 1 the campaign (2.1e5 so far) will not reach
+# Where each variant's training scenes (seed 1) start: far beyond what the campaign (2.1e5
+# scenes so far) will reach, and apart from each other.
+START_INDEX = {"A2": 50_000_000, "C": 60_000_000}
 OUT = os.path.join(HERE, "variants")
 A1_CKPT = os.path.join(HERE, "campaign", "best.pt")
 
@@ -111,28 +116,35 @@ def refocused(left, disp, params):
     return out[0].numpy().transpose(1, 2, 0).clip(0, 1).astype(np.float32)
 
 
-def train_a2(a):
-    """Fine-tunes A1's weights with aperture supervision only, resuming variants/a2.pt."""
+def train(a):
+    """Trains variant `a.variant` on refocused images, resuming variants/<variant>.pt:
+    A2 fine-tunes A1's network (aperture supervision: smooth masks, so the loss has
+    gradients in the disparity); C trains the upsampler, A1's network frozen."""
     os.makedirs(OUT, exist_ok=True)
-    path = os.path.join(OUT, "a2.pt")
+    name = a.variant.lower()
+    path = os.path.join(OUT, f"{name}.pt")
     torch.set_num_threads(a.threads)
     torch.manual_seed(2)
+    stereo = load_net(A1_CKPT)
+    if a.variant == "A2":
+        model = stereo.train()
+    else:
+        model = BlurUpsampler().train()
+        for p in stereo.parameters():
+            p.requires_grad_(False)
+    opt = torch.optim.Adam(model.parameters(), lr=a.lr)
+    it, trained_s = 0, 0.0
     if os.path.exists(path):
         ck = torch.load(path, map_location="cpu", weights_only=False)
-        net = load_net(A1_CKPT).train()
-        net.load_state_dict(ck["model"])
-        it, trained_s = ck["iter"], ck["trained_s"]
-        opt = torch.optim.Adam(net.parameters(), lr=a.lr)
+        model.load_state_dict(ck["model"])
         opt.load_state_dict(ck["optim"])
-    else:
-        net = load_net(A1_CKPT).train()
-        it, trained_s = 0, 0.0
-        opt = torch.optim.Adam(net.parameters(), lr=a.lr)
+        it, trained_s = ck["iter"], ck["trained_s"]
     args = torch.load(A1_CKPT, map_location="cpu", weights_only=False).get("args", {})
     ch, cw = (int(v) for v in a.crop.split("x"))
-    ds = make_iterable_dataset(ch, cw, 1, start_index=A2_START_INDEX + it * a.batch, max_disp=DMAX)
+    start = START_INDEX[a.variant] + it * a.batch
+    ds = make_iterable_dataset(ch, cw, 1, start_index=start, max_disp=DMAX)
     dl = iter(torch.utils.data.DataLoader(ds, batch_size=a.batch, num_workers=1))
-    log = open(os.path.join(OUT, "a2.log"), "a", buffering=1)
+    log = open(os.path.join(OUT, f"{name}.log"), "a", buffering=1)
 
     def say(msg):
         line = f"{time.strftime('%Y-%m-%d %H:%M:%S')} {msg}"
@@ -140,32 +152,37 @@ def train_a2(a):
         log.write(line + "\n")
 
     def save():
-        torch.save({"model": net.state_dict(), "optim": opt.state_dict(), "iter": it,
-                    "trained_s": trained_s, "args": args, "a2": vars(a)}, path + ".tmp")
+        torch.save({"model": model.state_dict(), "optim": opt.state_dict(), "iter": it,
+                    "trained_s": trained_s, "args": args, name: vars(a)}, path + ".tmp")
         os.replace(path + ".tmp", path)
 
     stop = {"flag": False}
     signal.signal(signal.SIGTERM, lambda *_: stop.update(flag=True))
-    say(f"A2 from {'a2.pt it %d' % it if it else 'A1 (' + A1_CKPT + ')'}; {vars(a)}")
+    say(f"{a.variant} from {f'{name}.pt it {it}' if it else 'A1 (' + A1_CKPT + ')'}; {vars(a)}")
     t0, last_save, run = time.time(), time.time(), []
     while not stop["flag"] and time.time() - t0 < a.minutes * 60:
         left, right, gt, _ = next(dl)
         with torch.no_grad():
             target = refocus(left, gt.clamp(0, DMAX), hard())
-        pred = net(left, right)
-        loss = (refocus(left, pred, smooth()) - target).abs().mean()
+        if a.variant == "A2":
+            pred = model(left, right)
+            image = refocus(left, pred, smooth())
+            epe = float((pred.detach() - gt).abs().mean())
+        else:
+            image, epe = refocus_c(stereo, model, left, right, hard()), float("nan")
+        loss = (image - target).abs().mean()
         if not torch.isfinite(loss):
             say(f"it {it}: non-finite loss, batch skipped")
             continue
         opt.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(net.parameters(), 5.0)
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
         opt.step()
         it += 1
-        run.append((float(loss.detach()), float((pred.detach() - gt).abs().mean())))
+        run.append((float(loss.detach()), epe))
         if it % 25 == 0:
             l, e = np.mean(run, axis=0)
-            say(f"it {it} refocus L1 {l:.4f} (disparity EPE {e:.2f} px, not trained on)")
+            say(f"it {it} refocus L1 {l:.4f}" + (f" (disparity EPE {e:.2f} px, not trained on)" if a.variant == "A2" else ""))
             run = []
         if time.time() - last_save > 600:
             trained_s += time.time() - last_save
@@ -173,17 +190,76 @@ def train_a2(a):
             save()
     trained_s += time.time() - last_save
     save()
-    say(f"saved it {it}, {trained_s / 3600:.2f} h of A2 training")
+    say(f"saved it {it}, {trained_s / 3600:.2f} h of {a.variant} training")
+
+
+class BlurUpsampler(torch.nn.Module):
+    """Variant C's learned, image-guided upsampler: the half-resolution refocus upsampled
+    bilinearly, corrected by a residual a small network computes from it, the full-resolution
+    left image (the guide) and the half-resolution disparity (over DMAX)."""
+
+    def __init__(self, width=32):
+        super().__init__()
+        c = width
+        self.inp = torch.nn.Conv2d(7, c, 3, padding=1)
+        self.blocks = torch.nn.ModuleList(torch.nn.Conv2d(c, c, 3, padding=d, dilation=d) for d in (1, 2, 4, 8, 1))
+        self.out = torch.nn.Conv2d(c, 3, 3, padding=1)
+        torch.nn.init.zeros_(self.out.weight)  # starts as the bilinear upsampling
+        torch.nn.init.zeros_(self.out.bias)
+
+    def forward(self, half_refocus, left, half_disparity):
+        size = left.shape[-2:]
+        up = torch.nn.functional.interpolate(half_refocus, size=size, mode="bilinear", align_corners=False)
+        d = torch.nn.functional.interpolate(half_disparity, size=size, mode="bilinear", align_corners=False) / DMAX
+        h = torch.nn.functional.leaky_relu(self.inp(torch.cat([up, left, d], 1)), 0.2)
+        for block in self.blocks:
+            h = h + torch.nn.functional.leaky_relu(block(h), 0.2)
+        return up + self.out(h)
+
+
+def half_params(p: DofParams) -> DofParams:
+    """The same refocusing on a grid half as fine: disparities, focus and radii halve."""
+    return DofParams(p.aperture, p.focus / 2, p.dmin / 2, p.dmax / 2, mask=p.mask, alpha=p.alpha,
+                     max_kernel=p.max_kernel)
+
+
+def refocus_c(net, upsampler, left, right, params):
+    """Variant C on [B, 3, H, W] tensors (H, W even): the network's 1/2-scale disparity, the
+    refocus at half resolution (neither trained in C), the learned upsampling."""
+    with torch.no_grad():
+        d2 = net(left, right, all_scales=True)[2]  # 1/2 scale, in full-resolution pixels
+        half = torch.nn.functional.avg_pool2d(left, 2)
+        half_refocus = refocus(half, d2 / 2, half_params(params))
+    return upsampler(half_refocus, left, d2)
 
 
 def variants():
-    """The trained variants: name -> network."""
-    out = {"A1": load_net(A1_CKPT)}
+    """The trained variants: name -> refocus(left, right, params), HxWx3 arrays in and out."""
+    a1 = load_net(A1_CKPT)
+
+    def sequential(net):
+        return lambda left, right, params: refocused(left, disparity(net, left, right), params)
+
+    out = {"A1": sequential(a1)}
     a2 = os.path.join(OUT, "a2.pt")
     if os.path.exists(a2):
         net = load_net(A1_CKPT)
         net.load_state_dict(torch.load(a2, map_location="cpu", weights_only=False)["model"])
-        out["A2"] = net.eval()
+        out["A2"] = sequential(net.eval())
+    c = os.path.join(OUT, "c.pt")
+    if os.path.exists(c):
+        upsampler = BlurUpsampler()
+        upsampler.load_state_dict(torch.load(c, map_location="cpu", weights_only=False)["model"])
+        upsampler.eval()
+
+        @torch.no_grad()
+        def blur_upsampled(left, right, params):
+            lp, (h, w) = pad_to_stride(left)
+            rp, _ = pad_to_stride(right)
+            image = refocus_c(a1, upsampler, nchw(lp), nchw(rp), params)
+            return image[0, :, :h, :w].numpy().transpose(1, 2, 0).clip(0, 1).astype(np.float32)
+
+        out["C"] = blur_upsampled
     return out
 
 
@@ -207,8 +283,8 @@ def table(a):
     for left, right, gt in test_set():
         ideal = refocused(left, np.clip(gt, 0, DMAX), hard())
         ideal_niqe = niqe_rgb(ideal)
-        for name, net in nets.items():
-            rows[name].append(scores(refocused(left, disparity(net, left, right), hard()), ideal, ideal_niqe))
+        for name, variant in nets.items():
+            rows[name].append(scores(variant(left, right, hard()), ideal, ideal_niqe))
     l, r, gt = motorcycle()
     valid = np.isfinite(gt) & (gt > 0)
     filled = fill_holes_lr(np.where(valid, gt, 0), ~valid)
@@ -216,8 +292,8 @@ def table(a):
     focus = float(np.percentile(gt[valid], 90))
     ideal = refocused(l, filled, hard(dmax, focus))
     ideal_niqe = niqe_rgb(ideal)
-    moto = {name: scores(refocused(l, disparity(net, l, r), hard(dmax, focus)), ideal, ideal_niqe)
-            for name, net in nets.items()}
+    moto = {name: scores(variant(l, r, hard(dmax, focus)), ideal, ideal_niqe)
+            for name, variant in nets.items()}
     print(f"Procedural test set: {TEST_SCENES} scenes {TEST_SIZE[1]}x{TEST_SIZE[0]} spanning >= {MIN_SPAN} px, "
           f"seed {TEST_SEED}; "
           f"a = {APERTURE}, focus {FOCUS} px, kmax {KMAX}, sweep [0, {DMAX}]")
@@ -257,12 +333,12 @@ def figure(a):
     for left, right, truth, params in scenes:
         if truth is None:  # the motorcycle, refocused at full size then shown at 512 wide
             outs = [refocused(l, filled, moto_params)]
-            outs += [refocused(l, disparity(net, l, r), moto_params) for net in nets.values()]
+            outs += [variant(l, r, moto_params) for variant in nets.values()]
             outs = [cv2.resize(o, (512, 346), interpolation=cv2.INTER_AREA) for o in outs]
             truth = cv2.resize(filled, (512, 346), interpolation=cv2.INTER_NEAREST) * 512 / 741
         else:
             outs = [refocused(left, np.clip(truth, 0, DMAX), params)]
-            outs += [refocused(left, disparity(net, left, right), params) for net in nets.values()]
+            outs += [variant(left, right, params) for variant in nets.values()]
         y, x = edge_crop(truth)
         crops = [cv2.resize(o[y:y + 96, x:x + 96], (192, 192), interpolation=cv2.INTER_NEAREST) for o in outs]
         h = outs[0].shape[0]
@@ -279,18 +355,21 @@ def figure(a):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="command", required=True)
-    t = sub.add_parser("train-a2", help="fine-tune A1 with aperture supervision only")
+    t = sub.add_parser("train", help="train variant A2 or C on refocused images")
+    t.add_argument("variant", choices=["A2", "C"])
     t.add_argument("--minutes", type=float, default=30)
     t.add_argument("--batch", type=int, default=4)
     t.add_argument("--crop", default="192x384")
-    t.add_argument("--lr", type=float, default=5e-5)
+    t.add_argument("--lr", type=float, default=None, help="default: 5e-5 for A2 (fine-tuning), 5e-4 for C (new)")
     t.add_argument("--threads", type=int, default=2)
     sub.add_parser("table", help="Table 1 of every trained variant")
     f = sub.add_parser("figure", help="Fig. 6 and 7: the variants side by side, and crops")
     f.add_argument("--scenes", type=int, default=4)
     f.add_argument("--out", default=os.path.join(HERE, "..", "..", "docs", "variants.jpg"))
     a = ap.parse_args()
-    {"train-a2": train_a2, "table": table, "figure": figure}[a.command](a)
+    if a.command == "train" and a.lr is None:
+        a.lr = 5e-5 if a.variant == "A2" else 5e-4
+    {"train": train, "table": table, "figure": figure}[a.command](a)
 
 
 if __name__ == "__main__":
