@@ -161,7 +161,11 @@ def train(a):
     say(f"{a.variant} from {f'{name}.pt it {it}' if it else 'A1 (' + A1_CKPT + ')'}; {vars(a)}")
     t0, last_save, run = time.time(), time.time(), []
     while not stop["flag"] and time.time() - t0 < a.minutes * 60:
-        left, right, gt, _ = next(dl)
+        try:
+            left, right, gt, _ = next(dl)
+        except Exception as e:  # the data worker got the signal too (pkill -f): save and stop
+            say(f"data loader stopped: {type(e).__name__}: {e}")
+            break
         with torch.no_grad():
             target = refocus(left, gt.clamp(0, DMAX), hard())
         if a.variant == "A2":
