@@ -362,6 +362,19 @@ impl Encoder {
     }
 }
 
+/// Writes what [`crate::dof::gpu::Renderer::render_into`] gave into `frame`: 4-byte pixels
+/// (`coding` `None`, [`super::write`]) or planes coded on the GPU ([`write_planes`]).
+pub fn write_output(
+    output: &[u8],
+    coding: Option<&PlaneCoding>,
+    frame: &mut VideoFrameRef<&mut gst::BufferRef>,
+) -> Result<(), glib::BoolError> {
+    match coding {
+        None => super::write(output, frame),
+        Some(coding) => write_planes(output, coding, frame),
+    }
+}
+
 /// Copies planes coded on the GPU (`coding`'s layout) into `frame`, at its strides.
 pub fn write_planes(
     planes: &[u8],

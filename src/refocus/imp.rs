@@ -367,29 +367,20 @@ impl AggregatorImpl for Refocus {
             settings.temporal_smoothing,
             settings.temporal_gate,
         );
-        let rendered = match &coding {
-            None => {
-                state.output.resize(state.image.len(), 0);
-                let output = &mut state.output;
-                let image = &state.image;
-                state
-                    .renderer
-                    .render(image, &state.disparity, width, height, &params, output)
-            }
-            Some(coding) => state.renderer.render_planes(
-                match &planes_in {
-                    Some(coding) => Colour::Planes(coding, &state.image),
-                    None => Colour::Pixels(&state.image),
-                },
-                None,
-                &state.disparity,
-                width,
-                height,
-                &params,
-                coding,
-                &mut state.output,
-            ),
+        let image = match &planes_in {
+            Some(coding) => Colour::Planes(coding, &state.image),
+            None => Colour::Pixels(&state.image),
         };
+        let rendered = state.renderer.render_into(
+            image,
+            None,
+            &state.disparity,
+            width,
+            height,
+            &params,
+            coding.as_ref(),
+            &mut state.output,
+        );
         let stats = match rendered {
             Ok(stats) => stats,
             Err(e) => {
@@ -420,11 +411,8 @@ impl AggregatorImpl for Refocus {
             let mut frame =
                 gst_video::VideoFrameRef::from_buffer_ref_writable(buffer, &colour_info)
                     .map_err(|_| gst::FlowError::Error)?;
-            let written = match &coding {
-                None => formats::write(&state.output, &mut frame),
-                Some(coding) => formats::gpu::write_planes(&state.output, coding, &mut frame),
-            };
-            written.map_err(|_| gst::FlowError::Error)?;
+            formats::gpu::write_output(&state.output, coding.as_ref(), &mut frame)
+                .map_err(|_| gst::FlowError::Error)?;
         }
         drop(guard);
         self.latency

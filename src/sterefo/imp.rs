@@ -875,31 +875,16 @@ impl AggregatorImpl for Sterefo {
                     });
                     // Converted formats are coded on the GPU after refocusing.
                     let coding = PlaneCoding::of(&output_info);
-                    let (w, h) = (width as u32, height as u32);
-                    let rendered = match &coding {
-                        None => {
-                            state.output.resize(state.image.len(), 0);
-                            state.renderer.render_views(
-                                &state.image,
-                                right,
-                                &state.disparity,
-                                w,
-                                h,
-                                &params,
-                                &mut state.output,
-                            )
-                        }
-                        Some(coding) => state.renderer.render_planes(
-                            Colour::Pixels(&state.image),
-                            right,
-                            &state.disparity,
-                            w,
-                            h,
-                            &params,
-                            coding,
-                            &mut state.output,
-                        ),
-                    };
+                    let rendered = state.renderer.render_into(
+                        Colour::Pixels(&state.image),
+                        right,
+                        &state.disparity,
+                        width as u32,
+                        height as u32,
+                        &params,
+                        coding.as_ref(),
+                        &mut state.output,
+                    );
                     if let Err(e) = rendered {
                         gst::element_imp_error!(
                             self,
@@ -908,12 +893,7 @@ impl AggregatorImpl for Sterefo {
                         );
                         return Err(gst::FlowError::Error);
                     }
-                    match &coding {
-                        None => formats::write(&state.output, &mut out_frame),
-                        Some(coding) => {
-                            formats::gpu::write_planes(&state.output, coding, &mut out_frame)
-                        }
-                    }
+                    formats::gpu::write_output(&state.output, coding.as_ref(), &mut out_frame)
                 }
                 Output::Disparity => frames::write_disparity(&state.disparity, &mut out_frame),
                 Output::DisparityColor => {

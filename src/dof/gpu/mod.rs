@@ -218,6 +218,36 @@ impl Renderer {
         self.render_frame(&frame, params, Output::Planes(coding, planes))
     }
 
+    /// What the elements call: [`Renderer::render_views`] into `output` (resized to the
+    /// frame) for the 4-byte formats (`coding` `None`), else [`Renderer::render_planes`].
+    #[allow(clippy::too_many_arguments)]
+    pub fn render_into(
+        &mut self,
+        image: Colour,
+        right: Option<&[u8]>,
+        disparity: &[f32],
+        width: u32,
+        height: u32,
+        params: &Params,
+        coding: Option<&PlaneCoding>,
+        output: &mut Vec<u8>,
+    ) -> Result<RenderStats> {
+        let frame = Inputs {
+            image,
+            right,
+            disparity,
+            width,
+            height,
+        };
+        match coding {
+            Some(coding) => self.render_frame(&frame, params, Output::Planes(coding, output)),
+            None => {
+                output.resize(width as usize * height as usize * 4, 0);
+                self.render_frame(&frame, params, Output::Pixels(output))
+            }
+        }
+    }
+
     fn render_frame(
         &mut self,
         inputs: &Inputs,
