@@ -72,8 +72,9 @@ def grow_optimizer(opt_sd, old_names, net):
             else:
                 st[k] = v
         state[i] = st
-    groups = [dict(g, params=list(range(len(params)))) for g in opt_sd["param_groups"]]
-    return {"state": state, "param_groups": groups}
+    # one group in the model's order; train.py splits it again by its --lr-boost
+    hyper = {k: v for k, v in opt_sd["param_groups"][0].items() if k not in ("params", "lr_factor")}
+    return {"state": state, "param_groups": [dict(hyper, params=list(range(len(params))))]}
 
 
 def old_param_names(old_sd, net):
@@ -106,12 +107,14 @@ def grow_file(path, old_model):
     with torch.no_grad():
         old_out = old.eval()(x, y)
     net = StereoNet(census=census)
-    old_names = [n for n, _ in old.named_parameters()]
+    # the optimizer's order of the parameters (train.py saves it; older files: the model's)
+    old_names = ck.get("optim_names") or [n for n, _ in old.named_parameters()]
     ck["model"], added = grow_state(ck["model"], net)
     if "ema" in ck:
         ck["ema"], _ = grow_state(ck["ema"], net)
     if "optim" in ck:
         ck["optim"] = grow_optimizer(ck["optim"], old_names, net)
+        ck["optim_names"] = [n for n, _ in net.named_parameters()]
     net.load_state_dict(ck["model"])
     with torch.no_grad():
         diff = float((net.eval()(x, y) - old_out).abs().max())

@@ -142,12 +142,49 @@ def eval_motorcycle(net, device, data, fidelity):
     return out
 
 
-def make_optimizer(kind, params, lr):
+def make_optimizer(kind, groups, lr):
     if kind == "adam":
-        return torch.optim.Adam(params, lr=lr)
+        return torch.optim.Adam(groups, lr=lr)
     if kind == "rmsprop":
-        return torch.optim.RMSprop(params, lr=lr, alpha=0.9, eps=1e-8)
+        return torch.optim.RMSprop(groups, lr=lr, alpha=0.9, eps=1e-8)
     raise ValueError(kind)
+
+
+def parameter_groups(net, boosts):
+    """The optimizer's groups: the parameters named by a --lr-boost prefix get the
+    learning rate times its factor (a part grown at zero learns at the campaign's decayed
+    rate far too slowly), all others the plain rate. Returns (groups, names in the
+    optimizer's order)."""
+    factors = {}
+    for n, _ in net.named_parameters():
+        factors[n] = next((f for prefix, f in boosts if n.startswith(prefix)), 1.0)
+    groups = []
+    for f in sorted(set(factors.values())):
+        names = [n for n in factors if factors[n] == f]
+        groups.append({"params": [net.get_parameter(n) for n in names], "lr_factor": f, "names": names})
+    return [{k: v for k, v in g.items() if k != "names"} for g in groups], [n for g in groups for n in g["names"]]
+
+
+def load_optimizer(opt, saved, saved_names, names):
+    """Load a saved optimizer state into `opt` whose groups may differ from the saved ones
+    (another --lr-boost): the per-parameter state goes by parameter name, the
+    hyperparameters come from the saved first group, the factors stay this run's."""
+    by_name = {saved_names[i]: st for i, st in saved["state"].items()}
+    hyper = {k: v for k, v in saved["param_groups"][0].items() if k not in ("params", "lr_factor")}
+    state, groups, j = {}, [], 0
+    for g in opt.param_groups:
+        idx = list(range(j, j + len(g["params"])))
+        groups.append(dict(hyper, params=idx, lr_factor=g["lr_factor"]))
+        j += len(idx)
+    for i, n in enumerate(names):
+        if n in by_name:
+            state[i] = by_name[n]
+    opt.load_state_dict({"state": state, "param_groups": groups})
+
+
+def lr_boost(text):
+    prefix, factor = text.split("=")
+    return prefix, float(factor)
 
 
 def main():
@@ -159,6 +196,9 @@ def main():
     ap.add_argument("--optim", choices=["adam", "rmsprop"], default=None,
                     help="default: rmsprop, or the optimizer of the resumed checkpoint")
     ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--lr-boost", type=lr_boost, action="append", default=[], metavar="PREFIX=FACTOR",
+                    help="learning rate times FACTOR for the parameters whose names start with PREFIX "
+                         "(e.g. fill.=10 for a part just grown at zero)")
     ap.add_argument("--lr-decay", type=float, default=0.5, help="lr multiplier per --decay-iters")
     ap.add_argument("--decay-iters", type=int, default=8000,
                     help="lr halves every this many iterations (20000 up to the campaign's iteration 11,590)")
@@ -212,10 +252,12 @@ def main():
         if a.optim is None:
             a.optim = ck.get("args", {}).get("optim") or "rmsprop"
     a.optim = a.optim or "rmsprop"
-    opt = make_optimizer(a.optim, net.parameters(), a.lr)
+    groups, optim_names = parameter_groups(net, a.lr_boost)
+    opt = make_optimizer(a.optim, groups, a.lr)
     if ck is not None:
         net.load_state_dict(ck["model"])
-        opt.load_state_dict(ck["optim"])
+        saved_names = ck.get("optim_names") or [n for n, _ in net.named_parameters()]
+        load_optimizer(opt, ck["optim"], saved_names, optim_names)
         it, samples, best, trained_s = ck["iter"], ck["samples"], ck["best"], ck["trained_s"]
         best_psnr = ck.get("best_psnr", float("-inf"))
         if a.reset_best:
@@ -232,7 +274,8 @@ def main():
             p.requires_grad_(False)
 
     def save(path):
-        ck = {"model": net.state_dict(), "optim": opt.state_dict(), "iter": it, "samples": samples,
+        ck = {"model": net.state_dict(), "optim": opt.state_dict(), "optim_names": optim_names,
+              "iter": it, "samples": samples,
               "best": best, "best_psnr": best_psnr, "trained_s": trained_s, "args": vars(a),
               "max_disparity": MAX_DISPARITY}
         if ema is not None:
@@ -280,7 +323,7 @@ def main():
                 break
             lr = a.lr * a.lr_decay ** (it / a.decay_iters)
             for g in opt.param_groups:
-                g["lr"] = lr
+                g["lr"] = lr * g["lr_factor"]
             left, right, gt = left.to(device, non_blocking=True), right.to(device, non_blocking=True), gt.to(device, non_blocking=True)
             try:
                 outs = net(left, right, all_scales=True)
