@@ -43,8 +43,16 @@ def load_net(ckpt_path):
     ck = torch.load(ckpt_path, map_location="cpu", weights_only=False)
     args = ck.get("args", {})
     net = StereoNet(census=not args.get("no_census", False))
-    net.load_state_dict(ck["model"])
+    load_weights(net, ck["model"])
     return net.eval()
+
+
+def load_weights(net, state):
+    """Loads `state` into `net`; a checkpoint older than a part model.py added as the
+    identity (grow.py's rules) gets that part at its identity start."""
+    from grow import grow_state
+
+    net.load_state_dict(grow_state(state, net)[0])
 
 
 def export(net, out, version=VERSION, extra_meta=None):

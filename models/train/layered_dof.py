@@ -132,9 +132,17 @@ def refocus(image: torch.Tensor, disparity: torch.Tensor, p: DofParams) -> torch
     if not p.aperture > 0:
         raise ValueError(f"aperture must be > 0, not {p.aperture}")
     d = disparity.clamp(p.dmin, p.dmax)
+    return composite(image, (membership(d, plane, p) for plane in p.planes()), p)
+
+
+def composite(image: torch.Tensor, masks, p: DofParams) -> torch.Tensor:
+    """Algorithm 1's lines 4-9 from given plane masks: `masks` yields M_k [B, 1, H, W] for
+    each plane of `p.planes()`, back to front (from `refocus`, or predicted: the
+    architecture study's variant B)."""
+    if not p.aperture > 0:
+        raise ValueError(f"aperture must be > 0, not {p.aperture}")
     acc = torch.zeros(image.shape[0], image.shape[1] + 1, *image.shape[-2:], dtype=image.dtype, device=image.device)
-    for plane in p.planes():
-        m = membership(d, plane, p)
+    for plane, m in zip(p.planes(), masks):
         if p.mask == "hard" and not bool(m.any()):
             continue  # M_b = 0: compositing is the identity
         r = p.radius(plane)

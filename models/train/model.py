@@ -393,7 +393,10 @@ class StereoNet(nn.Module):
         descriptor8 = torch.cat([f8n, F.avg_pool2d(c4, 2)], dim=1)
         return f4, f8, c4, descriptor8, half, luma2
 
-    def forward(self, left, right, all_scales: bool = False):
+    def forward(self, left, right, all_scales: bool = False, probabilities: bool = False):
+        """The full-resolution disparity; all_scales: the estimates of every stage;
+        probabilities: only the soft-argmin's softmax over the bins at 1/8, [B, BINS, H/8,
+        W/8] (bin b is the disparity 8 b px; the architecture study's variant B)."""
         f4l, f8l, c4l, desc_l, half_l, luma_l = self.view(left)
         f4r, _, c4r, desc_r, _, luma_r = self.view(right)
         # one pass over the bins for both kinds of cost: the learned features as GROUPS
@@ -401,6 +404,8 @@ class StereoNet(nn.Module):
         vol = correlation_volume(desc_l, desc_r, BINS, GROUPS + 3)  # [B, G + 3, BINS, h, w]
         costs = torch.cat([vol[:, :GROUPS] * float(32 // GROUPS), vol[:, GROUPS:].mean(dim=1, keepdim=True)], dim=1)
         cost = self.aggregate(costs, f8l)  # [B, BINS, H/8, W/8], larger = better match (= -C)
+        if probabilities:
+            return F.softmax(cost, dim=1)
         d8 = soft_argmin(cost)  # 1/8-resolution pixels
         d8_right = soft_argmin(right_view_cost(cost))
         d4 = F.interpolate(d8, scale_factor=2.0, mode="bilinear", align_corners=False) * 2.0

