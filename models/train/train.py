@@ -155,14 +155,10 @@ def parameter_groups(net, boosts):
     learning rate times its factor (a part grown at zero learns at the campaign's decayed
     rate far too slowly), all others the plain rate. Returns (groups, names in the
     optimizer's order)."""
-    factors = {}
-    for n, _ in net.named_parameters():
-        factors[n] = next((f for prefix, f in boosts if n.startswith(prefix)), 1.0)
-    groups = []
-    for f in sorted(set(factors.values())):
-        names = [n for n in factors if factors[n] == f]
-        groups.append({"params": [net.get_parameter(n) for n in names], "lr_factor": f, "names": names})
-    return [{k: v for k, v in g.items() if k != "names"} for g in groups], [n for g in groups for n in g["names"]]
+    factors = {n: next((f for prefix, f in boosts if n.startswith(prefix)), 1.0) for n, _ in net.named_parameters()}
+    by_factor = {f: [n for n in factors if factors[n] == f] for f in sorted(set(factors.values()))}
+    groups = [{"params": [net.get_parameter(n) for n in names], "lr_factor": f} for f, names in by_factor.items()]
+    return groups, [n for names in by_factor.values() for n in names]
 
 
 def load_optimizer(opt, saved, saved_names, names):

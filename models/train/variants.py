@@ -26,6 +26,7 @@ so the variants stay comparable while the campaign goes on.
     python models/train/variants.py train B --minutes 30    # continue variants/b.pt
     python models/train/variants.py train C --minutes 30    # continue variants/c.pt
     python models/train/variants.py table                   # Table 1: every variant trained
+    python models/train/variants.py speed                   # time per frame, ratios to A1
     python models/train/variants.py figure                  # docs/variants.jpg (Fig. 6, 7)
 
 `table` scores each variant on a held-out procedural test set (TEST_SCENES scenes of
@@ -33,8 +34,8 @@ TEST_SIZE spanning at least MIN_SPAN px of disparity, its own seed, never drawn 
 90th disparity percentile, as evaluate.py's "near"): NIQE (scikit-video's, `niqe.py`; lower
 is more natural), Rel. = |NIQE of the variant - NIQE of the ground-truth refocus| (the
 paper's "absolute difference from the ground truth retrievals"), SSIM and
-PSNR against the ground-truth refocus; mean and standard deviation over the scenes; and
-each variant's time per test scene (network and refocusing, PyTorch on this CPU) as a
+PSNR against the ground-truth refocus; mean and standard deviation over the scenes.
+`speed` times each variant per frame (network and refocusing, PyTorch on this CPU) as a
 ratio to A1's in the same run.
 """
 
@@ -122,7 +123,8 @@ def disparity(net, left, right):
 
 @torch.no_grad()
 def refocused(left, disp, params):
-    out = refocus(nchw(left).double(), torch.from_numpy(disp)[None, None].double(), params)
+    # float32, as variants B and C refocus (float64 agreed to 1e-6 and took twice as long)
+    out = refocus(nchw(left).float(), torch.from_numpy(disp.astype(np.float32))[None, None], params)
     return out[0].numpy().transpose(1, 2, 0).clip(0, 1).astype(np.float32)
 
 
@@ -389,6 +391,35 @@ def table(a):
               f"{m['niqe']:.2f} / {m['rel']:.2f} / {m['ssim']:.4f} / {m['psnr']:.2f} | {PAPER.get(name, '')} |")
 
 
+def speed(a):
+    """Each variant's time for one frame (network and refocusing, PyTorch on this CPU with
+    --threads threads), rounds interleaved so that a shared machine slows all alike:
+    median ms and the ratio to A1, on a test scene and on the motorcycle pair."""
+    torch.set_num_threads(a.threads)
+    nets = variants()
+    left, right, _ = test_set()[0]
+    l, r, gt = motorcycle()
+    valid = np.isfinite(gt) & (gt > 0)
+    moto_params = hard(float(math.ceil(gt[valid].max()) + 2), float(np.percentile(gt[valid], 90)))
+    print(f"PyTorch {torch.__version__}, {torch.get_num_threads()} threads; median of {a.rounds} rounds (after one warm-up)")
+    print("| variant | test scene 512x256 ms | ratio to A1 | motorcycle 741x497 ms | ratio to A1 |")
+    print("|---|---|---|---|---|")
+    a1 = load_net(A1_CKPT)
+    nets = {"network alone": lambda x, y, params: disparity(a1, x, y), **nets}
+    times = {name: ([], []) for name in nets}
+    for round_ in range(a.rounds + 1):
+        for name, variant in nets.items():
+            for j, (x, y, params) in enumerate(((left, right, hard()), (l, r, moto_params))):
+                t = time.perf_counter()
+                variant(x, y, params)
+                if round_:
+                    times[name][j].append((time.perf_counter() - t) * 1000)
+    base = [np.median(t) for t in times["A1"]]
+    for name, (scene, moto) in times.items():
+        ms = np.median(scene), np.median(moto)
+        print(f"| {name} | {ms[0]:.0f} | {ms[0] / base[0]:.2f} | {ms[1]:.0f} | {ms[1] / base[1]:.2f} |")
+
+
 def edge_crop(gt, size=96):
     """The (y, x) corner of the size x size window with the most depth-edge pixels."""
     jump = np.zeros(gt.shape, np.float32)
@@ -445,13 +476,16 @@ def main():
     t.add_argument("--lr", type=float, default=None, help="default: 5e-5 for A2 (fine-tuning), 5e-4 for B and C (new)")
     t.add_argument("--threads", type=int, default=2)
     sub.add_parser("table", help="Table 1 of every trained variant")
+    sp = sub.add_parser("speed", help="each variant's time per frame, as a ratio to A1's")
+    sp.add_argument("--rounds", type=int, default=5)
+    sp.add_argument("--threads", type=int, default=2)
     f = sub.add_parser("figure", help="Fig. 6 and 7: the variants side by side, and crops")
     f.add_argument("--scenes", type=int, default=4)
     f.add_argument("--out", default=os.path.join(HERE, "..", "..", "docs", "variants.jpg"))
     a = ap.parse_args()
     if a.command == "train" and a.lr is None:
         a.lr = 5e-5 if a.variant == "A2" else 5e-4
-    {"train": train, "table": table, "figure": figure}[a.command](a)
+    {"train": train, "table": table, "speed": speed, "figure": figure}[a.command](a)
 
 
 if __name__ == "__main__":
