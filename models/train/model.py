@@ -29,6 +29,8 @@ for ONNX Runtime's CPU provider (only 2D convolutions, no GridSample; see MODEL_
    refinement on [left, disparity, warped right luma, |left -
    warped right| at -2..2 px, correlations of 3x3 census codes at -2..2 px] (the paper's
    hierarchical refinement, plus the photometric errors and the correlations).
+   Then each pixel may take a neighbour's disparity, chosen by how well it matches
+   (`Propagation`, PatchMatch's propagation step, learned).
 6. Full resolution: a learned convex x2 upsampling (values x2) from the 1/2 stage's
    features (RAFT), which started as bilinear.
 """
@@ -109,6 +111,15 @@ def shift_right(x, k):
     if k > 0:
         return torch.cat([x[..., :1].expand(-1, -1, -1, k), x[..., :-k]], dim=3)
     return torch.cat([x[..., -k:], x[..., -1:].expand(-1, -1, -1, -k)], dim=3)
+
+
+def shift_down(x, k):
+    """y(v) = x(v - k) for an integer k (either sign), border replicated."""
+    if k == 0:
+        return x
+    if k > 0:
+        return torch.cat([x[..., :1, :].expand(-1, -1, k, -1), x[..., :-k, :]], dim=2)
+    return torch.cat([x[..., -k:, :], x[..., -1:, :].expand(-1, -1, -k, -1)], dim=2)
 
 
 def correlation_volume(fl, fr, bins, groups):
@@ -272,6 +283,53 @@ class GuidedStage(nn.Module):
         return F.relu(d + self.out(h) * unit), h
 
 
+class Propagation(nn.Module):
+    """1/2 resolution, after the guided refinement: each pixel may take the disparity of a
+    neighbour (PatchMatch's propagation, learned). Near a depth edge the estimate is smeared
+    across it while the right value lies a few pixels away, on the same surface (at
+    iteration 22,149, picking per pixel the best of its full-resolution estimate and those
+    2, 4, 6 and 8 px away horizontally and vertically would take the motorcycle pair's EPE
+    from 2.35 to 1.27 px; picking by a hand-made census cost instead only to 2.21).
+    For each candidate, the neighbour's disparity at OFFSETS, the evidence: the correlation
+    of a 3x3 census of the left luma with that of the right luma warped by the candidate,
+    the photometric error, and how far the candidate is from the pixel's own estimate; with
+    the left image a small net scores the candidates (softmax) and gates the move:
+    d + g (sum_j softmax_j c_j - d).
+
+    Starts as the identity: the scores uniform (their convolution at zero), the gate
+    g = 1e-5 (weights at zero, its bias just inside the clamp so gradients flow)."""
+
+    OFFSETS = ((0, 0), (0, -4), (0, -2), (0, 2), (0, 4), (-4, 0), (-2, 0), (2, 0), (4, 0))  # (dy, dx)
+
+    def __init__(self, c=8):
+        super().__init__()
+        n = len(self.OFFSETS)
+        self.census = Census(radius=1)
+        self.inp = conv(3 + 3 * n, c)
+        self.score = conv(c, n)
+        self.gate = conv(c, 1)
+        with torch.no_grad():
+            for layer in (self.score, self.gate):
+                layer.weight.zero_()
+                layer.bias.zero_()
+            self.gate.bias.fill_(1e-5)
+
+    def forward(self, d, left, left_luma, right_luma, unit):
+        candidates = [shift_down(shift_right(d, dx), dy) for dy, dx in self.OFFSETS]
+        cl = self.census(left_luma)
+        evidence = []
+        for c in candidates:
+            warped = warp_horizontal(right_luma, c)
+            evidence += [(cl * self.census(warped)).mean(dim=1, keepdim=True), (left_luma - warped).abs(),
+                         (c - d).abs() * (0.25 / unit)]
+        h = lrelu(self.inp(torch.cat([left] + evidence, dim=1)))
+        # softmax over the candidates written out, as in ConvexUpsample
+        w = torch.exp(torch.clamp(self.score(h), -30.0, 30.0))
+        pick = (w * torch.cat(candidates, dim=1)).sum(dim=1, keepdim=True) / w.sum(dim=1, keepdim=True)
+        gate = torch.clamp(self.gate(h), 0.0, 1.0)
+        return d + gate * (pick - d)
+
+
 def right_view_cost(cost):
     """The right view's matching scores from the left view's [B, BINS, h, w]: the right
     pixel x' at bin d matched the left pixel x' + d, so bin d moves d columns left; right
@@ -370,6 +428,7 @@ class StereoNet(nn.Module):
         self.local = LocalStage()
         self.guided = GuidedStage()
         self.fill = OcclusionFill()
+        self.propagate = Propagation()
 
     def view(self, img):
         """What one view contributes: 1/4 features and census, 1/8 features, the 1/8
@@ -414,6 +473,7 @@ class StereoNet(nn.Module):
         d2_right = F.interpolate(d8_right, scale_factor=4.0, mode="bilinear", align_corners=False) * 4.0
         d2 = self.fill(d2, d2_right, luma_l, luma_r, 2.0)
         d2, h2 = self.guided(d2, half_l, luma_l, luma_r, 2.0)
+        d2 = self.propagate(d2, half_l, luma_l, luma_r, 2.0)
         d1 = self.guided.up(d2, h2)
         if all_scales:
             return [d8 * 8.0, d4 * 4.0, d2 * 2.0, d1]  # input pixels at 1/8, 1/4, 1/2, 1
