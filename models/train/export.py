@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from model import MAX_DISPARITY, STRIDE, StereoNet, count_params  # noqa: E402
+from model import LATER_PARTS, MAX_DISPARITY, STRIDE, StereoNet, count_params  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
@@ -37,22 +37,16 @@ class Wrapper(torch.nn.Module):
 
 
 def load_net(ckpt_path):
-    """The network of a checkpoint, built with the variant options it was trained with."""
+    """The network of a checkpoint, built with the variant options it was trained with and
+    the later parts (model.LATER_PARTS) it has."""
     if not ckpt_path:
         return StereoNet().eval()
     ck = torch.load(ckpt_path, map_location="cpu", weights_only=False)
     args = ck.get("args", {})
-    net = StereoNet(census=not args.get("no_census", False))
-    load_weights(net, ck["model"])
+    parts = [p for p in LATER_PARTS if any(k.startswith(p + ".") for k in ck["model"])]
+    net = StereoNet(census=not args.get("no_census", False), parts=parts)
+    net.load_state_dict(ck["model"])
     return net.eval()
-
-
-def load_weights(net, state):
-    """Loads `state` into `net`; a checkpoint older than a part model.py added as the
-    identity (grow.py's rules) gets that part at its identity start."""
-    from grow import grow_state
-
-    net.load_state_dict(grow_state(state, net)[0])
 
 
 def export(net, out, version=VERSION, extra_meta=None):

@@ -414,11 +414,17 @@ class ConvexUpsample(nn.Module):
         return F.pixel_shuffle(up, 2) * 2.0
 
 
+# The parts the campaign added later, as the identity (grow.py): a checkpoint from before
+# them builds and exports the network it was trained as, without them (export.load_net).
+LATER_PARTS = ("fill", "propagate")
+
+
 class StereoNet(nn.Module):
     """census=False (an ablation) feeds zeros where the census codes go: the same network
-    and parameters, with no hand-crafted matching cost."""
+    and parameters, with no hand-crafted matching cost. `parts`: which of LATER_PARTS the
+    network has."""
 
-    def __init__(self, census: bool = True):
+    def __init__(self, census: bool = True, parts=LATER_PARTS):
         super().__init__()
         self.use_census = census
         self.register_buffer("luma", torch.tensor(LUMA).view(1, 3, 1, 1))
@@ -427,8 +433,8 @@ class StereoNet(nn.Module):
         self.aggregate = Aggregation(GROUPS + 1, 32)
         self.local = LocalStage()
         self.guided = GuidedStage()
-        self.fill = OcclusionFill()
-        self.propagate = Propagation()
+        self.fill = OcclusionFill() if "fill" in parts else None
+        self.propagate = Propagation() if "propagate" in parts else None
 
     def view(self, img):
         """What one view contributes: 1/4 features and census, 1/8 features, the 1/8
@@ -466,14 +472,16 @@ class StereoNet(nn.Module):
         if probabilities:
             return F.softmax(cost, dim=1)
         d8 = soft_argmin(cost)  # 1/8-resolution pixels
-        d8_right = soft_argmin(right_view_cost(cost))
         d4 = F.interpolate(d8, scale_factor=2.0, mode="bilinear", align_corners=False) * 2.0
         d4 = self.local(d4, f4l, f4r, c4l, c4r)
         d2 = F.interpolate(d4, scale_factor=2.0, mode="bilinear", align_corners=False) * 2.0
-        d2_right = F.interpolate(d8_right, scale_factor=4.0, mode="bilinear", align_corners=False) * 4.0
-        d2 = self.fill(d2, d2_right, luma_l, luma_r, 2.0)
+        if self.fill is not None:
+            d8_right = soft_argmin(right_view_cost(cost))
+            d2_right = F.interpolate(d8_right, scale_factor=4.0, mode="bilinear", align_corners=False) * 4.0
+            d2 = self.fill(d2, d2_right, luma_l, luma_r, 2.0)
         d2, h2 = self.guided(d2, half_l, luma_l, luma_r, 2.0)
-        d2 = self.propagate(d2, half_l, luma_l, luma_r, 2.0)
+        if self.propagate is not None:
+            d2 = self.propagate(d2, half_l, luma_l, luma_r, 2.0)
         d1 = self.guided.up(d2, h2)
         if all_scales:
             return [d8 * 8.0, d4 * 4.0, d2 * 2.0, d1]  # input pixels at 1/8, 1/4, 1/2, 1

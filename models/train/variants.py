@@ -59,7 +59,6 @@ sys.path.insert(0, HERE)
 from common import fill_holes_lr, motorcycle, pad_to_stride  # noqa: E402
 from dataset_v1 import StereoSceneGenerator, make_iterable_dataset  # noqa: E402
 from export import load_net  # noqa: E402
-from export import load_weights  # noqa: E402
 from layered_dof import DofParams, composite, refocus  # noqa: E402
 
 APERTURE = 0.1
@@ -141,8 +140,7 @@ def train(a):
     stereo = load_net(A1_CKPT)
     if a.variant == "A2":
         model = stereo.train()
-        # A1's network as shipped: parts the campaign grew later stay at their identity start
-        params = [p for n, p in model.named_parameters() if n in a1_parameter_names()]
+        params = list(model.parameters())
     else:
         model = (MaskRefiner() if a.variant == "B" else BlurUpsampler()).train()
         params = list(model.parameters())
@@ -152,7 +150,7 @@ def train(a):
     it, trained_s = 0, 0.0
     if os.path.exists(path):
         ck = torch.load(path, map_location="cpu", weights_only=False)
-        load_weights(model, ck["model"]) if a.variant == "A2" else model.load_state_dict(ck["model"])
+        model.load_state_dict(ck["model"])
         opt.load_state_dict(ck["optim"])
         it, trained_s = ck["iter"], ck["trained_s"]
     args = torch.load(A1_CKPT, map_location="cpu", weights_only=False).get("args", {})
@@ -254,11 +252,6 @@ def refocus_c(net, upsampler, left, right, params):
     return upsampler(half_refocus, left, d2)
 
 
-def a1_parameter_names():
-    """The parameters of the network A1 was trained as (the shipped model)."""
-    return set(torch.load(A1_CKPT, map_location="cpu", weights_only=False)["model"])
-
-
 class MaskRefiner(torch.nn.Module):
     """Variant B's refinement of the plane masks, one small network shared by all planes:
     for each plane its upsampled mask and the left image (the guide) in, a correction of
@@ -314,7 +307,7 @@ def variants():
     a2 = os.path.join(OUT, "a2.pt")
     if os.path.exists(a2):
         net = load_net(A1_CKPT)
-        load_weights(net, torch.load(a2, map_location="cpu", weights_only=False)["model"])
+        net.load_state_dict(torch.load(a2, map_location="cpu", weights_only=False)["model"])
         out["A2"] = sequential(net.eval())
     b = os.path.join(OUT, "b.pt")
     if os.path.exists(b):
