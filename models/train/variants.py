@@ -296,6 +296,20 @@ def refocus_b(net, refiner, left, right, params):
     return composite(left, (masks[:, k:k + 1] for k in range(masks.shape[1])), params)
 
 
+def on_arrays(refocus_variant, net, learned):
+    """A variant that refocuses [B, 3, H, W] tensors (refocus_b, refocus_c) as
+    refocus(left, right, params) on HxWx3 arrays, padded to the network's stride."""
+
+    @torch.no_grad()
+    def refocus_arrays(left, right, params):
+        lp, (h, w) = pad_to_stride(left)
+        rp, _ = pad_to_stride(right)
+        image = refocus_variant(net, learned, nchw(lp), nchw(rp), params)
+        return image[0, :, :h, :w].numpy().transpose(1, 2, 0).clip(0, 1).astype(np.float32)
+
+    return refocus_arrays
+
+
 def variants():
     """The trained variants: name -> refocus(left, right, params), HxWx3 arrays in and out."""
     a1 = load_net(A1_CKPT)
@@ -309,34 +323,12 @@ def variants():
         net = load_net(A1_CKPT)
         net.load_state_dict(torch.load(a2, map_location="cpu", weights_only=False)["model"])
         out["A2"] = sequential(net.eval())
-    b = os.path.join(OUT, "b.pt")
-    if os.path.exists(b):
-        refiner = MaskRefiner()
-        refiner.load_state_dict(torch.load(b, map_location="cpu", weights_only=False)["model"])
-        refiner.eval()
-
-        @torch.no_grad()
-        def masks_refined(left, right, params):
-            lp, (h, w) = pad_to_stride(left)
-            rp, _ = pad_to_stride(right)
-            image = refocus_b(a1, refiner, nchw(lp), nchw(rp), params)
-            return image[0, :, :h, :w].numpy().transpose(1, 2, 0).clip(0, 1).astype(np.float32)
-
-        out["B"] = masks_refined
-    c = os.path.join(OUT, "c.pt")
-    if os.path.exists(c):
-        upsampler = BlurUpsampler()
-        upsampler.load_state_dict(torch.load(c, map_location="cpu", weights_only=False)["model"])
-        upsampler.eval()
-
-        @torch.no_grad()
-        def blur_upsampled(left, right, params):
-            lp, (h, w) = pad_to_stride(left)
-            rp, _ = pad_to_stride(right)
-            image = refocus_c(a1, upsampler, nchw(lp), nchw(rp), params)
-            return image[0, :, :h, :w].numpy().transpose(1, 2, 0).clip(0, 1).astype(np.float32)
-
-        out["C"] = blur_upsampled
+    for name, part, refocus_variant in (("B", MaskRefiner, refocus_b), ("C", BlurUpsampler, refocus_c)):
+        path = os.path.join(OUT, f"{name.lower()}.pt")
+        if os.path.exists(path):
+            learned = part()
+            learned.load_state_dict(torch.load(path, map_location="cpu", weights_only=False)["model"])
+            out[name] = on_arrays(refocus_variant, a1, learned.eval())
     return out
 
 
