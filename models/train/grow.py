@@ -10,7 +10,9 @@ zero, as model.py starts them):
 - a tensor the old checkpoint has with the same shape is copied;
 - a convolution that gained input channels keeps the old weights for the old channels
   (the first ones) and gets zeros for the new ones;
-- a tensor the old checkpoint does not have keeps model.py's initial value.
+- a tensor the old checkpoint does not have keeps model.py's initial value;
+- a tensor model.py no longer has is dropped: a part removed because it stayed the identity
+  (the check below proves that it did).
 The optimizer state follows the same rules by parameter name (an RMSProp or Adam square
 average of a grown tensor gets the old tensor's mean for its new entries; a new parameter
 starts with no state, as in a new run), and so does the weights' moving average. Each file
@@ -53,9 +55,7 @@ def grow_state(old_sd, net):
             grown[k] = v.clone()
             added.append(k)
     dropped = [k for k in old_sd if k not in new_sd]
-    if dropped:
-        raise ValueError(f"the old checkpoint has tensors the new model has not: {dropped}")
-    return grown, added
+    return grown, added, dropped
 
 
 def grow_optimizer(opt_sd, old_names, net):
@@ -109,9 +109,9 @@ def grow_file(path, old_model):
     net = StereoNet(census=census)
     # the optimizer's order of the parameters (train.py saves it; older files: the model's)
     old_names = ck.get("optim_names") or [n for n, _ in old.named_parameters()]
-    ck["model"], added = grow_state(ck["model"], net)
+    ck["model"], added, dropped = grow_state(ck["model"], net)
     if "ema" in ck:
-        ck["ema"], _ = grow_state(ck["ema"], net)
+        ck["ema"], _, _ = grow_state(ck["ema"], net)
     if "optim" in ck:
         ck["optim"] = grow_optimizer(ck["optim"], old_names, net)
         ck["optim_names"] = [n for n, _ in net.named_parameters()]
@@ -119,10 +119,10 @@ def grow_file(path, old_model):
     with torch.no_grad():
         diff = float((net.eval()(x, y) - old_out).abs().max())
     assert diff < 1e-3, f"{path}: the grown network differs from the old one by {diff} px"
-    ck.setdefault("grown", []).append({"iter": ck.get("iter"), "added": added})
+    ck.setdefault("grown", []).append({"iter": ck.get("iter"), "added": added, "dropped": dropped})
     torch.save(ck, path + ".tmp")
     os.replace(path + ".tmp", path)
-    print(f"{path}: iteration {ck.get('iter')}, added {added}; max |grown - old| = {diff:.1e} px")
+    print(f"{path}: iteration {ck.get('iter')}, added {added}, dropped {dropped}; max |grown - old| = {diff:.1e} px")
 
 
 def main():

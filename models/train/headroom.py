@@ -6,7 +6,8 @@ decide which part is worth building and training (CAMPAIGN.md).
 
 - occlusion fill: the occluded pixels (known from the ground truth) take the smallest
   1/2-stage estimate within k pixels to their left, the background's if the estimate
-  there is right (what `OcclusionFill` can do at best, given a perfect occlusion mask);
+  there is right (what an occlusion fill could do at best, given a perfect occlusion
+  mask; the campaign's `OcclusionFill` shut its gate and was dropped);
 - propagation: each pixel takes the best of its own 1/2-stage estimate and those of its
   neighbours at `Propagation.OFFSETS` (or every 1/2 pixel up to 4 away), each upsampled by
   the network's own convex upsampling (what `Propagation` can do at best), and the same

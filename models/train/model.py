@@ -23,10 +23,7 @@ for ONNX Runtime's CPU provider (only 2D convolutions, no GridSample; see MODEL_
 4. 1/4: the right view's features and census are warped horizontally by the upsampled
    disparity (two GatherElements and a lerp instead of GridSample), shifted by -2..2 px
    (1/4 pixels), correlated again with the left, and a residual net predicts a correction.
-5. 1/2: a left-right consistency check (the right view's disparity from the same cost
-   volume, read at the matched pixel) lowers estimates that bled over from the foreground
-   into pixels the right camera does not see (`OcclusionFill`); then image-guided residual
-   refinement on [left, disparity, warped right luma, |left -
+5. 1/2: image-guided residual refinement on [left, disparity, warped right luma, |left -
    warped right| at -2..2 px, correlations of 3x3 census codes at -2..2 px] (the paper's
    hierarchical refinement, plus the photometric errors and the correlations).
    Then each pixel may take a neighbour's disparity, chosen by how well it matches
@@ -330,52 +327,11 @@ class Propagation(nn.Module):
         return d + gate * (pick - d)
 
 
-def right_view_cost(cost):
-    """The right view's matching scores from the left view's [B, BINS, h, w]: the right
-    pixel x' at bin d matched the left pixel x' + d, so bin d moves d columns left; right
-    pixels whose match would lie beyond the left view's right border score -1e4 (no
-    match). Constant slices of one padded copy, valid for any width."""
-    n = cost.shape[1]
-    padded = F.pad(cost, (0, n - 1), value=-1e4)
-    bins = [padded[:, d:d + 1, :, d:d - (n - 1)] if d < n - 1 else padded[:, d:, :, d:] for d in range(n)]
-    return torch.cat(bins, dim=1)
-
-
 def soft_argmin(cost):
     """Paper eq. 1 over the bins of [B, BINS, h, w] (larger = better match): [B, 1, h, w]."""
     prob = F.softmax(cost, dim=1)
     idx = torch.arange(cost.shape[1], dtype=prob.dtype, device=prob.device).view(1, -1, 1, 1)
     return (prob * idx).sum(dim=1, keepdim=True)
-
-
-class OcclusionFill(nn.Module):
-    """Left-right consistency at 1/2 resolution: where the left estimate d(x) is larger than
-    the right view's own estimate d_R at the pixel it matched, x - d(x), the pixel is
-    likely occluded in the right view and d bled over from the foreground (the error
-    refocusing shows most); there d_R(x - d(x)) is the background's disparity. A gate in
-    [0, 1] predicted from [d - d_R(x - d), |d - d_R(x - d)|, d_R(x - d), d, |left luma -
-    warped right luma|] moves d down towards it: d - g relu(d - d_R(x - d)).
-
-    d_R comes from the same aggregated cost volume as d (`right_view_cost`), at 1/8, so
-    the check costs no second network pass. Starts as the identity (g = 1e-5: the output
-    convolution's weights at zero, its bias just inside the clamp so gradients flow)."""
-
-    def __init__(self, c=8):
-        super().__init__()
-        self.inp = conv(5, c)
-        self.out = conv(c, 1)
-        with torch.no_grad():
-            self.out.weight.zero_()
-            self.out.bias.fill_(1e-5)
-
-    def forward(self, d, d_right, left_luma, right_luma, unit):
-        w = warp_horizontal(torch.cat([right_luma, d_right], dim=1), d)
-        warped, d_right_matched = w[:, :1], w[:, 1:]
-        lr = d - d_right_matched
-        s = 0.25 / unit
-        x = torch.cat([lr * s, lr.abs() * s, d_right_matched * s, d * s, (left_luma - warped).abs()], dim=1)
-        gate = torch.clamp(self.out(lrelu(self.inp(x))), 0.0, 1.0)
-        return d - gate * F.relu(lr)
 
 
 class ConvexUpsample(nn.Module):
@@ -416,7 +372,7 @@ class ConvexUpsample(nn.Module):
 
 # The parts the campaign added later, as the identity (grow.py): a checkpoint from before
 # them builds and exports the network it was trained as, without them (export.load_net).
-LATER_PARTS = ("fill", "propagate")
+LATER_PARTS = ("propagate",)
 
 
 class StereoNet(nn.Module):
@@ -433,7 +389,6 @@ class StereoNet(nn.Module):
         self.aggregate = Aggregation(GROUPS + 1, 32)
         self.local = LocalStage()
         self.guided = GuidedStage()
-        self.fill = OcclusionFill() if "fill" in parts else None
         self.propagate = Propagation() if "propagate" in parts else None
 
     def view(self, img):
@@ -475,10 +430,6 @@ class StereoNet(nn.Module):
         d4 = F.interpolate(d8, scale_factor=2.0, mode="bilinear", align_corners=False) * 2.0
         d4 = self.local(d4, f4l, f4r, c4l, c4r)
         d2 = F.interpolate(d4, scale_factor=2.0, mode="bilinear", align_corners=False) * 2.0
-        if self.fill is not None:
-            d8_right = soft_argmin(right_view_cost(cost))
-            d2_right = F.interpolate(d8_right, scale_factor=4.0, mode="bilinear", align_corners=False) * 4.0
-            d2 = self.fill(d2, d2_right, luma_l, luma_r, 2.0)
         d2, h2 = self.guided(d2, half_l, luma_l, luma_r, 2.0)
         if self.propagate is not None:
             d2 = self.propagate(d2, half_l, luma_l, luma_r, 2.0)

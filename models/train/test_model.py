@@ -10,38 +10,11 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import model  # noqa: E402
 
 
-class RightViewCost(unittest.TestCase):
-    def test_bin_d_is_the_left_score_d_columns_to_the_right(self):
-        g = torch.Generator().manual_seed(0)
-        for w in (40, 30, 3):  # wider and narrower than the bins
-            cost = torch.randn(2, model.BINS, 3, w, generator=g)
-            right = model.right_view_cost(cost)
-            self.assertEqual(right.shape, cost.shape)
-            for d in range(model.BINS):
-                for x in range(w):
-                    want = cost[:, d, :, x + d] if x + d < w else torch.full_like(cost[:, d, :, 0], -1e4)
-                    self.assertTrue(torch.equal(right[:, d, :, x], want), (w, d, x))
-
+class SoftArgmin(unittest.TestCase):
     def test_soft_argmin_of_a_peaked_cost_is_its_bin(self):
         cost = torch.full((1, model.BINS, 2, 2), -50.0)
         cost[0, 7] = 50.0
         self.assertTrue(torch.allclose(model.soft_argmin(cost), torch.full((1, 1, 2, 2), 7.0)))
-
-
-class OcclusionFill(unittest.TestCase):
-    def test_starts_as_the_identity_and_only_lowers(self):
-        g = torch.Generator().manual_seed(1)
-        fill = model.OcclusionFill()
-        d = torch.rand(1, 1, 16, 32, generator=g) * 20
-        d_right = torch.rand(1, 1, 16, 32, generator=g) * 20
-        luma = torch.rand(1, 1, 16, 32, generator=g)
-        out = fill(d, d_right, luma, luma, 2.0)
-        self.assertLess(float((out - d).abs().max()), 1e-3)
-        with torch.no_grad():
-            fill.out.bias.fill_(1.0)  # gate fully open: every estimate at most its match's
-        out = fill(d, d_right, luma, luma, 2.0)
-        self.assertTrue(bool((out <= d + 1e-6).all()))
-        self.assertGreater(float((d - out).max()), 1.0)
 
 
 class Propagation(unittest.TestCase):

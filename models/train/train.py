@@ -194,7 +194,7 @@ def main():
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--lr-boost", type=lr_boost, action="append", default=[], metavar="PREFIX=FACTOR",
                     help="learning rate times FACTOR for the parameters whose names start with PREFIX "
-                         "(e.g. fill.=10 for a part just grown at zero)")
+                         "(e.g. propagate.=100 for a part just grown at zero)")
     ap.add_argument("--lr-decay", type=float, default=0.5, help="lr multiplier per --decay-iters")
     ap.add_argument("--decay-iters", type=int, default=8000,
                     help="lr halves every this many iterations (20000 up to the campaign's iteration 11,590)")
