@@ -208,14 +208,16 @@ impl Renderer {
         coding: &PlaneCoding,
         planes: &mut Vec<u8>,
     ) -> Result<RenderStats> {
-        let frame = Inputs {
+        self.render_into(
             image,
             right,
             disparity,
             width,
             height,
-        };
-        self.render_frame(&frame, params, Output::Planes(coding, planes))
+            params,
+            Some(coding),
+            planes,
+        )
     }
 
     /// What the elements call: [`Renderer::render_views`] into `output` (resized to the
