@@ -86,10 +86,10 @@ def pixel_columns(like):
 
 def warp_horizontal(x, disp):
     """x [B, C, H, W] sampled at (u - disp(u, v), v), bilinear, border clamped: the right
-    view seen from the left. disp [B, 1, H, W] in pixels of this level. Two GatherElements
-    and a lerp: ONNX Runtime's GridSample is a slow generic kernel (and a flat Gather of
-    all channels measured slower than this)."""
-    xs = pixel_columns(disp)
+    view seen from the left. disp [B, 1, H, W] in pixels of this level, or [B, C, H, W], a
+    disparity per channel. Two GatherElements and a lerp: ONNX Runtime's GridSample is a
+    slow generic kernel (and a flat Gather of all channels measured slower than this)."""
+    xs = pixel_columns(disp[:, :1])
     wmax = xs[:, :, :, -1:]
     pos = torch.minimum(torch.clamp(xs - disp, min=0.0), wmax)
     p0 = torch.floor(pos)
@@ -319,19 +319,23 @@ class Propagation(nn.Module):
             self.gate.bias.fill_(1e-5)
 
     def forward(self, d, left, left_luma, right_luma, unit):
-        candidates = [shift_down(shift_right(d, dx), dy) for dy, dx in self.OFFSETS]
-        cl = self.census(left_luma)
-        evidence, correlations = [], []
-        for c in candidates:
-            warped = warp_horizontal(right_luma, c)
-            correlations.append((cl * self.census(warped)).mean(dim=1, keepdim=True))
-            evidence += [correlations[-1], (left_luma - warped).abs(), (c - d).abs() * (0.25 / unit)]
+        # all candidates in one tensor [B, n, H, W] and each operation once over them:
+        # nine passes of small operations cost ONNX Runtime twice the time
+        B, _, H, W = d.shape
+        n = len(self.OFFSETS)
+        r = max(max(abs(dy), abs(dx)) for dy, dx in self.OFFSETS)
+        p = F.pad(d, (r, r, r, r), mode="replicate")
+        candidates = torch.cat([p[:, :, r - dy:r - dy + H, r - dx:r - dx + W] for dy, dx in self.OFFSETS], dim=1)
+        warped = warp_horizontal(right_luma.expand(-1, n, -1, -1), candidates)
+        codes = self.census(warped.reshape(B * n, 1, H, W)).reshape(B, n, -1, H, W)
+        correlation = (self.census(left_luma).unsqueeze(1) * codes).mean(dim=2)
+        evidence = torch.stack([correlation, (left_luma - warped).abs(), (candidates - d).abs() * (0.25 / unit)], dim=2)
         k = self.AGGREGATE
-        averaged = F.avg_pool2d(torch.cat(correlations, dim=1), k, stride=1, padding=k // 2, count_include_pad=False)
-        h = lrelu(self.inp(torch.cat([left] + evidence + [averaged], dim=1)))
+        averaged = F.avg_pool2d(correlation, k, stride=1, padding=k // 2, count_include_pad=False)
+        h = lrelu(self.inp(torch.cat([left, evidence.reshape(B, 3 * n, H, W), averaged], dim=1)))
         # softmax over the candidates written out, as in ConvexUpsample
         w = torch.exp(torch.clamp(self.score(h), -30.0, 30.0))
-        pick = (w * torch.cat(candidates, dim=1)).sum(dim=1, keepdim=True) / w.sum(dim=1, keepdim=True)
+        pick = (w * candidates).sum(dim=1, keepdim=True) / w.sum(dim=1, keepdim=True)
         gate = torch.clamp(self.gate(h), 0.0, 1.0)
         return d + gate * (pick - d)
 
