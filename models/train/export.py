@@ -1,6 +1,6 @@
 """Export the trained network to ONNX (opset 17, dynamic H and W) and verify it.
 
-    python models/train/export.py [--ckpt models/train/campaign/best.pt] [--out models/stereonet.onnx]
+    python models/train/export.py [--ckpt models/train/campaign/best.pt] [--out models/stereonet.onnx] [--pick-steps N]
 
 Layout (the Rust crate relies on it exactly):
   inputs  `left`, `right`: float32 [1, 3, H, W], RGB, values in [0, 1]; H, W multiples of 32
@@ -36,15 +36,17 @@ class Wrapper(torch.nn.Module):
         return self.net(left, right)
 
 
-def load_net(ckpt_path):
-    """The network of a checkpoint, built with the variant options it was trained with and
-    the later parts (model.LATER_PARTS) it has."""
+def load_net(ckpt_path, pick_steps=None):
+    """The network of a checkpoint, built with the variant options it was trained with, the
+    later parts (model.LATER_PARTS) it has, and the `CensusPick` steps it was trained with
+    (train.py's --pick-steps) unless `pick_steps` says otherwise."""
     if not ckpt_path:
-        return StereoNet().eval()
+        return StereoNet(pick_steps=pick_steps or 0).eval()
     ck = torch.load(ckpt_path, map_location="cpu", weights_only=False)
     args = ck.get("args", {})
     parts = [p for p in LATER_PARTS if any(k.startswith(p + ".") for k in ck["model"])]
-    net = StereoNet(census=not args.get("no_census", False), parts=parts)
+    steps = args.get("pick_steps", 0) if pick_steps is None else pick_steps
+    net = StereoNet(census=not args.get("no_census", False), parts=parts, pick_steps=steps)
     net.load_state_dict(ck["model"])
     return net.eval()
 
@@ -97,10 +99,15 @@ def verify(net, path, sizes=((192, 640), (384, 1248), (256, 384))):
         with torch.no_grad():
             ref = net(l, r).numpy()
         out = sess.run(["disparity"], {"left": l.numpy(), "right": r.numpy()})[0]
-        diff = float(np.abs(out - ref).max())
-        worst = max(worst, diff)
-        print(f"  {H}x{W}: out {out.shape}, min {out.min():.3f}, max|onnx - torch| = {diff:.2e}")
+        diff = np.abs(out - ref)
+        apart = float((diff > 1e-2).mean())
+        worst = max(worst, apart if net.pick_steps else float(diff.max()))
+        print(f"  {H}x{W}: out {out.shape}, min {out.min():.3f}, max|onnx - torch| = {diff.max():.2e}, "
+              f"pixels more than 0.01 px apart {100 * apart:.3f}%")
         assert out.shape == (1, 1, H, W) and out.dtype == np.float32 and out.min() >= 0
+    # CensusPick's hard choice flips where two candidates match equally well to within
+    # rounding (noise input has many such pixels): then a few pixels may differ, by a
+    # neighbour's disparity; otherwise every pixel agrees
     assert worst < 1e-2, worst
     return worst
 
@@ -110,9 +117,11 @@ def main():
     ap.add_argument("--ckpt", default=os.path.join(HERE, "campaign", "best.pt"))
     ap.add_argument("--out", default=os.path.join(ROOT, "models", "stereonet.onnx"))
     ap.add_argument("--version", default=VERSION)
+    ap.add_argument("--pick-steps", type=int, default=None,
+                    help="CensusPick steps (default: as many as the checkpoint was trained with)")
     a = ap.parse_args()
     torch.set_num_threads(2)
-    net = load_net(a.ckpt if a.ckpt != "none" else None)
+    net = load_net(a.ckpt if a.ckpt != "none" else None, a.pick_steps)
     print("params:", count_params(net))
     t = time.time()
     meta = export(net, a.out, a.version)

@@ -12,7 +12,11 @@ decide which part is worth building and training (CAMPAIGN.md).
   neighbours at `Propagation.OFFSETS` (or every 1/2 pixel up to 4 away), each upsampled by
   the network's own convex upsampling (what `Propagation` can do at best), and the same
   picked by a hand-made matching cost instead (a 7x7 census of the luma, correlated over
-  5x5) to show what an untrained choice gets.
+  5x5) to show what an untrained choice gets;
+- the evidence `Propagation` sees, at 1/2: the same candidates picked by a 3x3 census
+  correlation of one pixel, and averaged over 5x5 (its `AGGREGATE`), once and iterated
+  (each iteration's candidates the previous pick's neighbours: PatchMatch's iterations,
+  what `propagate2` adds).
 EPE over the valid pixels at full resolution.
 """
 
@@ -87,6 +91,25 @@ def main():
         picked = torch.gather(ups, 1, torch.cat([match(ups[:, j:j + 1]) for j in range(len(offsets))], 1).argmax(1, keepdim=True))
         print(f"propagation, {len(offsets)} candidates ({name}): best {float(best[torch.from_numpy(valid)].mean()):.2f} px, "
               f"picked by census {epe(picked):.2f} px")
+
+    half_census = M.Census(radius=1)
+    half_census.log_tau.fill_(float(np.log(0.02)))
+    half_left, half_right = (F.avg_pool2d(x, 2) * luma).sum(1, keepdim=True), (F.avg_pool2d(y, 2) * luma).sum(1, keepdim=True)
+    half_code = half_census(half_left)
+
+    def pick_half(d, window):
+        candidates = torch.cat([M.shift_down(M.shift_right(d, dx), dy) for dy, dx in M.Propagation.OFFSETS], 1)
+        codes = [half_census(M.warp_horizontal(half_right, candidates[:, j:j + 1])) for j in range(candidates.shape[1])]
+        score = torch.cat([(half_code * c).mean(dim=1, keepdim=True) for c in codes], 1)
+        score = F.avg_pool2d(score, window, stride=1, padding=window // 2)
+        return torch.gather(candidates, 1, score.argmax(1, keepdim=True))
+
+    print(f"at 1/2, picked by a 3x3 census of one pixel: {epe(upsample(pick_half(d2, 1), h2)):.2f} px")
+    d = d2
+    for step in range(1, 4):
+        d = pick_half(d, M.Propagation.AGGREGATE)
+        print(f"at 1/2, picked by it averaged over {M.Propagation.AGGREGATE}x{M.Propagation.AGGREGATE}, iteration {step}: "
+              f"{epe(upsample(d, h2)):.2f} px")
 
 
 if __name__ == "__main__":

@@ -39,5 +39,23 @@ class Propagation(unittest.TestCase):
         self.assertTrue(torch.allclose(out, candidates.mean(dim=1, keepdim=True), atol=1e-5))
 
 
+class CensusPick(unittest.TestCase):
+    def test_takes_the_neighbours_disparity_that_matches(self):
+        # a textured left view and the right view 6 px to the left of it: the true disparity
+        # is 6 everywhere; a band of pixels wrongly at 2 is next to right ones
+        g = torch.Generator().manual_seed(3)
+        left = torch.rand(1, 1, 32, 64, generator=g)
+        right = torch.roll(left, shifts=-6, dims=3)
+        d = torch.full((1, 1, 32, 64), 6.0)
+        d[..., 10:12, 20:40] = 2.0
+        out = model.CensusPick()(d, left, right)
+        self.assertTrue(torch.equal(out[..., 10:12, 20:40], torch.full((1, 1, 2, 20), 6.0)))
+        self.assertTrue(torch.equal(out[..., 16:, 8:56], d[..., 16:, 8:56]))
+
+    def test_has_no_weights_so_old_checkpoints_load(self):
+        self.assertEqual(list(model.CensusPick().state_dict()), [])
+        self.assertEqual(model.StereoNet(pick_steps=2).state_dict().keys(), model.StereoNet().state_dict().keys())
+
+
 if __name__ == "__main__":
     unittest.main()

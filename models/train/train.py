@@ -216,6 +216,8 @@ def main():
                     help="ablations: a dataset module file to train on instead of dataset.py "
                          "(the synthetic validation set stays dataset.py's)")
     ap.add_argument("--no-census", action="store_true", help="ablation: no census cost (zeros instead)")
+    ap.add_argument("--pick-steps", type=int, default=0,
+                    help="CensusPick steps at the end of the 1/2 stage (model.py; no weights, trained through)")
     ap.add_argument("--occluded-weight", type=float, default=1.0,
                     help="loss weight of occluded pixels (1 = as any other; 3 was tried at iteration 13,328, see CAMPAIGN.md)")
     ap.add_argument("--edge-weight", type=float, default=1.0,
@@ -237,7 +239,7 @@ def main():
     assert ch % 32 == 0 and cw % 32 == 0
 
     torch.manual_seed(a.seed)
-    net = StereoNet(census=not a.no_census).to(device)
+    net = StereoNet(census=not a.no_census, pick_steps=a.pick_steps).to(device)
     it, samples, best, trained_s = 0, 0, float("inf"), 0.0
     best_psnr = float("-inf")
     ck_path = os.path.join(a.out, "last.pt")
