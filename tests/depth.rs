@@ -412,7 +412,11 @@ fn max_difference(a: &[f32], b: &[f32]) -> f32 {
 /// Share of the values of `a` and `b` more than `tolerance` apart.
 fn share_apart(a: &[f32], b: &[f32], tolerance: f32) -> f64 {
     assert_eq!(a.len(), b.len());
-    a.iter().zip(b).filter(|(x, y)| (*x - *y).abs() > tolerance).count() as f64 / a.len() as f64
+    a.iter()
+        .zip(b)
+        .filter(|(x, y)| (*x - *y).abs() > tolerance)
+        .count() as f64
+        / a.len() as f64
 }
 
 /// Rust and Python onnxruntime agree on the same input.

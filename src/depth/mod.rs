@@ -730,9 +730,15 @@ fn session_builder(
     }
 }
 
+/// The CPU provider with ONNX Runtime's memory arena (`ort` leaves it off): without it
+/// every run allocates its intermediate tensors afresh and pays their page faults, which
+/// took version 3 of the network from 630 to 1,390 ms at 1920x1088 on this project's CPU.
 fn cpu(builder: SessionBuilder) -> Result<SessionBuilder> {
     builder
-        .with_execution_providers([ort::ep::CPU::default().build().error_on_failure()])
+        .with_execution_providers([ort::ep::CPU::default()
+            .with_arena_allocator(true)
+            .build()
+            .error_on_failure()])
         .map_err(|error| anyhow!("cannot register the CPU execution provider: {error}"))
 }
 
