@@ -11,7 +11,7 @@
 //!   left in the last 3 frames (a filter that trails the card shows it there).
 //!
 //! ```text
-//! cargo run --release --example flicker
+//! cargo run --release --example flicker [MODEL.onnx]
 //! ```
 //! The disparity network, the filter and the renderer run as `sterefo` runs them (the
 //! depth module, `temporal::TemporalFilter`, the GPU renderer), frame by frame.
@@ -135,8 +135,15 @@ fn mean_change(a: &[u8], b: &[u8], mask: &[bool]) -> f64 {
 fn main() -> Result<()> {
     let (left, w, h) = half(&png_io::read_rgba("data/motorcycle/left.png")?);
     let (right, _, _) = half(&png_io::read_rgba("data/motorcycle/right.png")?);
+    // the built-in network unless a model file is given (or STEREFO_MODEL)
+    let model = Model::from_path(
+        std::env::args_os()
+            .nth(1)
+            .or_else(|| std::env::var_os("STEREFO_MODEL"))
+            .map(std::path::PathBuf::from),
+    );
     let mut depth = DepthEstimator::new(
-        &Model::Builtin,
+        &model,
         &DepthOptions {
             cpu_threads: 2,
             ..DepthOptions::default()
