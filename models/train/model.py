@@ -284,6 +284,22 @@ class GuidedStage(nn.Module):
         return F.relu(d + self.out(h) * unit), h
 
 
+def candidate_matches(d, left_luma, right_luma, census, offsets):
+    """PatchMatch's candidates for each pixel: its disparity d [B, 1, H, W] and those of its
+    neighbours at `offsets` ((dy, dx), borders replicated), [B, n, H, W], all in one tensor
+    so that each operation runs once over them; the right luma warped by each, [B, n, H, W];
+    and how well each matches: the correlation of `census` of the left luma with that of
+    the warped right luma, [B, n, H, W]."""
+    B, _, H, W = d.shape
+    n = len(offsets)
+    r = max(max(abs(dy), abs(dx)) for dy, dx in offsets)
+    p = F.pad(d, (r, r, r, r), mode="replicate")
+    candidates = torch.cat([p[:, :, r - dy:r - dy + H, r - dx:r - dx + W] for dy, dx in offsets], dim=1)
+    warped = warp_horizontal(right_luma.expand(-1, n, -1, -1), candidates)
+    codes = census(warped.reshape(B * n, 1, H, W)).reshape(B, n, -1, H, W)
+    return candidates, warped, (census(left_luma).unsqueeze(1) * codes).mean(dim=2)
+
+
 class Propagation(nn.Module):
     """1/2 resolution, after the guided refinement: each pixel may take the disparity of a
     neighbour (PatchMatch's propagation, learned). Near a depth edge the estimate is smeared
@@ -323,16 +339,9 @@ class Propagation(nn.Module):
             self.gate.bias.fill_(1e-5)
 
     def forward(self, d, left, left_luma, right_luma, unit):
-        # all candidates in one tensor [B, n, H, W] and each operation once over them:
-        # nine passes of small operations cost ONNX Runtime twice the time
         B, _, H, W = d.shape
         n = len(self.OFFSETS)
-        r = max(max(abs(dy), abs(dx)) for dy, dx in self.OFFSETS)
-        p = F.pad(d, (r, r, r, r), mode="replicate")
-        candidates = torch.cat([p[:, :, r - dy:r - dy + H, r - dx:r - dx + W] for dy, dx in self.OFFSETS], dim=1)
-        warped = warp_horizontal(right_luma.expand(-1, n, -1, -1), candidates)
-        codes = self.census(warped.reshape(B * n, 1, H, W)).reshape(B, n, -1, H, W)
-        correlation = (self.census(left_luma).unsqueeze(1) * codes).mean(dim=2)
+        candidates, warped, correlation = candidate_matches(d, left_luma, right_luma, self.census, self.OFFSETS)
         evidence = torch.stack([correlation, (left_luma - warped).abs(), (candidates - d).abs() * (0.25 / unit)], dim=2)
         k = self.AGGREGATE
         averaged = F.avg_pool2d(correlation, k, stride=1, padding=k // 2, count_include_pad=False)
@@ -364,15 +373,7 @@ class CensusPick(nn.Module):
         self.census = Census(radius=1, tau=tau, learned=False)
 
     def forward(self, d, left_luma, right_luma):
-        B, _, H, W = d.shape
-        offsets = Propagation.OFFSETS
-        n = len(offsets)
-        r = max(max(abs(dy), abs(dx)) for dy, dx in offsets)
-        p = F.pad(d, (r, r, r, r), mode="replicate")
-        candidates = torch.cat([p[:, :, r - dy:r - dy + H, r - dx:r - dx + W] for dy, dx in offsets], dim=1)
-        warped = warp_horizontal(right_luma.expand(-1, n, -1, -1), candidates)
-        codes = self.census(warped.reshape(B * n, 1, H, W)).reshape(B, n, -1, H, W)
-        match = (self.census(left_luma).unsqueeze(1) * codes).mean(dim=2)
+        candidates, _, match = candidate_matches(d, left_luma, right_luma, self.census, Propagation.OFFSETS)
         match = F.avg_pool2d(match, self.WINDOW, stride=1, padding=self.WINDOW // 2)
         return torch.gather(candidates, 1, match.argmax(dim=1, keepdim=True))
 
