@@ -104,14 +104,12 @@ fn check(what: &str, results: &[(&str, Difference)]) {
     let bound = |format: &str| -> (f64, u8, u8) {
         match (what, format) {
             (_, "RGB" | "BGR" | "BGRx") => (0.05, 1, 1),
-            // The network, fed pictures a level apart, moves the disparity: by a fraction
-            // of a pixel, and where its propagation steps (CensusPick) choose between
-            // candidates that match almost equally well, by a neighbour's disparity.
-            // Along the box's edges that moves where its blurred border falls, so a few
-            // pixels there differ by tens of levels (version 3: 99th percentile 5-6,
-            // worst 33-46 levels; version 2: 3 and 17): the bounds are on the mean and the
-            // 99th percentile, the worst only catches a picture gone wrong.
-            ("sterefo", _) => (1.5, 8, 64),
+            // The network, fed pictures a level apart, moves the disparity by a fraction of
+            // a pixel; along the box's edges that moves where its blurred border falls, so
+            // a few pixels there differ by tens of levels (17 with the shipped network, 26
+            // with another checkpoint of its training): the bound is on the 99th
+            // percentile (3 levels), the worst only catches a picture gone wrong.
+            ("sterefo", _) => (1.5, 4, 32),
             _ => (1.5, 4, 4),
         }
     };
@@ -397,9 +395,5 @@ fn sterefo_inputs_may_differ_in_format() {
     let mixed = run_with(&convert("I420"));
     let difference = differences(&same, &mixed);
     println!("RGBA + I420 against RGBA + RGBA: {difference}");
-    // the element's own I420 reading against GStreamer's videoconvert: a level apart,
-    // which moves some of the network's propagation choices (see `check`); measured mean
-    // 2.4 levels with version 3 (1.0 with version 2), while a wrong conversion of one view
-    // (swapped planes, a wrong matrix) breaks the matching of the whole frame
-    assert!(difference.mean <= 3.5, "{difference}");
+    assert!(difference.mean <= 1.0, "{difference}");
 }

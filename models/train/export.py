@@ -99,15 +99,10 @@ def verify(net, path, sizes=((192, 640), (384, 1248), (256, 384))):
         with torch.no_grad():
             ref = net(l, r).numpy()
         out = sess.run(["disparity"], {"left": l.numpy(), "right": r.numpy()})[0]
-        diff = np.abs(out - ref)
-        apart = float((diff > 1e-2).mean())
-        worst = max(worst, apart if net.pick_steps else float(diff.max()))
-        print(f"  {H}x{W}: out {out.shape}, min {out.min():.3f}, max|onnx - torch| = {diff.max():.2e}, "
-              f"pixels more than 0.01 px apart {100 * apart:.3f}%")
+        diff = float(np.abs(out - ref).max())
+        worst = max(worst, diff)
+        print(f"  {H}x{W}: out {out.shape}, min {out.min():.3f}, max|onnx - torch| = {diff:.2e}")
         assert out.shape == (1, 1, H, W) and out.dtype == np.float32 and out.min() >= 0
-    # CensusPick's hard choice flips where two candidates match equally well to within
-    # rounding (noise input has many such pixels): then a few pixels may differ, by a
-    # neighbour's disparity; otherwise every pixel agrees
     assert worst < 1e-2, worst
     return worst
 

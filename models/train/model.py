@@ -355,18 +355,21 @@ class Propagation(nn.Module):
 
 class CensusPick(nn.Module):
     """1/2 resolution, last: PatchMatch's propagation with a hand-made choice. Each pixel
-    takes whichever of its own disparity and its neighbours' at `Propagation.OFFSETS`
-    matches best by a 3x3 census of the luma (tau fixed), correlated with the right luma's
-    warped by the candidate and averaged over WINDOW x WINDOW pixels: a hard pick, no
-    weights. Iterated (`StereoNet(pick_steps=N)`), a disparity travels N times as far.
+    takes the candidates among its own disparity and its neighbours' at
+    `Propagation.OFFSETS` that match best by a 3x3 census of the luma (tau fixed),
+    correlated with the right luma's warped by the candidate and averaged over WINDOW x
+    WINDOW pixels: a softmax over those scores at TEMPERATURE, no weights. Iterated
+    (`StereoNet(pick_steps=N)`), a disparity travels N times as far.
 
-    On the motorcycle pair with version 2's weights it does what the learned `Propagation`
-    did not: 2.35 -> 2.06 px after two steps, 2.01 after four, refocus fidelity near 29.53
-    -> 30.49 / 30.70 dB (`headroom.py`, CAMPAIGN.md). The learned step blends its
-    candidates by a softmax; this one takes one of them, so an edge stays an edge.
-    Gradients reach the picked candidate's value, not the choice."""
+    On the motorcycle pair with version 2's weights, two steps: EPE 2.35 -> 2.08 px,
+    refocus fidelity near 29.53 -> 30.38 dB, far 31.05 -> 31.54 dB (`headroom.py`,
+    CAMPAIGN.md), what the learned `Propagation` did not get. A hard choice (ArgMax) scored
+    a little better (2.02 px, 30.52 / 31.68 dB) but frame-to-frame noise flipped it: 2.7x
+    the disparity flicker of version 2 on noisy video, where at this temperature it is
+    version 2's (`examples/flicker.rs`). Lower temperatures lie between."""
 
     WINDOW = 5
+    TEMPERATURE = 0.1
 
     def __init__(self, tau=0.02):
         super().__init__()
@@ -375,7 +378,9 @@ class CensusPick(nn.Module):
     def forward(self, d, left_luma, right_luma):
         candidates, _, match = candidate_matches(d, left_luma, right_luma, self.census, Propagation.OFFSETS)
         match = F.avg_pool2d(match, self.WINDOW, stride=1, padding=self.WINDOW // 2)
-        return torch.gather(candidates, 1, match.argmax(dim=1, keepdim=True))
+        # softmax over the candidates written out, as in ConvexUpsample
+        w = torch.exp((match - match.amax(dim=1, keepdim=True)) * (1.0 / self.TEMPERATURE))
+        return (w * candidates).sum(dim=1, keepdim=True) / w.sum(dim=1, keepdim=True)
 
 
 def soft_argmin(cost):
