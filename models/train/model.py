@@ -361,7 +361,7 @@ class CensusPick(nn.Module):
     WINDOW pixels: a softmax over those scores at TEMPERATURE, no weights. Iterated
     (`StereoNet(pick_steps=N)`), a disparity travels N times as far.
 
-    On the motorcycle pair with version 2's weights, two steps: EPE 2.35 -> 2.08 px,
+    On the motorcycle pair with version 2's weights, two steps: EPE 2.35 -> 2.07 px,
     refocus fidelity near 29.53 -> 30.38 dB, far 31.05 -> 31.54 dB (`headroom.py`,
     CAMPAIGN.md), what the learned `Propagation` did not get. A hard choice (ArgMax) scored
     a little better (2.02 px, 30.52 / 31.68 dB) but frame-to-frame noise flipped it: 2.7x
