@@ -328,7 +328,7 @@ class Propagation(nn.Module):
         n = len(self.OFFSETS)
         self.census = Census(radius=1)
         # [left 3, (census correlation, photometric error, distance) per candidate, the
-        # averaged census correlations] (the last ones were added at 48,xxx: grow.py appends)
+        # averaged census correlations] (the last ones were added at 48,237: grow.py appends)
         self.inp = conv(3 + 4 * n, c)
         self.score = conv(c, n)
         self.gate = conv(c, 1)
