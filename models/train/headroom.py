@@ -95,12 +95,9 @@ def main():
     half_census = M.Census(radius=1)
     half_census.log_tau.fill_(float(np.log(0.02)))
     half_left, half_right = (F.avg_pool2d(x, 2) * luma).sum(1, keepdim=True), (F.avg_pool2d(y, 2) * luma).sum(1, keepdim=True)
-    half_code = half_census(half_left)
 
     def pick_half(d, window):
-        candidates = torch.cat([M.shift_down(M.shift_right(d, dx), dy) for dy, dx in M.Propagation.OFFSETS], 1)
-        codes = [half_census(M.warp_horizontal(half_right, candidates[:, j:j + 1])) for j in range(candidates.shape[1])]
-        score = torch.cat([(half_code * c).mean(dim=1, keepdim=True) for c in codes], 1)
+        candidates, _, score = M.candidate_matches(d, half_left, half_right, half_census, M.Propagation.OFFSETS)
         score = F.avg_pool2d(score, window, stride=1, padding=window // 2)
         return torch.gather(candidates, 1, score.argmax(1, keepdim=True))
 
