@@ -731,8 +731,9 @@ fn session_builder(
 }
 
 /// The CPU provider with ONNX Runtime's memory arena (`ort` leaves it off): without it
-/// every run allocates its intermediate tensors afresh and pays their page faults, which
-/// took version 3 of the network from 630 to 1,390 ms at 1920x1088 on this project's CPU.
+/// every run allocates its intermediate tensors afresh and pays their page faults: version 2
+/// of the network took 720 ms at 1920x1088 without it and 514 ms with it (`bench_depth` on
+/// this project's CPU, 2026-12-07).
 fn cpu(builder: SessionBuilder) -> Result<SessionBuilder> {
     builder
         .with_execution_providers([ort::ep::CPU::default()
