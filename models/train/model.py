@@ -357,8 +357,9 @@ class CensusPick(nn.Module):
     """1/2 resolution, last: PatchMatch's propagation with a hand-made choice. Each pixel
     takes the candidates among its own disparity and its neighbours' at
     `Propagation.OFFSETS` that match best by a 3x3 census of the luma (tau fixed),
-    correlated with the right luma's warped by the candidate and averaged over WINDOW x
-    WINDOW pixels: a softmax over those scores at TEMPERATURE, no weights. Iterated
+    correlated with the right luma's warped by the candidate and averaged over
+    `Propagation.AGGREGATE` pixels square: a softmax over those scores at TEMPERATURE, no
+    weights. Iterated
     (`StereoNet(pick_steps=N)`), a disparity travels N times as far.
 
     On the motorcycle pair with version 2's weights, two steps: EPE 2.35 -> 2.07 px,
@@ -368,7 +369,6 @@ class CensusPick(nn.Module):
     the disparity flicker of version 2 on noisy video, where at this temperature it is
     version 2's (`examples/flicker.rs`). Lower temperatures lie between."""
 
-    WINDOW = 5
     TEMPERATURE = 0.1
 
     def __init__(self, tau=0.02):
@@ -377,7 +377,8 @@ class CensusPick(nn.Module):
 
     def forward(self, d, left_luma, right_luma):
         candidates, _, match = candidate_matches(d, left_luma, right_luma, self.census, Propagation.OFFSETS)
-        match = F.avg_pool2d(match, self.WINDOW, stride=1, padding=self.WINDOW // 2)
+        k = Propagation.AGGREGATE
+        match = F.avg_pool2d(match, k, stride=1, padding=k // 2)
         # softmax over the candidates written out, as in ConvexUpsample
         w = torch.exp((match - match.amax(dim=1, keepdim=True)) * (1.0 / self.TEMPERATURE))
         return (w * candidates).sum(dim=1, keepdim=True) / w.sum(dim=1, keepdim=True)
