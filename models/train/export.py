@@ -24,7 +24,7 @@ from model import LATER_PARTS, MAX_DISPARITY, STRIDE, StereoNet, count_params  #
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 NAME = "sterefo-stereonet"
-VERSION = "2"
+VERSION = "4"
 
 
 class Wrapper(torch.nn.Module):

@@ -27,7 +27,9 @@ for ONNX Runtime's CPU provider (only 2D convolutions, no GridSample; see MODEL_
    warped right| at -2..2 px, correlations of 3x3 census codes at -2..2 px] (the paper's
    hierarchical refinement, plus the photometric errors and the correlations).
    Then each pixel may take a neighbour's disparity, chosen by how well it matches
-   (`Propagation`, PatchMatch's propagation step, learned).
+   (`Propagation`, PatchMatch's propagation step, learned; in the campaign's checkpoints,
+   not in the shipped model), and, hand-made, PatchMatch's propagation and refinement
+   steps chosen by a census correlation (`CensusPick`).
 6. Full resolution: a learned convex x2 upsampling (values x2) from the 1/2 stage's
    features (RAFT), which started as bilinear.
 """
@@ -284,17 +286,21 @@ class GuidedStage(nn.Module):
         return F.relu(d + self.out(h) * unit), h
 
 
-def candidate_matches(d, left_luma, right_luma, census, offsets):
+def candidate_matches(d, left_luma, right_luma, census, offsets, deltas=None):
     """PatchMatch's candidates for each pixel: its disparity d [B, 1, H, W] and those of its
-    neighbours at `offsets` ((dy, dx), borders replicated), [B, n, H, W], all in one tensor
-    so that each operation runs once over them; the right luma warped by each, [B, n, H, W];
-    and how well each matches: the correlation of `census` of the left luma with that of
-    the warped right luma, [B, n, H, W]."""
+    neighbours at `offsets` ((dy, dx), borders replicated), each plus its entry of `deltas`
+    where given (a step of the pixel's own estimate: PatchMatch's refinement; clamped at 0),
+    [B, n, H, W], all in one tensor so that each operation runs once over them; the right
+    luma warped by each, [B, n, H, W]; and how well each matches: the correlation of
+    `census` of the left luma with that of the warped right luma, [B, n, H, W]."""
     B, _, H, W = d.shape
     n = len(offsets)
     r = max(max(abs(dy), abs(dx)) for dy, dx in offsets)
-    p = F.pad(d, (r, r, r, r), mode="replicate")
+    p = F.pad(d, (r, r, r, r), mode="replicate") if r else d
     candidates = torch.cat([p[:, :, r - dy:r - dy + H, r - dx:r - dx + W] for dy, dx in offsets], dim=1)
+    if deltas is not None:
+        step = torch.tensor(deltas, dtype=d.dtype, device=d.device).view(1, n, 1, 1)
+        candidates = torch.clamp(candidates + step, min=0.0)
     warped = warp_horizontal(right_luma.expand(-1, n, -1, -1), candidates)
     codes = census(warped.reshape(B * n, 1, H, W)).reshape(B, n, -1, H, W)
     return candidates, warped, (census(left_luma).unsqueeze(1) * codes).mean(dim=2)
@@ -354,30 +360,39 @@ class Propagation(nn.Module):
 
 
 class CensusPick(nn.Module):
-    """1/2 resolution, last: PatchMatch's propagation with a hand-made choice. Each pixel
-    takes the candidates among its own disparity and its neighbours' at
-    `Propagation.OFFSETS` that match best by a 3x3 census of the luma (tau fixed),
-    correlated with the right luma's warped by the candidate and averaged over
-    `Propagation.AGGREGATE` pixels square: a softmax over those scores at TEMPERATURE, no
-    weights. Iterated
-    (`StereoNet(pick_steps=N)`), a disparity travels N times as far.
+    """1/2 resolution, last: PatchMatch with a hand-made choice. Each pixel takes the
+    candidates that match best by a 3x3 census of the luma (tau fixed), correlated with the
+    right luma's warped by the candidate and averaged over `window` pixels square: a
+    softmax over those scores at TEMPERATURE, no weights. The candidates are its own
+    disparity and its neighbours' at `offsets` (propagation: CROSS, 4 pixels away), or,
+    with `deltas`, its own moved by each (refinement: REFINE, one pixel either way, the
+    score averaged wider: a sub-pixel choice follows the sensor noise more).
+    `StereoNet(pick_steps=N)` ends the 1/2 stage with N propagation steps, a disparity
+    travelling N times as far, then one refinement.
 
-    On the motorcycle pair with version 2's weights, two steps: EPE 2.35 -> 2.07 px,
-    refocus fidelity near 29.53 -> 30.38 dB, far 31.05 -> 31.54 dB (`headroom.py`,
-    CAMPAIGN.md), what the learned `Propagation` did not get. A hard choice (ArgMax) scored
-    a little better (2.02 px, 30.52 / 31.68 dB) but frame-to-frame noise flipped it: 2.7x
-    the disparity flicker of version 2 on noisy video, where at this temperature it is
-    version 2's (`examples/flicker.rs`). Lower temperatures lie between."""
+    On the motorcycle pair with version 2's weights, three steps and the refinement
+    (version 4): EPE 2.35 -> 1.99 px, refocus fidelity near 29.53 -> 30.61 dB, far 31.05 ->
+    31.63 dB; version 3's two steps over 9 candidates 2 and 4 pixels away, at the same
+    cost: 2.07 px, 30.38 / 31.54 dB (CAMPAIGN.md). A hard choice (ArgMax) scored a little
+    better but frame-to-frame noise flipped it: 2.7x the disparity flicker of version 2 on
+    noisy video (`examples/flicker.rs`); at this temperature 1.2x without the refinement,
+    1.35x with it."""
 
     TEMPERATURE = 0.1
+    CROSS = ((0, 0), (0, -4), (0, 4), (-4, 0), (4, 0))  # (dy, dx)
+    REFINE = (-1.0, 0.0, 1.0)  # 1/2 pixels
+    REFINE_WINDOW = 9
 
-    def __init__(self, tau=0.02):
+    def __init__(self, offsets=CROSS, deltas=None, window=Propagation.AGGREGATE, tau=0.02):
         super().__init__()
+        self.offsets = offsets if deltas is None else ((0, 0),) * len(deltas)
+        self.deltas = deltas
+        self.window = window
         self.census = Census(radius=1, tau=tau, learned=False)
 
     def forward(self, d, left_luma, right_luma):
-        candidates, _, match = candidate_matches(d, left_luma, right_luma, self.census, Propagation.OFFSETS)
-        k = Propagation.AGGREGATE
+        candidates, _, match = candidate_matches(d, left_luma, right_luma, self.census, self.offsets, self.deltas)
+        k = self.window
         match = F.avg_pool2d(match, k, stride=1, padding=k // 2)
         # softmax over the candidates written out, as in ConvexUpsample
         w = torch.exp((match - match.amax(dim=1, keepdim=True)) * (1.0 / self.TEMPERATURE))
@@ -435,8 +450,9 @@ LATER_PARTS = ("propagate", "propagate2")
 class StereoNet(nn.Module):
     """census=False (an ablation) feeds zeros where the census codes go: the same network
     and parameters, with no hand-crafted matching cost. `parts`: which of LATER_PARTS the
-    network has. `pick_steps`: how many `CensusPick` steps end the 1/2 stage (no weights:
-    a checkpoint says how many it was trained or exported with, `export.load_net`)."""
+    network has. `pick_steps`: how many `CensusPick` propagation steps end the 1/2 stage,
+    then a refinement (no weights: a checkpoint says how many it was trained or exported
+    with, `export.load_net`)."""
 
     def __init__(self, census: bool = True, parts=LATER_PARTS, pick_steps: int = 0):
         super().__init__()
@@ -449,7 +465,9 @@ class StereoNet(nn.Module):
         self.guided = GuidedStage()
         self.propagate = Propagation() if "propagate" in parts else None
         self.propagate2 = Propagation() if "propagate2" in parts else None
-        self.pick = CensusPick()
+        # no weights: not in the state dict, any checkpoint loads with any number of steps
+        picks = [CensusPick() for _ in range(pick_steps)]
+        self.picks = nn.ModuleList(picks + [CensusPick(deltas=CensusPick.REFINE, window=CensusPick.REFINE_WINDOW)] if picks else [])
         self.pick_steps = pick_steps
 
     def view(self, img):
@@ -495,8 +513,8 @@ class StereoNet(nn.Module):
         for step in (self.propagate, self.propagate2):
             if step is not None:
                 d2 = step(d2, half_l, luma_l, luma_r, 2.0)
-        for _ in range(self.pick_steps):
-            d2 = self.pick(d2, luma_l, luma_r)
+        for pick in self.picks:
+            d2 = pick(d2, luma_l, luma_r)
         d1 = self.guided.up(d2, h2)
         if all_scales:
             return [d8 * 8.0, d4 * 4.0, d2 * 2.0, d1]  # input pixels at 1/8, 1/4, 1/2, 1

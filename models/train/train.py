@@ -40,7 +40,7 @@ from common import metrics, motorcycle, run_scaled  # noqa: E402
 from evaluate import Fidelity  # noqa: E402
 import dataset as default_dataset  # noqa: E402
 from dataset import StereoSceneGenerator  # noqa: E402
-from model import MAX_DISPARITY, StereoNet, count_params  # noqa: E402
+from model import LATER_PARTS, MAX_DISPARITY, StereoNet, count_params  # noqa: E402
 
 CAMPAIGN = os.path.join(HERE, "campaign")
 
@@ -216,8 +216,15 @@ def main():
                     help="ablations: a dataset module file to train on instead of dataset.py "
                          "(the synthetic validation set stays dataset.py's)")
     ap.add_argument("--no-census", action="store_true", help="ablation: no census cost (zeros instead)")
-    ap.add_argument("--pick-steps", type=int, default=0,
-                    help="CensusPick steps at the end of the 1/2 stage (model.py; no weights, trained through)")
+    ap.add_argument("--pick-steps", type=int, default=None,
+                    help="CensusPick propagation steps at the end of the 1/2 stage, then a refinement (model.py; "
+                         "no weights, trained through); default: as the resumed checkpoint, else none")
+    ap.add_argument("--parts", default=None,
+                    help="which of model.LATER_PARTS the network has, comma-separated ('' for none); "
+                         "default: those of the resumed checkpoint (or of --weights), else all")
+    ap.add_argument("--weights", default=None,
+                    help="a new leg from this checkpoint's weights (and as its moving average), with the "
+                         "iteration count, learning rate and optimizer state of --resume")
     ap.add_argument("--occluded-weight", type=float, default=1.0,
                     help="loss weight of occluded pixels (1 = as any other; 3 was tried at iteration 13,328, see CAMPAIGN.md)")
     ap.add_argument("--edge-weight", type=float, default=1.0,
@@ -239,7 +246,6 @@ def main():
     assert ch % 32 == 0 and cw % 32 == 0
 
     torch.manual_seed(a.seed)
-    net = StereoNet(census=not a.no_census, pick_steps=a.pick_steps).to(device)
     it, samples, best, trained_s = 0, 0, float("inf"), 0.0
     best_psnr = float("-inf")
     ck_path = os.path.join(a.out, "last.pt")
@@ -249,11 +255,24 @@ def main():
         ck = torch.load(path, map_location=device, weights_only=False)
         if a.optim is None:
             a.optim = ck.get("args", {}).get("optim") or "rmsprop"
+        if a.pick_steps is None:
+            a.pick_steps = ck.get("args", {}).get("pick_steps")
     a.optim = a.optim or "rmsprop"
+    a.pick_steps = a.pick_steps or 0
+    weights = None
+    if a.weights:
+        weights = torch.load(a.weights, map_location=device, weights_only=False)["model"]
+    elif ck is not None:
+        weights = ck["model"]
+    if a.parts is None:
+        a.parts = ",".join(p for p in LATER_PARTS if weights is None or any(k.startswith(p + ".") for k in weights))
+    parts = [p for p in a.parts.split(",") if p]
+    net = StereoNet(census=not a.no_census, parts=parts, pick_steps=a.pick_steps).to(device)
     groups, optim_names = parameter_groups(net, a.lr_boost)
     opt = make_optimizer(a.optim, groups, a.lr)
+    if weights is not None:
+        net.load_state_dict(weights)
     if ck is not None:
-        net.load_state_dict(ck["model"])
         saved_names = ck.get("optim_names") or [n for n, _ in net.named_parameters()]
         load_optimizer(opt, ck["optim"], saved_names, optim_names)
         it, samples, best, trained_s = ck["iter"], ck["samples"], ck["best"], ck["trained_s"]
@@ -261,11 +280,13 @@ def main():
         if a.reset_best:
             best, best_psnr = float("inf"), float("-inf")
         log(f"resumed {path}: iter {it}, samples {samples}, best motorcycle EPE {best:.3f}, trained {trained_s / 60:.1f} min")
+    if a.weights:
+        log(f"a new leg: the weights of {a.weights}, parts {parts or 'none'}, {a.pick_steps} pick steps")
     log(f"device {device} threads {torch.get_num_threads()} params {count_params(net)} args {vars(a)}")
     # The moving average of the weights (Polyak averaging): what is evaluated besides the
     # raw weights; it smooths the iteration-to-iteration noise of a small batch.
     ema = copy.deepcopy(net).eval() if a.ema > 0 else None
-    if ema is not None and ck is not None and "ema" in ck:
+    if ema is not None and ck is not None and "ema" in ck and not a.weights:
         ema.load_state_dict(ck["ema"])
     if ema is not None:
         for p in ema.parameters():
