@@ -6,7 +6,7 @@
 # back over models/train/campaign/ and commit it. Further arguments go to train.py: give
 # the current leg's (models/train/CAMPAIGN.md, Commands).
 #
-#   run(command="bash scripts/train_gpu.sh 8 --data-module models/train/dataset_v1.py --occluded-weight 1.5 --edge-weight 1.5 --lr-boost propagate=100",
+#   run(command="bash scripts/train_gpu.sh 8 --data-module models/train/dataset_v1.py",
 #       carry=["data/textures"], timeout_s=600)
 #   cp <files_at>/campaign/* models/train/campaign/
 #
