@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from model import LATER_PARTS, MAX_DISPARITY, STRIDE, StereoNet, count_params  # noqa: E402
+from model import MAX_DISPARITY, STRIDE, StereoNet, count_params, parts_in  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
@@ -44,7 +44,7 @@ def load_net(ckpt_path, pick_steps=None):
         return StereoNet(pick_steps=pick_steps or 0).eval()
     ck = torch.load(ckpt_path, map_location="cpu", weights_only=False)
     args = ck.get("args", {})
-    parts = [p for p in LATER_PARTS if any(k.startswith(p + ".") for k in ck["model"])]
+    parts = parts_in(ck["model"])
     steps = args.get("pick_steps", 0) if pick_steps is None else pick_steps
     net = StereoNet(census=not args.get("no_census", False), parts=parts, pick_steps=steps)
     net.load_state_dict(ck["model"])

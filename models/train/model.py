@@ -375,7 +375,7 @@ class CensusPick(nn.Module):
     31.63 dB; version 3's two steps over 9 candidates 2 and 4 pixels away, at the same
     cost: 2.07 px, 30.38 / 31.54 dB (CAMPAIGN.md). A hard choice (ArgMax) scored a little
     better but frame-to-frame noise flipped it: 2.7x the disparity flicker of version 2 on
-    noisy video (`examples/flicker.rs`); at this temperature 1.2x without the refinement,
+    noisy video (`examples/flicker.rs`); at this temperature 1.16x without the refinement,
     1.35x with it."""
 
     TEMPERATURE = 0.1
@@ -445,6 +445,11 @@ class ConvexUpsample(nn.Module):
 # The parts the campaign added later, as the identity (grow.py): a checkpoint from before
 # them builds and exports the network it was trained as, without them (export.load_net).
 LATER_PARTS = ("propagate", "propagate2")
+
+
+def parts_in(state_dict):
+    """Which of LATER_PARTS a checkpoint's weights have."""
+    return [p for p in LATER_PARTS if any(k.startswith(p + ".") for k in state_dict)]
 
 
 class StereoNet(nn.Module):

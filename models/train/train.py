@@ -40,7 +40,7 @@ from common import metrics, motorcycle, run_scaled  # noqa: E402
 from evaluate import Fidelity  # noqa: E402
 import dataset as default_dataset  # noqa: E402
 from dataset import StereoSceneGenerator  # noqa: E402
-from model import LATER_PARTS, MAX_DISPARITY, StereoNet, count_params  # noqa: E402
+from model import LATER_PARTS, MAX_DISPARITY, StereoNet, count_params, parts_in  # noqa: E402
 
 CAMPAIGN = os.path.join(HERE, "campaign")
 
@@ -265,7 +265,7 @@ def main():
     elif ck is not None:
         weights = ck["model"]
     if a.parts is None:
-        a.parts = ",".join(p for p in LATER_PARTS if weights is None or any(k.startswith(p + ".") for k in weights))
+        a.parts = ",".join(LATER_PARTS if weights is None else parts_in(weights))
     parts = [p for p in a.parts.split(",") if p]
     net = StereoNet(census=not a.no_census, parts=parts, pick_steps=a.pick_steps).to(device)
     groups, optim_names = parameter_groups(net, a.lr_boost)
