@@ -106,10 +106,12 @@ fn check(what: &str, results: &[(&str, Difference)]) {
             (_, "RGB" | "BGR" | "BGRx") => (0.05, 1, 1),
             // The network, fed pictures a level apart, moves the disparity by a fraction of
             // a pixel; along the box's edges that moves where its blurred border falls, so
-            // a few pixels there differ by tens of levels (17 with the shipped network, 26
-            // with another checkpoint of its training): the bound is on the 99th
-            // percentile (3 levels), the worst only catches a picture gone wrong.
-            ("sterefo", _) => (1.5, 4, 32),
+            // a few pixels there differ by tens of levels (17 with version 3 of the shipped
+            // network, 37 with version 4, whose last step refines by the census score to a
+            // fraction of a pixel; 26 with another checkpoint of its training): the bound
+            // is on the 99th percentile (3 levels), the worst only catches a picture gone
+            // wrong (a wrong colour or plane is off by a hundred levels and more).
+            ("sterefo", _) => (1.5, 4, 48),
             _ => (1.5, 4, 4),
         }
     };
