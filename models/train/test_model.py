@@ -54,8 +54,9 @@ class CensusPick(unittest.TestCase):
         # (all candidates 6) stays
         self.assertGreater(float(once[..., 10:12, 24:36].min()), 5.0)
         self.assertTrue(torch.allclose(once[..., 16:, 8:56], d[..., 16:, 8:56], atol=1e-5))
-        twice = pick(once, left, right)
-        self.assertTrue(torch.allclose(twice[..., 10:12, 20:40], torch.full((1, 1, 2, 20), 6.0), atol=0.25))
+        # after the three steps the shipped network takes (version 4), the band is right
+        thrice = pick(pick(once, left, right), left, right)
+        self.assertTrue(torch.allclose(thrice[..., 10:12, 20:40], torch.full((1, 1, 2, 20), 6.0), atol=0.15))
 
     def test_refinement_moves_the_estimate_towards_the_match(self):
         # the true disparity 6 everywhere, the estimate 5.5: of 4.5, 5.5 and 6.5 the last
