@@ -1,4 +1,4 @@
-"""Export the trained network to ONNX (opset 17, dynamic H and W) and verify it.
+"""Export the trained network to ONNX (opset 18, dynamic H and W) and verify it.
 
     python models/train/export.py [--ckpt models/train/campaign/best.pt] [--out models/stereonet.onnx] [--pick-steps N]
 
@@ -19,12 +19,13 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from model import MAX_DISPARITY, STRIDE, StereoNet, count_params, parts_in  # noqa: E402
+from model import MAX_DISPARITY, STRIDE, StereoNet, count_params, parts_in, plans_of  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 NAME = "sterefo-stereonet"
-VERSION = "4"
+VERSION = "5"
+OPSET = 18  # ScatterElements' max reduction (model.OcclusionFill)
 
 
 class Wrapper(torch.nn.Module):
@@ -36,29 +37,45 @@ class Wrapper(torch.nn.Module):
         return self.net(left, right)
 
 
-def load_net(ckpt_path, pick_steps=None):
+def load_net(ckpt_path, half_picks=None, full_picks=None):
     """The network of a checkpoint, built with the variant options it was trained with, the
-    later parts (model.LATER_PARTS) it has, and the `CensusPick` steps it was trained with
-    (train.py's --pick-steps) unless `pick_steps` says otherwise."""
+    optional parts (model.PARTS) it has, and the pick plans it was trained with (train.py's
+    --half-picks, --full-picks) where `half_picks`, `full_picks` are None."""
     if not ckpt_path:
-        return StereoNet(pick_steps=pick_steps or 0).eval()
+        return StereoNet(half_picks=half_picks or "", full_picks=full_picks or "").eval()
     ck = torch.load(ckpt_path, map_location="cpu", weights_only=False)
     args = ck.get("args", {})
-    parts = parts_in(ck["model"])
-    steps = args.get("pick_steps", 0) if pick_steps is None else pick_steps
-    net = StereoNet(census=not args.get("no_census", False), parts=parts, pick_steps=steps)
+    half, full = plans_of(args)
+    net = StereoNet(census=not args.get("no_census", False), parts=parts_in(ck["model"]),
+                    half_picks=half if half_picks is None else half_picks,
+                    full_picks=full if full_picks is None else full_picks)
     net.load_state_dict(ck["model"])
     return net.eval()
+
+
+def _scatter_reduce(g, data, dim, index, src, reduce, include_self):
+    """aten::scatter_reduce as one ScatterElements with its reduction (opset 18). torch's own
+    symbolic wraps it in If nodes for 0-d tensors whose declared output shape is wrong, and
+    ONNX Runtime warns about that at every run."""
+    from torch.onnx import symbolic_helper
+
+    dim = symbolic_helper._get_const(dim, "i", "dim")
+    reduce = symbolic_helper._get_const(reduce, "s", "reduce")
+    assert symbolic_helper._get_const(include_self, "b", "include_self")
+    reduction = {"amax": "max", "amin": "min", "sum": "add", "prod": "mul"}[reduce]
+    return g.op("ScatterElements", data, index, src, axis_i=dim, reduction_s=reduction)
 
 
 def export(net, out, version=VERSION, extra_meta=None):
     import onnx
 
+    torch.onnx.register_custom_op_symbolic("aten::scatter_reduce", _scatter_reduce, OPSET)
+
     w = Wrapper(net).eval()
     x = torch.rand(1, 3, 192, 640)
     tmp = out + ".tmp"
     torch.onnx.export(
-        w, (x, x), tmp, dynamo=False, opset_version=17,
+        w, (x, x), tmp, dynamo=False, opset_version=OPSET,
         input_names=["left", "right"], output_names=["disparity"],
         dynamic_axes={"left": {2: "height", 3: "width"}, "right": {2: "height", 3: "width"},
                       "disparity": {2: "height", 3: "width"}},
@@ -99,11 +116,17 @@ def verify(net, path, sizes=((192, 640), (384, 1248), (256, 384))):
         with torch.no_grad():
             ref = net(l, r).numpy()
         out = sess.run(["disparity"], {"left": l.numpy(), "right": r.numpy()})[0]
-        diff = float(np.abs(out - ref).max())
-        worst = max(worst, diff)
-        print(f"  {H}x{W}: out {out.shape}, min {out.min():.3f}, max|onnx - torch| = {diff:.2e}")
+        diff = np.abs(out - ref)
+        # The picks' choices are hard (rounded positions, census bits, the occlusion test):
+        # where float rounding differs between PyTorch and ONNX Runtime a few of them flip,
+        # and a flipped choice moves the pixels around it. So: the same to 1e-3 px on all but
+        # 2% of the pixels, and on average.
+        moved = float((diff > 1e-3).mean())
+        print(f"  {H}x{W}: out {out.shape}, min {out.min():.3f}, max|onnx - torch| = {diff.max():.2e}, "
+              f"mean {diff.mean():.2e}, pixels beyond 1e-3: {moved * 100:.2f}%")
         assert out.shape == (1, 1, H, W) and out.dtype == np.float32 and out.min() >= 0
-    assert worst < 1e-2, worst
+        assert moved < 0.02 and diff.mean() < 1e-3, (moved, diff.mean())
+        worst = max(worst, float(diff.max()))
     return worst
 
 
@@ -112,11 +135,13 @@ def main():
     ap.add_argument("--ckpt", default=os.path.join(HERE, "campaign", "best.pt"))
     ap.add_argument("--out", default=os.path.join(ROOT, "models", "stereonet.onnx"))
     ap.add_argument("--version", default=VERSION)
-    ap.add_argument("--pick-steps", type=int, default=None,
-                    help="CensusPick steps (default: as many as the checkpoint was trained with)")
+    ap.add_argument("--half-picks", default=None, metavar="PLAN",
+                    help="pick steps at the end of the 1/2 stage (model.parse_picks; default: the checkpoint's)")
+    ap.add_argument("--full-picks", default=None, metavar="PLAN",
+                    help="pick steps at full resolution (default: the checkpoint's)")
     a = ap.parse_args()
     torch.set_num_threads(2)
-    net = load_net(a.ckpt if a.ckpt != "none" else None, a.pick_steps)
+    net = load_net(a.ckpt if a.ckpt != "none" else None, a.half_picks, a.full_picks)
     print("params:", count_params(net))
     t = time.time()
     meta = export(net, a.out, a.version)

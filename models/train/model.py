@@ -22,7 +22,9 @@ for ONNX Runtime's CPU provider (only 2D convolutions, no GridSample; see MODEL_
    soft-argmin (paper eq. 1): d = sum_d d softmax_d(-C(d)).
 4. 1/4: the right view's features and census are warped horizontally by the upsampled
    disparity (two GatherElements and a lerp instead of GridSample), shifted by -2..2 px
-   (1/4 pixels), correlated again with the left, and a residual net predicts a correction.
+   (1/4 pixels), correlated again with the left, and a residual net predicts a correction
+   (a network may leave this stage out, `PARTS`: the 1/4 estimate is then the 1/8 one
+   upsampled).
 5. 1/2: image-guided residual refinement on [left, disparity, warped right luma, |left -
    warped right| at -2..2 px, correlations of 3x3 census codes at -2..2 px] (the paper's
    hierarchical refinement, plus the photometric errors and the correlations).
@@ -31,7 +33,7 @@ for ONNX Runtime's CPU provider (only 2D convolutions, no GridSample; see MODEL_
    not in the shipped model), and, hand-made, PatchMatch's propagation and refinement
    steps chosen by a census correlation (`CensusPick`).
 6. Full resolution: a learned convex x2 upsampling (values x2) from the 1/2 stage's
-   features (RAFT), which started as bilinear.
+   features (RAFT), which started as bilinear (or, without that part, bilinear).
 """
 
 from __future__ import annotations
@@ -263,9 +265,9 @@ class GuidedStage(nn.Module):
     eighth of the cost.
 
     Its features also give the weights of the learned upsampling to full resolution
-    (`ConvexUpsample`)."""
+    (`ConvexUpsample`), where it has one (`convex`)."""
 
-    def __init__(self, c=8):
+    def __init__(self, c=8, convex=True):
         super().__init__()
         n = len(LOCAL_OFFSETS)
         self.census = Census(radius=1)
@@ -274,7 +276,7 @@ class GuidedStage(nn.Module):
         self.inp = conv(3 + 1 + 1 + 1 + (n - 1) + n, c)
         self.block = ResBlock(c)
         self.out = conv(c, 1)
-        self.up = ConvexUpsample(c)
+        self.up = ConvexUpsample(c) if convex else None
 
     def forward(self, d, left, left_luma, right_luma, unit):
         warped = warp_horizontal(right_luma, d)
@@ -359,44 +361,175 @@ class Propagation(nn.Module):
         return d + gate * (pick - d)
 
 
-class CensusPick(nn.Module):
-    """1/2 resolution, last: PatchMatch with a hand-made choice. Each pixel takes the
-    candidates that match best by a 3x3 census of the luma (tau fixed), correlated with the
-    right luma's warped by the candidate and averaged over `window` pixels square: a
-    softmax over those scores at TEMPERATURE, no weights. The candidates are its own
-    disparity and its neighbours' at `offsets` (propagation: CROSS, 4 pixels away), or,
-    with `deltas`, its own moved by each (refinement: REFINE, one pixel either way, the
-    score averaged wider: a sub-pixel choice follows the sensor noise more).
-    `StereoNet(pick_steps=N)` ends the 1/2 stage with N propagation steps, a disparity
-    travelling N times as far, then one refinement.
+CODE_MARGIN = 0.01  # in the normalised luma's standard deviations
 
-    On the motorcycle pair with version 2's weights, three steps and the refinement
-    (version 4): EPE 2.35 -> 1.99 px, refocus fidelity near 29.53 -> 30.61 dB, far 31.05 ->
-    31.63 dB; version 3's two steps over 9 candidates 2 and 4 pixels away, at the same
-    cost: 2.07 px, 30.38 / 31.54 dB (CAMPAIGN.md). A hard choice (ArgMax) scored a little
-    better but frame-to-frame noise flipped it: 2.7x the disparity flicker of version 2 on
-    noisy video (`examples/flicker.rs`); at this temperature 1.16x without the refinement,
-    1.35x with it."""
+
+def census_code(g, margin=CODE_MARGIN):
+    """The 8-bit census code of a normalised one-channel image [B, 1, H, W] (3x3 window,
+    borders replicated): bit j is set where neighbour j is brighter than the pixel by more
+    than `margin`. As float, 0..255. The margin keeps flat areas' codes 0 whatever the
+    rounding (a difference of exactly zero would otherwise set a bit or not by the last
+    bit of the float arithmetic)."""
+    H, W = g.shape[-2:]
+    p = F.pad(g, (1, 1, 1, 1), mode="replicate")
+    code, bit = torch.zeros_like(g), 1.0
+    for y in range(3):
+        for x in range(3):
+            if (y, x) != (1, 1):
+                code = code + (p[..., y:y + H, x:x + W] > g + margin).to(g.dtype) * bit
+                bit *= 2.0
+    return code
+
+
+def _code_match_table():
+    """1 - 2 x (Hamming distance of codes a and b) / 8 at a * 256 + b: the census
+    correlation of hard bits (1 = the same code, -1 = every bit differs)."""
+    bits = torch.tensor([bin(v).count("1") for v in range(256)], dtype=torch.float32)
+    a = torch.arange(256).view(-1, 1)
+    return (1.0 - 2.0 * bits[a ^ a.view(1, -1)] / 8.0).flatten()
+
+
+class CensusPick(nn.Module):
+    """PatchMatch with a hand-made choice, at the level it is given (1/2 or full resolution).
+    Each pixel takes the candidates that match best by the census: the left pixel's 8-bit
+    code against the right view's at the pixel the candidate points to (nearest), the match
+    averaged over `window` pixels square; a softmax over those scores at `temperature`, no
+    weights. The candidates are its own disparity and its neighbours' at `offsets`
+    (propagation, `cross(k)`: 4 pixels away in version 4), or, with `deltas`, its own moved
+    by each (refinement: REFINE, one pixel either way, the score averaged wider: a
+    sub-pixel choice follows the sensor noise more). Iterated, a disparity travels as far
+    as the offsets add up to (`parse_picks`' plans).
+
+    Version 4 matched a soft census (tanh bits) of the right luma warped by each candidate
+    (bilinear): the same choice (motorcycle pair, version 4's plan: 2.00 against 1.99 px,
+    30.69 / 31.61 against 30.61 / 31.63 dB), at about a third of the time (two gathers per
+    candidate instead of a warp, a convolution and a product over 8 bits)."""
 
     TEMPERATURE = 0.1
-    CROSS = ((0, 0), (0, -4), (0, 4), (-4, 0), (4, 0))  # (dy, dx)
-    REFINE = (-1.0, 0.0, 1.0)  # 1/2 pixels
-    REFINE_WINDOW = 9
+    REFINE = (-1.0, 0.0, 1.0)  # pixels of the level
+    WINDOW = 5
 
-    def __init__(self, offsets=CROSS, deltas=None, window=Propagation.AGGREGATE, tau=0.02):
+    def __init__(self, offsets=None, deltas=None, window=WINDOW, temperature=TEMPERATURE):
         super().__init__()
-        self.offsets = offsets if deltas is None else ((0, 0),) * len(deltas)
+        self.offsets = cross(4) if offsets is None else offsets
+        if deltas is not None:
+            self.offsets = ((0, 0),) * len(deltas)
         self.deltas = deltas
         self.window = window
-        self.census = Census(radius=1, tau=tau, learned=False)
+        self.temperature = temperature
+        self.register_buffer("table", _code_match_table(), persistent=False)
 
-    def forward(self, d, left_luma, right_luma):
-        candidates, _, match = candidate_matches(d, left_luma, right_luma, self.census, self.offsets, self.deltas)
+    def candidates(self, d):
+        """[B, n, H, W]: the disparities of the pixel's neighbours at `offsets` (borders
+        replicated), each plus its entry of `deltas` (clamped at 0) where given."""
+        H, W = d.shape[-2:]
+        r = max(max(abs(dy), abs(dx)) for dy, dx in self.offsets)
+        p = F.pad(d, (r, r, r, r), mode="replicate") if r else d
+        c = torch.cat([p[:, :, r - dy:r - dy + H, r - dx:r - dx + W] for dy, dx in self.offsets], dim=1)
+        if self.deltas is not None:
+            step = torch.tensor(self.deltas, dtype=d.dtype, device=d.device).view(1, -1, 1, 1)
+            c = torch.clamp(c + step, min=0.0)
+        return c
+
+    def match(self, candidates, left_code, right_code):
+        """How well each candidate matches, averaged over `window` pixels: [B, n, H, W]."""
+        n, W = candidates.shape[1], candidates.shape[-1]
+        column = torch.clamp(torch.round(pixel_columns(candidates[:, :1]) - candidates), 0.0, W - 1.0)
+        right = torch.gather(right_code.expand(-1, n, -1, -1), 3, column.long())
+        m = self.table[(left_code * 256.0 + right).long()]
         k = self.window
-        match = F.avg_pool2d(match, k, stride=1, padding=k // 2)
+        if k == 1:
+            return m
+        # separable: 2k reads per pixel instead of k^2, the same mean (zero padding, divided
+        # by k each time)
+        m = F.avg_pool2d(m, (1, k), stride=1, padding=(0, k // 2))
+        return F.avg_pool2d(m, (k, 1), stride=1, padding=(k // 2, 0))
+
+    def forward(self, d, left_code, right_code):
+        c = self.candidates(d)
+        m = self.match(c, left_code, right_code)
         # softmax over the candidates written out, as in ConvexUpsample
-        w = torch.exp((match - match.amax(dim=1, keepdim=True)) * (1.0 / self.TEMPERATURE))
-        return (w * candidates).sum(dim=1, keepdim=True) / w.sum(dim=1, keepdim=True)
+        w = torch.exp((m - m.amax(dim=1, keepdim=True)) * (1.0 / self.temperature))
+        return (w * c).sum(dim=1, keepdim=True) / w.sum(dim=1, keepdim=True)
+
+
+def cross(k):
+    """The pixel itself and its 4 neighbours k pixels away, (dy, dx)."""
+    return ((0, 0), (0, -k), (0, k), (-k, 0), (k, 0))
+
+
+def _nearest_valid(v, valid, direction, steps):
+    """Along each row, the value of the nearest pixel with `valid` set, looking left
+    (direction 1) or right (-1), at most 2^steps - 1 pixels away; inf where there is none.
+    Doubling: after step s every pixel knows the nearest within 2^s - 1."""
+    inf = torch.full_like(v, float("inf"))
+    v = torch.where(valid, v, inf)
+    k = 1
+    for _ in range(steps):
+        pad = inf[..., :k]
+        shifted = torch.cat([pad, v[..., :-k]], dim=3) if direction > 0 else torch.cat([v[..., k:], pad], dim=3)
+        v = torch.where(torch.isinf(v), shifted, v)
+        k *= 2
+    return v
+
+
+class OcclusionFill(nn.Module):
+    """The left view's occluded pixels, found and filled with the background. Each pixel
+    claims the right view's pixel its disparity points to; where several claim the same one
+    only the best match can be right (the uniqueness constraint): the others, and pixels
+    pointing outside the right view, are occluded. The match is `CensusPick`'s (its census
+    codes, averaged over WINDOW). Z-buffering the claims by disparity instead would trust
+    the very values that are wrong here: an occluded pixel takes the nearer surface's
+    disparity (foreground fattening) and its claim collides with the visible background's.
+    Each occluded pixel then takes the farther (smaller) of the nearest unoccluded
+    disparities to its left and right within REACH pixels, if smaller than its own: what
+    the right camera does not see is background. A ScatterElements with max (ONNX opset 18)
+    for the claims, doubling shifts for the fill."""
+
+    REACH_STEPS = 8  # 255 pixels
+
+    def __init__(self, window=CensusPick.WINDOW):
+        super().__init__()
+        self.pick = CensusPick(offsets=((0, 0),), window=window)
+
+    def forward(self, d, left_code, right_code):
+        m = self.pick.match(d, left_code, right_code)
+        W = d.shape[-1]
+        target = pixel_columns(d) - d
+        claim = torch.clamp(torch.round(target), 0.0, W - 1.0).long()
+        best = torch.full_like(m, -2.0).scatter_reduce(3, claim, m, "amax", include_self=True)
+        occluded = (m < torch.gather(best, 3, claim)) | (target < -0.5)
+        visible = ~occluded
+        fill = torch.minimum(_nearest_valid(d, visible, 1, self.REACH_STEPS), _nearest_valid(d, visible, -1, self.REACH_STEPS))
+        return torch.where(occluded, torch.minimum(fill, d), d)
+
+
+def parse_picks(plan):
+    """The steps of a plan: comma-separated, each optionally followed by @TEMPERATURE:
+      pK  propagation over the pixel and its 4 neighbours K pixels away (`cross(K)`)
+      hK  the same over its 2 neighbours K pixels away in its row, vK in its column
+          (pKwW, hKwW, vKwW: the score averaged over W x W instead of CensusPick.WINDOW)
+      rW  refinement by CensusPick.REFINE, the score averaged over W x W
+      o   `OcclusionFill`
+    "" or "none" is no step."""
+    steps = []
+    for item in plan.split(",") if plan not in ("", "none") else []:
+        name, _, temperature = item.partition("@")
+        t = {"temperature": float(temperature)} if temperature else {}
+        if name[:1] in ("p", "h", "v"):
+            k, _, window = name[1:].partition("w")
+            k = int(k)
+            if window:
+                t["window"] = int(window)
+            offsets = {"p": cross(k), "h": ((0, 0), (0, -k), (0, k)), "v": ((0, 0), (-k, 0), (k, 0))}[name[0]]
+            steps.append(CensusPick(offsets=offsets, **t))
+        elif name.startswith("r"):
+            steps.append(CensusPick(deltas=CensusPick.REFINE, window=int(name[1:] or CensusPick.WINDOW), **t))
+        elif name == "o" and not t:
+            steps.append(OcclusionFill())
+        else:
+            raise ValueError(f"unknown pick step {item!r}")
+    return steps
 
 
 def soft_argmin(cost):
@@ -442,43 +575,65 @@ class ConvexUpsample(nn.Module):
         return F.pixel_shuffle(up, 2) * 2.0
 
 
-# The parts the campaign added later, as the identity (grow.py): a checkpoint from before
-# them builds and exports the network it was trained as, without them (export.load_net).
-LATER_PARTS = ("propagate", "propagate2")
+def legacy_plan(pick_steps):
+    """The 1/2-stage plan of a checkpoint trained with version 4's `--pick-steps N`: N
+    propagation steps 4 pixels away, then the refinement over 9 x 9."""
+    return ",".join(["p4"] * pick_steps + ["r9"]) if pick_steps else ""
 
+
+def plans_of(args):
+    """The (half, full) pick plans a checkpoint's train.py arguments say it was trained with."""
+    if "half_picks" in args:
+        return args["half_picks"] or "", args.get("full_picks") or ""
+    return legacy_plan(args.get("pick_steps") or 0), ""
+
+
+# The network's optional parts, by the prefix of their weights: the 1/4 stage and the convex
+# upsampling, which a leg may leave out (then the 1/4 estimate is the upsampled 1/8 one and
+# the full-resolution one the bilinear x2 of the 1/2 one), and the parts the campaign added
+# later, as the identity (grow.py). A checkpoint builds and exports the network it was
+# trained as, with the parts it has weights for (export.load_net).
+PARTS = {"local": "local.", "up": "guided.up.", "propagate": "propagate.", "propagate2": "propagate2."}
 
 def parts_in(state_dict):
-    """Which of LATER_PARTS a checkpoint's weights have."""
-    return [p for p in LATER_PARTS if any(k.startswith(p + ".") for k in state_dict)]
+    """Which of PARTS a checkpoint's weights have."""
+    return [p for p, prefix in PARTS.items() if any(k.startswith(prefix) for k in state_dict)]
+
+
+def without_parts(state_dict, parts):
+    """The weights of `state_dict` less those of the PARTS not in `parts`: another leg's
+    checkpoint loaded into a network that leaves some of its parts out."""
+    dropped = tuple(prefix for p, prefix in PARTS.items() if p not in parts)
+    return {k: v for k, v in state_dict.items() if not k.startswith(dropped)}
 
 
 class StereoNet(nn.Module):
     """census=False (an ablation) feeds zeros where the census codes go: the same network
-    and parameters, with no hand-crafted matching cost. `parts`: which of LATER_PARTS the
-    network has. `pick_steps`: how many `CensusPick` propagation steps end the 1/2 stage,
-    then a refinement (no weights: a checkpoint says how many it was trained or exported
-    with, `export.load_net`)."""
+    and parameters, with no hand-crafted matching cost. `parts`: which of PARTS the
+    network has (all by default). `half_picks`, `full_picks`: the plans (`parse_picks`) of
+    the hand-made steps that end the 1/2 stage and follow the upsampling to full
+    resolution (no weights: a checkpoint says which it was trained with, `export.load_net`
+    which it is exported with)."""
 
-    def __init__(self, census: bool = True, parts=LATER_PARTS, pick_steps: int = 0):
+    def __init__(self, census: bool = True, parts=tuple(PARTS), half_picks: str = "", full_picks: str = ""):
         super().__init__()
         self.use_census = census
         self.register_buffer("luma", torch.tensor(LUMA).view(1, 3, 1, 1))
         self.tower = Tower()
         self.census = Census()
         self.aggregate = Aggregation(GROUPS + 1, 32)
-        self.local = LocalStage()
-        self.guided = GuidedStage()
+        self.local = LocalStage() if "local" in parts else None
+        self.guided = GuidedStage(convex="up" in parts)
         self.propagate = Propagation() if "propagate" in parts else None
         self.propagate2 = Propagation() if "propagate2" in parts else None
-        # no weights: not in the state dict, any checkpoint loads with any number of steps
-        picks = [CensusPick() for _ in range(pick_steps)]
-        self.picks = nn.ModuleList(picks + [CensusPick(deltas=CensusPick.REFINE, window=CensusPick.REFINE_WINDOW)] if picks else [])
-        self.pick_steps = pick_steps
+        # no weights: not in the state dict, any checkpoint loads with any plan
+        self.half_picks = nn.ModuleList(parse_picks(half_picks))
+        self.full_picks = nn.ModuleList(parse_picks(full_picks))
 
     def view(self, img):
         """What one view contributes: 1/4 features and census, 1/8 features, the 1/8
         matching descriptor [cosine-normalised feature groups, census], and the
-        normalised 1/2 image with its luma. Each view separately (the same weights): no
+        normalised 1/2 image, and the normalised luma at 1/2 and at full resolution. Each view separately (the same weights): no
         full-resolution copy of the pair into one batch."""
         # normalised by statistics of its 1/4 image (cheaper than full resolution: the
         # full-resolution frame is read by one pooling, one scale and one offset, and the
@@ -486,7 +641,9 @@ class StereoNet(nn.Module):
         half = F.avg_pool2d(img, 2)
         quarter = F.avg_pool2d(half, 2)
         m, k = image_statistics(quarter)
-        f4, f8 = self.tower(img * k - m * k)
+        full = img * k - m * k
+        f4, f8 = self.tower(full)
+        luma1 = (full * self.luma).sum(dim=1, keepdim=True)  # for the full-resolution picks
         half = half * k - m * k
         luma2 = (half * self.luma).sum(dim=1, keepdim=True)
         # census on the luma at 1/4 (area-averaged), and its 2x2 mean at 1/8
@@ -495,14 +652,26 @@ class StereoNet(nn.Module):
             c4 = torch.zeros_like(c4)
         f8n = F.normalize(f8.reshape(f8.shape[0], GROUPS, 32 // GROUPS, *f8.shape[2:]), dim=2).reshape(f8.shape)
         descriptor8 = torch.cat([f8n, F.avg_pool2d(c4, 2)], dim=1)
-        return f4, f8, c4, descriptor8, half, luma2
+        return f4, f8, c4, descriptor8, half, (luma2, luma1)
 
     def forward(self, left, right, all_scales: bool = False, probabilities: bool = False):
         """The full-resolution disparity; all_scales: the estimates of every stage;
         probabilities: only the soft-argmin's softmax over the bins at 1/8, [B, BINS, H/8,
         W/8] (bin b is the disparity 8 b px; the architecture study's variant B)."""
-        f4l, f8l, c4l, desc_l, half_l, luma_l = self.view(left)
-        f4r, _, c4r, desc_r, _, luma_r = self.view(right)
+        if probabilities:
+            return self.learned(left, right, probabilities=True)
+        d8, d4, d2, h2, lumas = self.learned(left, right)
+        d2, d1 = self.finish(d2, h2, lumas, self.half_picks, self.full_picks)
+        if all_scales:
+            return [d8 * 8.0, d4 * 4.0, d2 * 2.0, d1]  # input pixels at 1/8, 1/4, 1/2, 1
+        return d1
+
+    def learned(self, left, right, probabilities: bool = False):
+        """The learned stages: the estimates at 1/8, 1/4 and 1/2 (in pixels of each level),
+        the 1/2 stage's features (for the upsampling) and the two views' normalised luma at
+        1/2 and at full resolution: ((left, right) at 1/2, (left, right) at full)."""
+        f4l, f8l, c4l, desc_l, half_l, (luma_l, full_l) = self.view(left)
+        f4r, _, c4r, desc_r, _, (luma_r, full_r) = self.view(right)
         # one pass over the bins for both kinds of cost: the learned features as GROUPS
         # cosine groups of 8 channels, the census as 3 groups of 8 bits averaged afterwards
         vol = correlation_volume(desc_l, desc_r, BINS, GROUPS + 3)  # [B, G + 3, BINS, h, w]
@@ -512,18 +681,31 @@ class StereoNet(nn.Module):
             return F.softmax(cost, dim=1)
         d8 = soft_argmin(cost)  # 1/8-resolution pixels
         d4 = F.interpolate(d8, scale_factor=2.0, mode="bilinear", align_corners=False) * 2.0
-        d4 = self.local(d4, f4l, f4r, c4l, c4r)
+        if self.local is not None:
+            d4 = self.local(d4, f4l, f4r, c4l, c4r)
         d2 = F.interpolate(d4, scale_factor=2.0, mode="bilinear", align_corners=False) * 2.0
         d2, h2 = self.guided(d2, half_l, luma_l, luma_r, 2.0)
         for step in (self.propagate, self.propagate2):
             if step is not None:
                 d2 = step(d2, half_l, luma_l, luma_r, 2.0)
-        for pick in self.picks:
-            d2 = pick(d2, luma_l, luma_r)
-        d1 = self.guided.up(d2, h2)
-        if all_scales:
-            return [d8 * 8.0, d4 * 4.0, d2 * 2.0, d1]  # input pixels at 1/8, 1/4, 1/2, 1
-        return d1
+        return d8, d4, d2, h2, ((luma_l, luma_r), (full_l, full_r))
+
+    def finish(self, d2, h2, lumas, half_picks, full_picks):
+        """The hand-made steps at 1/2 (`half_picks`, modules), the upsampling, the hand-made
+        steps at full resolution: (the 1/2 estimate, the full-resolution one)."""
+        if len(half_picks):
+            codes = census_code(lumas[0][0]), census_code(lumas[0][1])
+            for pick in half_picks:
+                d2 = pick(d2, *codes)
+        if self.guided.up is not None:
+            d1 = self.guided.up(d2, h2)
+        else:
+            d1 = F.interpolate(d2, scale_factor=2.0, mode="bilinear", align_corners=False) * 2.0
+        if len(full_picks):
+            codes = census_code(lumas[1][0]), census_code(lumas[1][1])
+            for pick in full_picks:
+                d1 = pick(d1, *codes)
+        return d2, d1
 
 
 def count_params(m):

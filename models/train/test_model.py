@@ -39,6 +39,24 @@ class Propagation(unittest.TestCase):
         self.assertTrue(torch.allclose(out, candidates.mean(dim=1, keepdim=True), atol=1e-5))
 
 
+def codes(left, right):
+    return model.census_code(left), model.census_code(right)
+
+
+class CensusCode(unittest.TestCase):
+    def test_flat_areas_have_no_bits_and_a_bright_pixel_sets_its_neighbours_bit(self):
+        g = torch.zeros(1, 1, 5, 5)
+        self.assertEqual(float(model.census_code(g + 1e-6 * torch.rand(1, 1, 5, 5)).abs().max()), 0.0)
+        g[0, 0, 2, 3] = 1.0  # right of the centre: bit 4 (row-major order, the centre skipped)
+        self.assertEqual(float(model.census_code(g)[0, 0, 2, 2]), 16.0)
+
+    def test_the_match_table_counts_differing_bits(self):
+        table = model._code_match_table()
+        self.assertEqual(float(table[0b1011 * 256 + 0b1011]), 1.0)
+        self.assertEqual(float(table[0b1011 * 256 + 0b0011]), 0.75)
+        self.assertEqual(float(table[255 * 256]), -1.0)
+
+
 class CensusPick(unittest.TestCase):
     def test_takes_the_neighbours_disparity_that_matches(self):
         # a textured left view and the right view 6 px to the left of it: the true disparity
@@ -49,29 +67,81 @@ class CensusPick(unittest.TestCase):
         d = torch.full((1, 1, 32, 64), 6.0)
         d[..., 10:12, 20:40] = 2.0
         pick = model.CensusPick()
-        once = pick(d, left, right)
+        once = pick(d, *codes(left, right))
         # the band's pixels lean to the neighbours above and below that match, the rest
         # (all candidates 6) stays
         self.assertGreater(float(once[..., 10:12, 24:36].min()), 5.0)
         self.assertTrue(torch.allclose(once[..., 16:, 8:56], d[..., 16:, 8:56], atol=1e-5))
-        # after the three steps the shipped network takes (version 4), the band is right
-        thrice = pick(pick(once, left, right), left, right)
+        # after three steps (version 4's 1/2-stage plan) the band is right
+        thrice = pick(pick(once, *codes(left, right)), *codes(left, right))
         self.assertTrue(torch.allclose(thrice[..., 10:12, 20:40], torch.full((1, 1, 2, 20), 6.0), atol=0.15))
 
     def test_refinement_moves_the_estimate_towards_the_match(self):
-        # the true disparity 6 everywhere, the estimate 5.5: of 4.5, 5.5 and 6.5 the last
-        # matches best; near zero the candidates stay at or above zero
+        # the true disparity 6 everywhere, the estimate 5.3: of 4.3, 5.3 and 6.3 the last
+        # points at the right pixel; near zero the candidates stay at or above zero
         g = torch.Generator().manual_seed(4)
         left = torch.rand(1, 1, 32, 64, generator=g)
         right = torch.roll(left, shifts=-6, dims=3)
         refine = model.CensusPick(deltas=model.CensusPick.REFINE)
-        out = refine(torch.full((1, 1, 32, 64), 5.5), left, right)
+        out = refine(torch.full((1, 1, 32, 64), 5.3), *codes(left, right))
         self.assertGreater(float(out[..., 4:-4, 12:-4].mean()), 6.0)
-        self.assertGreaterEqual(float(refine(torch.zeros(1, 1, 32, 64), left, right).min()), 0.0)
+        self.assertGreaterEqual(float(refine(torch.zeros(1, 1, 32, 64), *codes(left, right)).min()), 0.0)
+
+    def test_plans_parse_to_their_steps(self):
+        steps = model.parse_picks("p4,h8@0.05,v2,r9,o")
+        self.assertEqual([type(s).__name__ for s in steps], ["CensusPick"] * 4 + ["OcclusionFill"])
+        self.assertEqual(steps[1].offsets, ((0, 0), (0, -8), (0, 8)))
+        self.assertEqual(steps[1].temperature, 0.05)
+        self.assertEqual(steps[3].window, 9)
+        self.assertEqual(model.parse_picks("none"), [])
+        with self.assertRaises(ValueError):
+            model.parse_picks("q3")
 
     def test_has_no_weights_so_old_checkpoints_load(self):
         self.assertEqual(list(model.CensusPick().state_dict()), [])
-        self.assertEqual(model.StereoNet(pick_steps=3).state_dict().keys(), model.StereoNet().state_dict().keys())
+        net = model.StereoNet(half_picks="p4,p4,p4,r9", full_picks="p2,r9,o")
+        self.assertEqual(net.state_dict().keys(), model.StereoNet().state_dict().keys())
+        self.assertEqual(model.plans_of({"pick_steps": 3}), ("p4,p4,p4,r9", ""))
+
+
+class OcclusionFill(unittest.TestCase):
+    def test_the_fattened_foreground_edge_takes_the_background(self):
+        # background at disparity 4, a square at 12 (columns 30..49 of the left view): the
+        # 8 columns left of it (22..29) are occluded (the right camera sees the square
+        # there). The estimate gives them the square's 12 (fattening).
+        g = torch.Generator().manual_seed(5)
+        H, W = 32, 96
+        background = torch.rand(1, 1, H, W + 16, generator=g)
+        square = torch.rand(1, 1, H, W, generator=g)
+        xs = torch.arange(W)
+        right = background[..., 4:4 + W].clone()  # right(x) = background(x + 4)
+        right[..., 18:38] = square[..., 30:50]  # right(x) = square(x + 12)
+        left = background[..., :W].clone()
+        left[..., 30:50] = square[..., 30:50]
+        truth = torch.where((xs >= 30) & (xs < 50), 12.0, 4.0).expand(1, 1, H, W)
+        fattened = torch.where((xs >= 22) & (xs < 50), 12.0, 4.0).expand(1, 1, H, W)
+        out = model.OcclusionFill()(fattened, *codes(left, right))
+        rows = slice(3, H - 3)  # away from the top and bottom borders' averaging
+        self.assertTrue(torch.equal(out[..., rows, 23:29], truth[..., rows, 23:29]))
+        # the square itself and the visible background keep their disparities
+        self.assertTrue(torch.equal(out[..., rows, 31:49], truth[..., rows, 31:49]))
+        self.assertTrue(torch.equal(out[..., rows, 6:20], truth[..., rows, 6:20]))
+
+
+class OptionalParts(unittest.TestCase):
+    def test_a_checkpoint_loads_into_a_network_without_some_parts(self):
+        full = model.StereoNet()
+        self.assertEqual(model.parts_in(full.state_dict()), list(model.PARTS))
+        lean = model.StereoNet(parts=["propagate"])
+        lean.load_state_dict(model.without_parts(full.state_dict(), ["propagate"]))  # strict
+        self.assertEqual(model.parts_in(lean.state_dict()), ["propagate"])
+        x = torch.rand(1, 3, 64, 128)
+        with torch.no_grad():
+            d8, d4, _, d1 = lean.eval()(x, x, all_scales=True)
+        # no 1/4 stage: the 1/4 estimate is the 1/8 one upsampled; bilinear to full resolution
+        up = torch.nn.functional.interpolate(d8, scale_factor=2.0, mode="bilinear", align_corners=False)
+        self.assertTrue(torch.allclose(d4, up))
+        self.assertEqual(d1.shape, (1, 1, 64, 128))
 
 
 if __name__ == "__main__":

@@ -40,7 +40,7 @@ from common import metrics, motorcycle, run_scaled  # noqa: E402
 from evaluate import Fidelity  # noqa: E402
 import dataset as default_dataset  # noqa: E402
 from dataset import StereoSceneGenerator  # noqa: E402
-from model import LATER_PARTS, MAX_DISPARITY, StereoNet, count_params, parts_in  # noqa: E402
+from model import MAX_DISPARITY, PARTS, StereoNet, count_params, parts_in, plans_of, without_parts  # noqa: E402
 
 CAMPAIGN = os.path.join(HERE, "campaign")
 
@@ -216,11 +216,13 @@ def main():
                     help="ablations: a dataset module file to train on instead of dataset.py "
                          "(the synthetic validation set stays dataset.py's)")
     ap.add_argument("--no-census", action="store_true", help="ablation: no census cost (zeros instead)")
-    ap.add_argument("--pick-steps", type=int, default=None,
-                    help="CensusPick propagation steps at the end of the 1/2 stage, then a refinement (model.py; "
-                         "no weights, trained through); default: as the resumed checkpoint, else none")
+    ap.add_argument("--half-picks", default=None, metavar="PLAN",
+                    help="hand-made pick steps at the end of the 1/2 stage (model.parse_picks; no weights, "
+                         "trained through), e.g. p4,p4,p4,r9; default: as the resumed checkpoint, else none")
+    ap.add_argument("--full-picks", default=None, metavar="PLAN",
+                    help="the same after the upsampling to full resolution; default: as the resumed checkpoint, else none")
     ap.add_argument("--parts", default=None,
-                    help="which of model.LATER_PARTS the network has, comma-separated ('' for none); "
+                    help="which of model.PARTS the network has, comma-separated ('' for none); "
                          "default: those of the resumed checkpoint (or of --weights), else all")
     ap.add_argument("--weights", default=None,
                     help="a new leg from this checkpoint's weights (and as its moving average), with the "
@@ -255,23 +257,24 @@ def main():
         ck = torch.load(path, map_location=device, weights_only=False)
         if a.optim is None:
             a.optim = ck.get("args", {}).get("optim") or "rmsprop"
-        if a.pick_steps is None:
-            a.pick_steps = ck.get("args", {}).get("pick_steps")
+        half, full = plans_of(ck.get("args", {}))
+        a.half_picks = half if a.half_picks is None else a.half_picks
+        a.full_picks = full if a.full_picks is None else a.full_picks
     a.optim = a.optim or "rmsprop"
-    a.pick_steps = a.pick_steps or 0
+    a.half_picks, a.full_picks = a.half_picks or "", a.full_picks or ""
     weights = None
     if a.weights:
         weights = torch.load(a.weights, map_location=device, weights_only=False)["model"]
     elif ck is not None:
         weights = ck["model"]
     if a.parts is None:
-        a.parts = ",".join(LATER_PARTS if weights is None else parts_in(weights))
+        a.parts = ",".join(PARTS if weights is None else parts_in(weights))
     parts = [p for p in a.parts.split(",") if p]
-    net = StereoNet(census=not a.no_census, parts=parts, pick_steps=a.pick_steps).to(device)
+    net = StereoNet(census=not a.no_census, parts=parts, half_picks=a.half_picks, full_picks=a.full_picks).to(device)
     groups, optim_names = parameter_groups(net, a.lr_boost)
     opt = make_optimizer(a.optim, groups, a.lr)
     if weights is not None:
-        net.load_state_dict(weights)
+        net.load_state_dict(without_parts(weights, parts))
     if ck is not None:
         saved_names = ck.get("optim_names") or [n for n, _ in net.named_parameters()]
         load_optimizer(opt, ck["optim"], saved_names, optim_names)
@@ -281,7 +284,8 @@ def main():
             best, best_psnr = float("inf"), float("-inf")
         log(f"resumed {path}: iter {it}, samples {samples}, best motorcycle EPE {best:.3f}, trained {trained_s / 60:.1f} min")
     if a.weights:
-        log(f"a new leg: the weights of {a.weights}, parts {parts or 'none'}, {a.pick_steps} pick steps")
+        log(f"a new leg: the weights of {a.weights}, parts {parts or 'none'}, "
+            f"picks {a.half_picks or 'none'} at 1/2, {a.full_picks or 'none'} at full resolution")
     log(f"device {device} threads {torch.get_num_threads()} params {count_params(net)} args {vars(a)}")
     # The moving average of the weights (Polyak averaging): what is evaluated besides the
     # raw weights; it smooths the iteration-to-iteration noise of a small batch.
