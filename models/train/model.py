@@ -31,9 +31,11 @@ for ONNX Runtime's CPU provider (only 2D convolutions, no GridSample; see MODEL_
    Then each pixel may take a neighbour's disparity, chosen by how well it matches
    (`Propagation`, PatchMatch's propagation step, learned; in the campaign's checkpoints,
    not in the shipped model), and, hand-made, PatchMatch's propagation and refinement
-   steps chosen by a census correlation (`CensusPick`).
+   steps chosen by matching census codes (`CensusPick`) and an occlusion fill
+   (`OcclusionFill`): the plan `half_picks`.
 6. Full resolution: a learned convex x2 upsampling (values x2) from the 1/2 stage's
-   features (RAFT), which started as bilinear (or, without that part, bilinear).
+   features (RAFT), which started as bilinear (or, without that part, bilinear); then the
+   plan `full_picks` (version 5: one refinement).
 """
 
 from __future__ import annotations
@@ -150,7 +152,7 @@ class Census(nn.Module):
     """Soft census transform of a one-channel image: 24 maps tanh((I(q) - I(p)) / tau)
     for the 24 neighbours q of p in a 5x5 window (zero padding at the borders)."""
 
-    def __init__(self, radius=CENSUS_RADIUS, tau=0.15, learned=True):
+    def __init__(self, radius=CENSUS_RADIUS, tau=0.15):
         super().__init__()
         k = 2 * radius + 1
         w = torch.zeros(k * k - 1, 1, k, k)
@@ -163,12 +165,8 @@ class Census(nn.Module):
                 w[j, 0, radius, radius] = -1.0
                 j += 1
         self.radius = radius
-        if learned:
-            self.register_buffer("weight", w)
-            self.log_tau = nn.Parameter(torch.tensor(float(tau)).log())
-        else:  # a fixed part: nothing in the state dict
-            self.register_buffer("weight", w, persistent=False)
-            self.register_buffer("log_tau", torch.tensor(float(tau)).log(), persistent=False)
+        self.register_buffer("weight", w)
+        self.log_tau = nn.Parameter(torch.tensor(float(tau)).log())
 
     def forward(self, g):
         diff = F.conv2d(g, self.weight, padding=self.radius)
@@ -364,10 +362,10 @@ class Propagation(nn.Module):
 CODE_MARGIN = 0.01  # in the normalised luma's standard deviations
 
 
-def census_code(g, margin=CODE_MARGIN):
+def census_code(g):
     """The 8-bit census code of a normalised one-channel image [B, 1, H, W] (3x3 window,
     borders replicated): bit j is set where neighbour j is brighter than the pixel by more
-    than `margin`. As float, 0..255. The margin keeps flat areas' codes 0 whatever the
+    than CODE_MARGIN. As float, 0..255. The margin keeps flat areas' codes 0 whatever the
     rounding (a difference of exactly zero would otherwise set a bit or not by the last
     bit of the float arithmetic)."""
     H, W = g.shape[-2:]
@@ -376,7 +374,7 @@ def census_code(g, margin=CODE_MARGIN):
     for y in range(3):
         for x in range(3):
             if (y, x) != (1, 1):
-                code = code + (p[..., y:y + H, x:x + W] > g + margin).to(g.dtype) * bit
+                code = code + (p[..., y:y + H, x:x + W] > g + CODE_MARGIN).to(g.dtype) * bit
                 bit *= 2.0
     return code
 

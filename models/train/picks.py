@@ -11,7 +11,7 @@ edges and on flat areas, and the refocus fidelity near / far (evaluate.py's). Ho
 
 A plan is HALF or HALF/FULL: the steps at the end of the 1/2 stage and after the upsampling
 to full resolution, each in `model.parse_picks`' notation ("none" for no step), e.g.
-version 4's p4,p4,p4,r9 and version 5's none/p16@0.05,p8@0.05,...,r9,o.
+version 4's p4,p4,p4,r9 and version 5's p16@0.05,p8@0.05,p4@0.05,p2@0.05,r9,o/r9.
 """
 
 from __future__ import annotations
