@@ -286,21 +286,28 @@ class GuidedStage(nn.Module):
         return F.relu(d + self.out(h) * unit), h
 
 
-def candidate_matches(d, left_luma, right_luma, census, offsets, deltas=None):
-    """PatchMatch's candidates for each pixel: its disparity d [B, 1, H, W] and those of its
-    neighbours at `offsets` ((dy, dx), borders replicated), each plus its entry of `deltas`
-    where given (a step of the pixel's own estimate: PatchMatch's refinement; clamped at 0),
-    [B, n, H, W], all in one tensor so that each operation runs once over them; the right
-    luma warped by each, [B, n, H, W]; and how well each matches: the correlation of
-    `census` of the left luma with that of the warped right luma, [B, n, H, W]."""
-    B, _, H, W = d.shape
-    n = len(offsets)
+def neighbour_candidates(d, offsets, deltas=None):
+    """PatchMatch's candidates for each pixel, [B, n, H, W], all in one tensor so that each
+    operation runs once over them: the disparities of d [B, 1, H, W] at the pixel's
+    neighbours `offsets` ((dy, dx), borders replicated), each plus its entry of `deltas`
+    where given (a step of the pixel's own estimate: PatchMatch's refinement; clamped at 0)."""
+    H, W = d.shape[-2:]
     r = max(max(abs(dy), abs(dx)) for dy, dx in offsets)
     p = F.pad(d, (r, r, r, r), mode="replicate") if r else d
-    candidates = torch.cat([p[:, :, r - dy:r - dy + H, r - dx:r - dx + W] for dy, dx in offsets], dim=1)
+    c = torch.cat([p[:, :, r - dy:r - dy + H, r - dx:r - dx + W] for dy, dx in offsets], dim=1)
     if deltas is not None:
-        step = torch.tensor(deltas, dtype=d.dtype, device=d.device).view(1, n, 1, 1)
-        candidates = torch.clamp(candidates + step, min=0.0)
+        step = torch.tensor(deltas, dtype=d.dtype, device=d.device).view(1, -1, 1, 1)
+        c = torch.clamp(c + step, min=0.0)
+    return c
+
+
+def candidate_matches(d, left_luma, right_luma, census, offsets):
+    """`neighbour_candidates` at `offsets`, [B, n, H, W]; the right luma warped by each,
+    [B, n, H, W]; and how well each matches: the correlation of `census` of the left luma
+    with that of the warped right luma, [B, n, H, W]."""
+    B, _, H, W = d.shape
+    n = len(offsets)
+    candidates = neighbour_candidates(d, offsets)
     warped = warp_horizontal(right_luma.expand(-1, n, -1, -1), candidates)
     codes = census(warped.reshape(B * n, 1, H, W)).reshape(B, n, -1, H, W)
     return candidates, warped, (census(left_luma).unsqueeze(1) * codes).mean(dim=2)
@@ -417,18 +424,6 @@ class CensusPick(nn.Module):
         self.temperature = temperature
         self.register_buffer("table", _code_match_table(), persistent=False)
 
-    def candidates(self, d):
-        """[B, n, H, W]: the disparities of the pixel's neighbours at `offsets` (borders
-        replicated), each plus its entry of `deltas` (clamped at 0) where given."""
-        H, W = d.shape[-2:]
-        r = max(max(abs(dy), abs(dx)) for dy, dx in self.offsets)
-        p = F.pad(d, (r, r, r, r), mode="replicate") if r else d
-        c = torch.cat([p[:, :, r - dy:r - dy + H, r - dx:r - dx + W] for dy, dx in self.offsets], dim=1)
-        if self.deltas is not None:
-            step = torch.tensor(self.deltas, dtype=d.dtype, device=d.device).view(1, -1, 1, 1)
-            c = torch.clamp(c + step, min=0.0)
-        return c
-
     def match(self, candidates, left_code, right_code):
         """How well each candidate matches, averaged over `window` pixels: [B, n, H, W]."""
         n, W = candidates.shape[1], candidates.shape[-1]
@@ -444,7 +439,7 @@ class CensusPick(nn.Module):
         return F.avg_pool2d(m, (k, 1), stride=1, padding=(k // 2, 0))
 
     def forward(self, d, left_code, right_code):
-        c = self.candidates(d)
+        c = neighbour_candidates(d, self.offsets, self.deltas)
         m = self.match(c, left_code, right_code)
         # softmax over the candidates written out, as in ConvexUpsample
         w = torch.exp((m - m.amax(dim=1, keepdim=True)) * (1.0 / self.temperature))
@@ -593,6 +588,7 @@ def plans_of(args):
 # trained as, with the parts it has weights for (export.load_net).
 PARTS = {"local": "local.", "up": "guided.up.", "propagate": "propagate.", "propagate2": "propagate2."}
 
+
 def parts_in(state_dict):
     """Which of PARTS a checkpoint's weights have."""
     return [p for p, prefix in PARTS.items() if any(k.startswith(prefix) for k in state_dict)]
@@ -630,9 +626,9 @@ class StereoNet(nn.Module):
 
     def view(self, img):
         """What one view contributes: 1/4 features and census, 1/8 features, the 1/8
-        matching descriptor [cosine-normalised feature groups, census], and the
-        normalised 1/2 image, and the normalised luma at 1/2 and at full resolution. Each view separately (the same weights): no
-        full-resolution copy of the pair into one batch."""
+        matching descriptor [cosine-normalised feature groups, census], the normalised 1/2
+        image, and the normalised luma at 1/2 and at full resolution. Each view separately
+        (the same weights): no full-resolution copy of the pair into one batch."""
         # normalised by statistics of its 1/4 image (cheaper than full resolution: the
         # full-resolution frame is read by one pooling, one scale and one offset, and the
         # first convolution)
