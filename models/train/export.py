@@ -1,6 +1,6 @@
 """Export the trained network to ONNX (opset 18, dynamic H and W) and verify it.
 
-    python models/train/export.py [--ckpt models/train/campaign/best.pt] [--out models/stereonet.onnx] [--pick-steps N]
+    python models/train/export.py [--ckpt models/train/campaign/best.pt] [--out models/stereonet.onnx] [--half-picks PLAN] [--full-picks PLAN]
 
 Layout (the Rust crate relies on it exactly):
   inputs  `left`, `right`: float32 [1, 3, H, W], RGB, values in [0, 1]; H, W multiples of 32
