@@ -24,6 +24,7 @@ use gststerefo::depth::{ChannelOrder, DepthEstimator, DepthOptions, Model, Stere
 use gststerefo::dof::Params;
 use gststerefo::dof::gpu::Renderer;
 use gststerefo::gpu::GpuContext;
+use gststerefo::properties::DEFAULT_TEMPORAL_GATE;
 use gststerefo::temporal::TemporalFilter;
 
 const FRAMES: usize = 60;
@@ -192,7 +193,7 @@ fn main() -> Result<()> {
                 let image = |data| StereoImage::packed(data, w, h, ChannelOrder::Rgba);
                 depth.estimate(&image(&l), &image(&r), &mut disparity)?;
                 let filtering = std::time::Instant::now();
-                filter.apply(&mut disparity, w, h, smoothing, 1.5);
+                filter.apply(&mut disparity, w, h, smoothing, DEFAULT_TEMPORAL_GATE);
                 filter_ms += filtering.elapsed().as_secs_f64() * 1000.0;
                 let mut out = vec![0u8; w * h * 4];
                 renderer.render(&l, &disparity, w as u32, h as u32, &params, &mut out)?;
@@ -263,7 +264,7 @@ fn main() -> Result<()> {
     for (w, h) in [(1242usize, 375usize), (1920, 1080)] {
         let mut filter = TemporalFilter::default();
         let first: Vec<f32> = (0..w * h).map(|i| 20.0 + noise(i, 0, 0) * 0.2).collect();
-        filter.apply(&mut first.clone(), w, h, 0.8, 1.5);
+        filter.apply(&mut first.clone(), w, h, 0.8, DEFAULT_TEMPORAL_GATE);
         let frames: Vec<Vec<f32>> = (1..21)
             .map(|t| {
                 first
@@ -275,7 +276,7 @@ fn main() -> Result<()> {
             .collect();
         let started = std::time::Instant::now();
         for mut frame in frames {
-            filter.apply(&mut frame, w, h, 0.8, 1.5);
+            filter.apply(&mut frame, w, h, 0.8, DEFAULT_TEMPORAL_GATE);
         }
         println!(
             "temporal filter alone at {w}x{h}: {:.2} ms per frame",
