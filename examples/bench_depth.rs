@@ -5,7 +5,8 @@
 //!
 //! sterefo: `DepthEstimator` on the CPU provider (2 intra-op threads), on
 //! `data/bench/*_image.png` (made by scripts/setup.sh) as left image and a copy shifted by
-//! 12 px as right image; the network's cost does not depend on the content. Median of
+//! 12 px as right image (the network's cost depends on the content a little, through its
+//! gathers: on random noise both versions 4 and 5 took 20-70% longer). Median of
 //! several frames after a warm-up, pre- and post-processing included; "of which network"
 //! is the bare ONNX Runtime run on the same tensors.
 //!
