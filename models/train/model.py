@@ -627,7 +627,7 @@ class StereoNet(nn.Module):
     def view(self, img):
         """What one view contributes: 1/4 features and census, 1/8 features, the 1/8
         matching descriptor [cosine-normalised feature groups, census], the normalised 1/2
-        image, and the normalised luma at 1/2 and at full resolution. Each view separately
+        image, its luma, and the normalised full-resolution image. Each view separately
         (the same weights): no full-resolution copy of the pair into one batch."""
         # normalised by statistics of its 1/4 image (cheaper than full resolution: the
         # full-resolution frame is read by one pooling, one scale and one offset, and the
@@ -637,7 +637,6 @@ class StereoNet(nn.Module):
         m, k = image_statistics(quarter)
         full = img * k - m * k
         f4, f8 = self.tower(full)
-        luma1 = (full * self.luma).sum(dim=1, keepdim=True)  # for the full-resolution picks
         half = half * k - m * k
         luma2 = (half * self.luma).sum(dim=1, keepdim=True)
         # census on the luma at 1/4 (area-averaged), and its 2x2 mean at 1/8
@@ -646,7 +645,7 @@ class StereoNet(nn.Module):
             c4 = torch.zeros_like(c4)
         f8n = F.normalize(f8.reshape(f8.shape[0], GROUPS, 32 // GROUPS, *f8.shape[2:]), dim=2).reshape(f8.shape)
         descriptor8 = torch.cat([f8n, F.avg_pool2d(c4, 2)], dim=1)
-        return f4, f8, c4, descriptor8, half, (luma2, luma1)
+        return f4, f8, c4, descriptor8, half, (luma2, full)
 
     def forward(self, left, right, all_scales: bool = False, probabilities: bool = False):
         """The full-resolution disparity; all_scales: the estimates of every stage;
@@ -654,16 +653,17 @@ class StereoNet(nn.Module):
         W/8] (bin b is the disparity 8 b px; the architecture study's variant B)."""
         if probabilities:
             return self.learned(left, right, probabilities=True)
-        d8, d4, d2, h2, lumas = self.learned(left, right)
-        d2, d1 = self.finish(d2, h2, lumas, self.half_picks, self.full_picks)
+        d8, d4, d2, h2, matched = self.learned(left, right)
+        d2, d1 = self.finish(d2, h2, matched, self.half_picks, self.full_picks)
         if all_scales:
             return [d8 * 8.0, d4 * 4.0, d2 * 2.0, d1]  # input pixels at 1/8, 1/4, 1/2, 1
         return d1
 
     def learned(self, left, right, probabilities: bool = False):
         """The learned stages: the estimates at 1/8, 1/4 and 1/2 (in pixels of each level),
-        the 1/2 stage's features (for the upsampling) and the two views' normalised luma at
-        1/2 and at full resolution: ((left, right) at 1/2, (left, right) at full)."""
+        the 1/2 stage's features (for the upsampling) and what the picks match: the two
+        views' normalised luma at 1/2 and their normalised full-resolution images, ((left,
+        right) luma at 1/2, (left, right) images)."""
         f4l, f8l, c4l, desc_l, half_l, (luma_l, full_l) = self.view(left)
         f4r, _, c4r, desc_r, _, (luma_r, full_r) = self.view(right)
         # one pass over the bins for both kinds of cost: the learned features as GROUPS
@@ -684,11 +684,11 @@ class StereoNet(nn.Module):
                 d2 = step(d2, half_l, luma_l, luma_r, 2.0)
         return d8, d4, d2, h2, ((luma_l, luma_r), (full_l, full_r))
 
-    def finish(self, d2, h2, lumas, half_picks, full_picks):
+    def finish(self, d2, h2, matched, half_picks, full_picks):
         """The hand-made steps at 1/2 (`half_picks`, modules), the upsampling, the hand-made
         steps at full resolution: (the 1/2 estimate, the full-resolution one)."""
         if len(half_picks):
-            codes = census_code(lumas[0][0]), census_code(lumas[0][1])
+            codes = census_code(matched[0][0]), census_code(matched[0][1])
             for pick in half_picks:
                 d2 = pick(d2, *codes)
         if self.guided.up is not None:
@@ -696,7 +696,7 @@ class StereoNet(nn.Module):
         else:
             d1 = F.interpolate(d2, scale_factor=2.0, mode="bilinear", align_corners=False) * 2.0
         if len(full_picks):
-            codes = census_code(lumas[1][0]), census_code(lumas[1][1])
+            codes = [census_code((image * self.luma).sum(dim=1, keepdim=True)) for image in matched[1]]
             for pick in full_picks:
                 d1 = pick(d1, *codes)
         return d2, d1

@@ -40,13 +40,13 @@ class Stored:
     def __init__(self, net, left, right):
         self.net = net
         with torch.no_grad():
-            _, _, self.d2, self.h2, self.lumas = net.learned(left, right)
+            _, _, self.d2, self.h2, self.matched = net.learned(left, right)
 
     @torch.no_grad()
     def apply(self, plan):
         half, _, full = plan.partition("/")
         steps = [M.parse_picks(half), M.parse_picks(full)]
-        return self.net.finish(self.d2, self.h2, self.lumas, *steps)[1]
+        return self.net.finish(self.d2, self.h2, self.matched, *steps)[1]
 
 
 def main():
