@@ -128,6 +128,32 @@ class OcclusionFill(unittest.TestCase):
         self.assertTrue(torch.equal(out[..., rows, 6:20], truth[..., rows, 6:20]))
 
 
+class CensusSearch(unittest.TestCase):
+    def test_finds_a_disparity_far_from_the_estimate(self):
+        # the true disparity 20 everywhere, the estimate 3: no propagation step reaches it
+        g = torch.Generator().manual_seed(6)
+        left = torch.rand(1, 1, 32, 96, generator=g)
+        right = torch.roll(left, shifts=-20, dims=3)
+        out = model.CensusSearch(40)(torch.full((1, 1, 32, 96), 3.0), *codes(left, right))
+        inside = out[..., 4:-4, 24:-4]  # right of the columns the right view does not see
+        self.assertGreater(float((inside == 20.0).float().mean()), 0.95)
+
+    def test_keeps_the_estimate_where_nothing_matches_or_everything_does(self):
+        g = torch.Generator().manual_seed(7)
+        d = torch.rand(1, 1, 32, 96, generator=g) * 10
+        search = model.CensusSearch(40)
+        # independent views: no disparity matches well enough (the floor, the left-right check)
+        unrelated = search(d, *codes(torch.rand(1, 1, 32, 96, generator=g), torch.rand(1, 1, 32, 96, generator=g)))
+        self.assertGreater(float((unrelated == d).float().mean()), 0.95)
+        # a flat pair: every disparity matches equally, none better than the estimate
+        flat = torch.zeros(1, 1, 32, 96)
+        self.assertTrue(torch.equal(search(d, *codes(flat, flat)), d))
+
+    def test_plans_name_it(self):
+        step = model.parse_picks("s96w9")[0]
+        self.assertEqual((type(step).__name__, step.max_disparity, step.window), ("CensusSearch", 96, 9))
+
+
 class OptionalParts(unittest.TestCase):
     def test_a_checkpoint_loads_into_a_network_without_some_parts(self):
         full = model.StereoNet()
