@@ -196,10 +196,13 @@ fn outputs_have_the_promised_formats_and_the_disparity_is_right() {
                     sum as f64 / n as f64
                 };
                 let (sharp, blurred) = (diff(true), diff(false));
-                // (the box is not exactly its input: its estimated disparity varies by a
-                // pixel or so, and neighbouring planes overlap it; 2.7 levels measured)
+                // (the box is not exactly its input: Algorithm 1's plane masks are 2/a
+                // wide at a spacing of 1/a, so a box pixel estimated a hair above 20 px is
+                // also in the plane at 24, blurred by 1 px and composited over it: 4.0
+                // levels measured with version 6 of the network, whose estimate there is
+                // within 0.005 px of 20; 0 with the exact disparity, 2.7 with version 5's)
                 assert!(
-                    sharp < 4.0 && blurred > 3.0 * sharp,
+                    sharp < 6.0 && blurred > 3.0 * sharp,
                     "box {sharp} levels, background {blurred} levels from the input"
                 );
             }
