@@ -19,13 +19,14 @@
 //! The model is the one built into the plugin (`models/stereonet.onnx`) unless a file is
 //! given (or `STEREFO_MODEL`).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use gststerefo::depth::{ChannelOrder, DepthEstimator, DepthOptions, Provider, StereoImage};
 
+mod common;
 #[path = "../tests/common/png_io.rs"]
 mod png_io;
 
@@ -35,12 +36,7 @@ const SHIFT: usize = 12;
 
 fn main() -> Result<()> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let model = gststerefo::depth::Model::from_path(
-        std::env::args_os()
-            .nth(1)
-            .or_else(|| std::env::var_os("STEREFO_MODEL"))
-            .map(PathBuf::from),
-    );
+    let model = common::model_from_args();
     let options = DepthOptions {
         // STEREFO_PROVIDER=cuda (scripts/bench_gpu.sh) measures the CUDA provider instead.
         provider: match std::env::var("STEREFO_PROVIDER").as_deref() {

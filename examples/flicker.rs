@@ -16,11 +16,12 @@
 //! The disparity network, the filter and the renderer run as `sterefo` runs them (the
 //! depth module, `temporal::TemporalFilter`, the GPU renderer), frame by frame.
 
+mod common;
 #[path = "../tests/common/png_io.rs"]
 mod png_io;
 
 use anyhow::Result;
-use gststerefo::depth::{ChannelOrder, DepthEstimator, DepthOptions, Model, StereoImage};
+use gststerefo::depth::{ChannelOrder, DepthEstimator, DepthOptions, StereoImage};
 use gststerefo::dof::Params;
 use gststerefo::dof::gpu::Renderer;
 use gststerefo::gpu::GpuContext;
@@ -136,13 +137,7 @@ fn mean_change(a: &[u8], b: &[u8], mask: &[bool]) -> f64 {
 fn main() -> Result<()> {
     let (left, w, h) = half(&png_io::read_rgba("data/motorcycle/left.png")?);
     let (right, _, _) = half(&png_io::read_rgba("data/motorcycle/right.png")?);
-    // the built-in network unless a model file is given (or STEREFO_MODEL)
-    let model = Model::from_path(
-        std::env::args_os()
-            .nth(1)
-            .or_else(|| std::env::var_os("STEREFO_MODEL"))
-            .map(std::path::PathBuf::from),
-    );
+    let model = common::model_from_args();
     let mut depth = DepthEstimator::new(
         &model,
         &DepthOptions {

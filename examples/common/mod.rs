@@ -1,5 +1,5 @@
-//! Helpers shared by the examples: running a pipeline, finding its elements, and making
-//! the README figures. Each example declares `mod png_io;` at its root, which this uses.
+//! Helpers shared by the examples: running a pipeline, finding its elements, making the
+//! README figures, and the disparity model a benchmark measures. Each example declares `mod png_io;` at its root, which this uses.
 #![allow(dead_code)]
 
 use std::path::Path;
@@ -127,4 +127,15 @@ pub fn write_figure(path: &Path, image: &Rgba) -> Result<()> {
     encoder.set_compression(png::Compression::High);
     encoder.write_header()?.write_image_data(&rgb)?;
     Ok(())
+}
+
+/// The disparity model an example measures: the file its first argument names, else the
+/// one `STEREFO_MODEL` names, else the network built into the plugin.
+pub fn model_from_args() -> gststerefo::depth::Model {
+    gststerefo::depth::Model::from_path(
+        std::env::args_os()
+            .nth(1)
+            .or_else(|| std::env::var_os("STEREFO_MODEL"))
+            .map(std::path::PathBuf::from),
+    )
 }
