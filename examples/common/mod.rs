@@ -1,5 +1,6 @@
 //! Helpers shared by the examples: running a pipeline, finding its elements, making the
-//! README figures, and the disparity model a benchmark measures. Each example declares `mod png_io;` at its root, which this uses.
+//! README figures, and the disparity model a benchmark measures. Each example declares
+//! `mod png_io;` at its root, which this uses.
 #![allow(dead_code)]
 
 use std::path::Path;
