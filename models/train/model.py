@@ -396,6 +396,14 @@ def _code_match_table():
     return (1.0 - 2.0 * bits[a ^ a.view(1, -1)] / 8.0).flatten()
 
 
+def code_pairs(left_code, right_code):
+    """The index of `_code_match_table` for the left codes (float, [B, 1, h, w]) against
+    the right codes (int32, [B, n, h, w]): in int32, so that the only conversions are of
+    the left codes and of the right codes before they are gathered or sliced into the
+    volume (a Cast of the whole volume to int64 was a fifth of the search's time)."""
+    return left_code.to(torch.int32) * 256 + right_code
+
+
 class CensusPick(nn.Module):
     """PatchMatch with a hand-made choice, at the level it is given (1/2 or full resolution).
     Each pixel takes the candidates that match best by the census: the left pixel's 8-bit
@@ -430,8 +438,8 @@ class CensusPick(nn.Module):
         """How well each candidate matches, averaged over `window` pixels: [B, n, H, W]."""
         n, W = candidates.shape[1], candidates.shape[-1]
         column = torch.clamp(torch.round(pixel_columns(candidates[:, :1]) - candidates), 0.0, W - 1.0)
-        right = torch.gather(right_code.expand(-1, n, -1, -1), 3, column.long())
-        m = self.table[(left_code * 256.0 + right).long()]
+        right = torch.gather(right_code.to(torch.int32).expand(-1, n, -1, -1), 3, column.long())
+        m = self.table[code_pairs(left_code, right)]
         k = self.window
         if k == 1:
             return m
@@ -535,9 +543,9 @@ class CensusSearch(nn.Module):
         left_code, right_code = left_code[:, :, ::self.every], right_code[:, :, ::self.every]
         W = left_code.shape[-1]
         D = self.max_disparity + 1
-        r = F.pad(right_code, (D - 1, 0, 0, 0), mode="replicate")
+        r = F.pad(right_code.to(torch.int32), (D - 1, 0, 0, 0), mode="replicate")
         r = torch.cat([r[..., D - 1 - d:D - 1 - d + W] for d in range(D)], dim=1)  # right codes at x - d
-        m = self.pick.table[(left_code * 256.0 + r).long()]
+        m = self.pick.table[code_pairs(left_code, r)]
         m = F.avg_pool2d(m, (1, self.window), stride=1, padding=(0, self.window // 2))
         m = F.avg_pool2d(m, (self.rows, 1), stride=1, padding=(self.rows // 2, 0))
         left = torch.argmax(m, dim=1, keepdim=True).to(left_code.dtype)

@@ -198,6 +198,9 @@ def main():
     ap.add_argument("--lr-decay", type=float, default=0.5, help="lr multiplier per --decay-iters")
     ap.add_argument("--decay-iters", type=int, default=8000,
                     help="lr halves every this many iterations (20000 up to the campaign's iteration 11,590)")
+    ap.add_argument("--restart-at", type=int, default=0, metavar="ITER",
+                    help="a warm restart: the schedule counts iterations from ITER, so the lr is --lr "
+                         "there (the campaign restarted at 69,128; repeat it on resume)")
     ap.add_argument("--max-scene-disp", type=float, default=200.0)
     ap.add_argument("--out", default=CAMPAIGN)
     ap.add_argument("--resume", nargs="?", const="auto", default=None,
@@ -344,7 +347,7 @@ def main():
                 break
             if stop["flag"]:
                 break
-            lr = a.lr * a.lr_decay ** (it / a.decay_iters)
+            lr = a.lr * a.lr_decay ** (max(it - a.restart_at, 0) / a.decay_iters)
             for g in opt.param_groups:
                 g["lr"] = lr * g["lr_factor"]
             left, right, gt = left.to(device, non_blocking=True), right.to(device, non_blocking=True), gt.to(device, non_blocking=True)
