@@ -127,6 +127,33 @@ class OcclusionFill(unittest.TestCase):
         self.assertTrue(torch.equal(out[..., rows, 31:49], truth[..., rows, 31:49]))
         self.assertTrue(torch.equal(out[..., rows, 6:20], truth[..., rows, 6:20]))
 
+    def test_a_wide_occlusion_next_to_a_thin_object_takes_the_background_beyond_it(self):
+        # background at 4 seen between a pole (columns 18..21) and a square (30..49), both
+        # at 12: the gap 22..29 is hidden from the right camera by the square; the estimate
+        # gives it 12. Its nearest visible pixels are the pole's and the square's, so the
+        # nearest fill keeps 12; with `spread` the background left of the pole is in reach.
+        g = torch.Generator().manual_seed(5)
+        H, W = 32, 96
+        background = torch.rand(1, 1, H, W + 16, generator=g)
+        near = torch.rand(1, 1, H, W, generator=g)
+        xs = torch.arange(W)
+        right = background[..., 4:4 + W].clone()
+        right[..., 6:10] = near[..., 18:22]
+        right[..., 18:38] = near[..., 30:50]
+        left = background[..., :W].clone()
+        left[..., 18:22] = near[..., 18:22]
+        left[..., 30:50] = near[..., 30:50]
+        fattened = torch.where((xs >= 18) & (xs < 50), 12.0, 4.0).expand(1, 1, H, W)
+        rows = slice(4, H - 4)  # (at row 3 the pole's last pixel loses a claim by a hair)
+        nearest = model.OcclusionFill()(fattened, *codes(left, right))
+        self.assertTrue(torch.equal(nearest[..., rows, 23:26], fattened[..., rows, 23:26]))
+        spread = model.parse_picks("o16")[0](fattened, *codes(left, right))
+        self.assertTrue(torch.equal(spread[..., rows, 23:26], torch.full_like(spread[..., rows, 23:26], 4.0)))
+        # the pole, the square and the background left of the pole keep their disparities
+        self.assertTrue(torch.equal(spread[..., rows, 18:22], fattened[..., rows, 18:22]))
+        self.assertTrue(torch.equal(spread[..., rows, 31:49], fattened[..., rows, 31:49]))
+        self.assertTrue(torch.equal(spread[..., rows, 14:18], fattened[..., rows, 14:18]))
+
 
 class CensusSearch(unittest.TestCase):
     def test_finds_a_disparity_far_from_the_estimate(self):
