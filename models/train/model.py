@@ -592,6 +592,53 @@ class CensusSearch(nn.Module):
         return torch.where(m[:, 1:] > torch.clamp(m[:, :1], min=self.floor), found, d)
 
 
+class ModeFilter(nn.Module):
+    """A weighted mode filter along the rows (Min, Lu and Do 2012, "Depth video enhancement
+    based on weighted mode filtering"), the last step at full resolution: each pixel takes
+    the disparity that most of its row's neighbours within `radius` pixels (every `step`-th)
+    vote for, each vote weighted by how alike the neighbour's colour is to the pixel's,
+    w = exp(-|I(x) - I(x + o)|_1 / sigma) (the normalised image, summed over its channels);
+    a neighbour votes for a candidate when their disparities differ by less than
+    `tolerance`. The candidates are the pixel's own disparity and those `radius` and
+    `radius` / 2 pixels either way: at a depth edge the two surfaces, beyond the band that
+    the census windows fattened. Ties keep the pixel's own.
+
+    Why: the census windows of every step carry the nearer surface's disparity a few pixels
+    across its edges (into the background beside it and into the occlusions); a colour edge
+    is where the depth edge is. On the motorcycle pair (version 7's steps, then this):
+    EPE 1.32 -> 1.22 px, bad-3 7.9 -> 6.8%, fidelity +0.13 / +0.33 dB, the synthetic
+    validation 10.69 -> 10.53 px. No weights; slices of the row and a product per vote."""
+
+    def __init__(self, radius=12, step=3, sigma=1.25, tolerance=1.0):
+        super().__init__()
+        self.radius, self.sigma, self.tolerance = radius, sigma, tolerance
+        self.voters = list(range(-radius, radius + 1, step))
+        half = step * round(radius / 2 / step)
+        self.candidates = [self.voters.index(o) for o in (0, -radius, radius, -half, half)]
+
+    def forward(self, d, guide):
+        r, W = self.radius, d.shape[-1]
+        padded = F.pad(torch.cat([d, guide], dim=1), (r, r, 0, 0), mode="replicate")
+        near = [padded[..., r + o:r + o + W] for o in self.voters]
+        disparities = [n[:, :1] for n in near]
+        weights = [torch.exp((n[:, 1:] - guide).abs().sum(dim=1, keepdim=True) * (-1.0 / self.sigma)) for n in near]
+        # one image per vote, not a [B, K, H, W] volume per candidate: those are read and
+        # written once per operation, and ONNX Runtime's CPU provider is memory-bound on
+        # them (twice the time); agreements between two candidates are computed once
+        agree = {}
+        votes = []
+        for j in self.candidates:
+            total = weights[j]  # its own vote
+            for k in range(len(self.voters)):
+                if k != j:
+                    if (k, j) not in agree:
+                        agree[j, k] = torch.relu(1.0 - (disparities[k] - disparities[j]).abs() * (1.0 / self.tolerance))
+                    total = total + agree.get((j, k), agree.get((k, j))) * weights[k]
+            votes.append(total)
+        candidates = torch.cat([disparities[j] for j in self.candidates], dim=1)
+        return torch.gather(candidates, 1, torch.argmax(torch.cat(votes, dim=1), dim=1, keepdim=True))
+
+
 def parse_picks(plan):
     """The steps of a plan: comma-separated, each optionally followed by @TEMPERATURE:
       pK  propagation over the pixel and its 4 neighbours K pixels away (`cross(K)`)
@@ -601,6 +648,7 @@ def parse_picks(plan):
       sD  `CensusSearch` over 0..D pixels of the level (sDwW: the match averaged over W
           pixels of the row instead of 7)
       o   `OcclusionFill` (oS: wide occlusions filled from `spread` S pixels)
+      mR  `ModeFilter` over R pixels of the row either way (mRsS: every S-th, default 3)
     "" or "none" is no step."""
     steps = []
     for item in plan.split(",") if plan not in ("", "none") else []:
@@ -620,6 +668,9 @@ def parse_picks(plan):
             steps.append(CensusPick(deltas=CensusPick.REFINE, window=int(name[1:] or CensusPick.WINDOW), **t))
         elif name.startswith("o") and not t:
             steps.append(OcclusionFill(spread=int(name[1:] or 0)))
+        elif name.startswith("m") and not t:
+            radius, _, step = name[1:].partition("s")
+            steps.append(ModeFilter(int(radius), **({"step": int(step)} if step else {})))
         else:
             raise ValueError(f"unknown pick step {item!r}")
     return steps
@@ -787,10 +838,12 @@ class StereoNet(nn.Module):
     def finish(self, d2, h2, matched, half_picks, full_picks):
         """The hand-made steps at 1/2 (`half_picks`, modules), the upsampling, the hand-made
         steps at full resolution: (the 1/2 estimate, the full-resolution one)."""
+        left = matched[1][0]
         if len(half_picks):
             codes = census_code(matched[0][0]), census_code(matched[0][1])
+            guide = F.avg_pool2d(left, 2) if any(isinstance(p, ModeFilter) for p in half_picks) else None
             for pick in half_picks:
-                d2 = pick(d2, *codes)
+                d2 = pick(d2, guide) if isinstance(pick, ModeFilter) else pick(d2, *codes)
         if self.guided.up is not None:
             d1 = self.guided.up(d2, h2)
         else:
@@ -798,7 +851,7 @@ class StereoNet(nn.Module):
         if len(full_picks):
             codes = [census_code((image * self.luma).sum(dim=1, keepdim=True)) for image in matched[1]]
             for pick in full_picks:
-                d1 = pick(d1, *codes)
+                d1 = pick(d1, left) if isinstance(pick, ModeFilter) else pick(d1, *codes)
         return d2, d1
 
 
