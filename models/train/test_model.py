@@ -155,6 +155,34 @@ class OcclusionFill(unittest.TestCase):
         self.assertTrue(torch.equal(spread[..., rows, 14:18], fattened[..., rows, 14:18]))
 
 
+class ModeFilter(unittest.TestCase):
+    def test_a_fattened_edge_moves_to_the_colour_edge(self):
+        # a dark square (disparity 12, columns 40..63) on a bright background (4), noise
+        # in both; the estimate carries the square 5 pixels into the background either side
+        g = torch.Generator().manual_seed(8)
+        H, W = 16, 96
+        xs = torch.arange(W)
+        inside = (xs >= 40) & (xs < 64)
+        image = torch.where(inside, -1.0, 1.0).expand(1, 3, H, W) + 0.05 * torch.randn(1, 3, H, W, generator=g)
+        truth = torch.where(inside, 12.0, 4.0).expand(1, 1, H, W)
+        fattened = torch.where((xs >= 35) & (xs < 69), 12.0, 4.0).expand(1, 1, H, W)
+        out = model.parse_picks("m12s3")[0](fattened, image)
+        self.assertTrue(torch.equal(out, truth))
+
+    def test_moves_a_slanted_surface_by_at_most_half_its_radius(self):
+        # one colour, a disparity ramp (a wall at an angle): the candidates 6 pixels away
+        # collect as many votes as the pixel's own (the documented limit), so a pixel
+        # moves by at most 6 * slope, 12 * slope at the borders; flat disparity stays
+        ramp = torch.linspace(2.0, 30.0, 96).expand(1, 1, 8, 96).contiguous()
+        slope = 28.0 / 95.0
+        out = model.ModeFilter()(ramp, torch.zeros(1, 3, 8, 96))
+        moved = (out - ramp).abs()
+        self.assertLessEqual(float(moved[..., 12:-12].max()), 6 * slope + 1e-4)
+        self.assertLessEqual(float(moved.max()), 12 * slope + 1e-4)
+        flat = torch.full((1, 1, 8, 96), 7.5)
+        self.assertTrue(torch.equal(model.ModeFilter()(flat, torch.randn(1, 3, 8, 96)), flat))
+
+
 class CensusSearch(unittest.TestCase):
     def test_finds_a_disparity_far_from_the_estimate(self):
         # the true disparity 20 everywhere, the estimate 3: no propagation step reaches it
