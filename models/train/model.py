@@ -624,25 +624,34 @@ class ModeFilter(nn.Module):
         self.candidates = [self.voters.index(o) for o in (0, -radius, radius, -half, half)]
 
     def forward(self, d, guide):
-        r, W = self.radius, d.shape[-1]
-        padded = F.pad(torch.cat([d, guide], dim=1), (r, r, 0, 0), mode="replicate")
-        near = [padded[..., r + o:r + o + W] for o in self.voters]
-        disparities = [n[:, :1] for n in near]
-        weights = [torch.exp((n[:, 1:] - guide).abs().sum(dim=1, keepdim=True) * (-1.0 / self.sigma)) for n in near]
-        # one image per vote, not a [B, K, H, W] volume per candidate: those are read and
+        r, W, t = self.radius, d.shape[-1], self.tolerance
+        padded_d = F.pad(d, (r, r, 0, 0), mode="replicate")
+        padded_guide = F.pad(guide, (r, r, 0, 0), mode="replicate")
+        disparities = {o: padded_d[..., r + o:r + o + W] for o in self.voters}
+        # w_o(x) = w_-o(x + o): one colour difference per |o|, over the padded row; the
+        # channels summed by slices (a ReduceSum over them took longer)
+        weights = {}
+        for o in self.voters:
+            if o > 0:
+                a = (padded_guide[..., o:] - padded_guide[..., :-o]).abs()
+                e = torch.exp((a[:, 0:1] + a[:, 1:2] + a[:, 2:3]) * (-1.0 / self.sigma))  # y against y + o
+                weights[o], weights[-o] = e[..., r:r + W], e[..., r - o:r - o + W]
+        # every vote scaled by the tolerance, max(0, t - |d_o - d_c|), the same choice; one
+        # image per vote, not a [B, K, H, W] volume per candidate: those are read and
         # written once per operation, and ONNX Runtime's CPU provider is memory-bound on
         # them (twice the time); agreements between two candidates are computed once
         agree = {}
         votes = []
-        for j in self.candidates:
-            total = weights[j]  # its own vote
-            for k in range(len(self.voters)):
-                if k != j:
-                    if (k, j) not in agree:
-                        agree[j, k] = torch.relu(1.0 - (disparities[k] - disparities[j]).abs() * (1.0 / self.tolerance))
-                    total = total + agree.get((j, k), agree.get((k, j))) * weights[k]
+        for c in (self.voters[j] for j in self.candidates):
+            total = t if c == 0 else weights[c] * t  # its own vote
+            for o in self.voters:
+                if o != c:
+                    if (o, c) not in agree:
+                        agree[c, o] = torch.relu(t - (disparities[o] - disparities[c]).abs())
+                    vote = agree.get((c, o), agree.get((o, c)))
+                    total = total + (vote if o == 0 else vote * weights[o])
             votes.append(total)
-        candidates = torch.cat([disparities[j] for j in self.candidates], dim=1)
+        candidates = torch.cat([disparities[self.voters[j]] for j in self.candidates], dim=1)
         return torch.gather(candidates, 1, torch.argmax(torch.cat(votes, dim=1), dim=1, keepdim=True))
 
 
