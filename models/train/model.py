@@ -594,27 +594,30 @@ class CensusSearch(nn.Module):
 
 class ModeFilter(nn.Module):
     """A weighted mode filter along the rows (Min, Lu and Do 2012, "Depth video enhancement
-    based on weighted mode filtering"), the last step at full resolution: each pixel takes
-    the candidate disparity that its row's neighbours within `radius` pixels (every
-    `step`-th, itself included) vote for most. A neighbour's vote is weighted by how alike
-    its colour is to the pixel's, w = exp(-|I(x) - I(x + o)|_1 / sigma) (the normalised
-    image, summed over its channels), and given to a candidate by how close their
-    disparities are, max(0, 1 - |d_o - d_c| / `tolerance`). The candidates are the pixel's
-    own disparity and those `radius` and `radius` / 2 pixels either way: at a depth edge
-    the two surfaces, beyond the band the census windows fattened. Ties keep the pixel's own.
+    based on weighted mode filtering"): each pixel takes the candidate disparity that its
+    row's neighbours within `radius` pixels (every `step`-th, itself included) vote for
+    most. A neighbour's vote is weighted by how alike its colour is to the pixel's,
+    w = exp(-|I(x) - I(x + o)|_1 / sigma) (the normalised left image, summed over its
+    channels), and given to a candidate by how close their disparities are,
+    max(0, 1 - |d_o - d_c| / `tolerance`). The candidates are the pixel's own disparity and
+    those `radius` and `radius` / 2 pixels either way: at a depth edge the two surfaces,
+    beyond the band the census windows fattened. Ties keep the pixel's own. Version 8 runs
+    it twice: at 1/2 resolution after the occlusion fill (`m6s2`) and last, at full
+    resolution (`m12s3`).
 
     Why: the census windows of every step carry the nearer surface's disparity a few pixels
     across its edges (into the background beside it and into the occlusions), and a colour
-    edge is where the depth edge is. Motorcycle pair, version 7's steps then this: EPE
-    1.32 -> 1.21 px, bad-3 7.9 -> 6.9%, half resolution 1.96 -> 1.82 px, fidelity +0.17 /
-    +0.34 dB, the synthetic validation 10.69 -> 10.54 px, disparity flicker 0.61 -> 0.59 px.
-    No weights; about 25 ms at 1248x384 on 2 CPU threads.
+    edge is where the depth edge is. Motorcycle pair, version 7's steps and then these two:
+    EPE 1.32 -> 1.19 px, bad-3 7.9 -> 6.9%, half resolution 1.96 -> 1.84 px, fidelity
+    +0.18 / +0.40 dB, the synthetic validation 10.69 -> 10.48 px, disparity flicker 0.61 ->
+    0.56 px. No weights; at 1248x384 on 2 CPU threads about 15 ms at full resolution and
+    5 ms at 1/2 (the pooling of its guide included).
 
     Limit: on a slanted surface of one colour the candidates `radius` / 2 away collect as
     many votes as the pixel's own, so a pixel may take one of them: d +- slope * radius / 2
     (at the image's left and right borders, whose padding repeats the border pixel, up to
     slope * radius). A bonus for the pixel's own vote cost the pair what the filter gained
-    (+25%: EPE 1.22, +100%: 1.27)."""
+    (+25%: EPE 1.22, +100%: 1.27, with the full-resolution filter alone)."""
 
     def __init__(self, radius=12, step=3, sigma=1.25, tolerance=1.0):
         super().__init__()
