@@ -602,8 +602,8 @@ class ModeFilter(nn.Module):
     max(0, 1 - |d_o - d_c| / `tolerance`). The candidates are the pixel's own disparity and
     those `radius` and `radius` / 2 pixels either way: at a depth edge the two surfaces,
     beyond the band the census windows fattened. Ties keep the pixel's own. Version 8 runs
-    it twice: at 1/2 resolution after the occlusion fill (`m6s2`) and last, at full
-    resolution (`m12s3`).
+    it twice: at 1/2 resolution after the occlusion fill (`m6s2`) and at full resolution
+    (`m12s3`), between two refinements (its choices are whole values from a neighbour).
 
     Why: the census windows of every step carry the nearer surface's disparity a few pixels
     across its edges (into the background beside it and into the occlusions), and a colour
