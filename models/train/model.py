@@ -601,7 +601,10 @@ class ModeFilter(nn.Module):
     channels), and given to a candidate by how close their disparities are,
     max(0, 1 - |d_o - d_c| / `tolerance`). The candidates are the pixel's own disparity and
     those `radius` and `radius` / 2 pixels either way: at a depth edge the two surfaces,
-    beyond the band the census windows fattened. Ties keep the pixel's own. Version 8 runs
+    beyond the band the census windows fattened. Each candidate's votes are averaged over
+    `rows` rows (the votes for the candidate at the same offset in the rows above and
+    below): rows that chose on their own left streaks along slanted edges. Ties keep the
+    pixel's own. Version 8 runs
     it twice: at 1/2 resolution after the occlusion fill (`m6s2`) and at full resolution
     (`m12s3`), between two refinements (its choices are whole values from a neighbour).
 
