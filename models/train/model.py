@@ -604,16 +604,16 @@ class ModeFilter(nn.Module):
     beyond the band the census windows fattened. Each candidate's votes are averaged over
     `rows` rows (the votes for the candidate at the same offset in the rows above and
     below): rows that chose on their own left streaks along slanted edges. Ties keep the
-    pixel's own. Version 8 runs
-    it twice: at 1/2 resolution after the occlusion fill (`m6s2`) and at full resolution
-    (`m12s3`), between two refinements (its choices are whole values from a neighbour).
+    pixel's own. Version 8 runs it twice: at 1/2 resolution after the occlusion fill
+    (`m6s2`) and at full resolution (`m12s3`), between two refinements (its choices are
+    whole values from a neighbour).
 
     Why: the census windows of every step carry the nearer surface's disparity a few pixels
     across its edges (into the background beside it and into the occlusions), and a colour
-    edge is where the depth edge is. Motorcycle pair, version 7's steps and then these two:
-    EPE 1.32 -> 1.19 px, bad-3 7.9 -> 6.9%, half resolution 1.96 -> 1.84 px, fidelity
-    +0.18 / +0.40 dB, the synthetic validation 10.69 -> 10.48 px, disparity flicker 0.61 ->
-    0.56 px. No weights; at 1248x384 on 2 CPU threads about 15 ms at full resolution and
+    edge is where the depth edge is. Motorcycle pair, version 7's steps and then these two
+    and the last refinement (version 8): EPE 1.32 -> 1.17 px, bad-3 7.9 -> 6.8%, half
+    resolution 1.96 -> 1.79 px, fidelity +0.37 / +0.47 dB, the synthetic validation 10.69
+    -> 10.47 px, disparity flicker 0.613 -> 0.600 px. No weights; at 1248x384 on 2 CPU threads about 15 ms at full resolution and
     5 ms at 1/2 (the pooling of its guide included).
 
     Limit: on a slanted surface of one colour the candidates `radius` / 2 away collect as
@@ -657,7 +657,7 @@ class ModeFilter(nn.Module):
                     vote = agree.get((c, o), agree.get((o, c)))
                     total = total + (vote if o == 0 else vote * weights[o])
             votes.append(total)
-        # each candidate's votes summed over `rows` rows (its own offset in each): rows
+        # each candidate's votes averaged over `rows` rows (its own offset in each): rows
         # that snap on their own leave streaks along slanted edges
         votes = F.avg_pool2d(torch.cat(votes, dim=1), (self.rows, 1), stride=1, padding=(self.rows // 2, 0),
                              count_include_pad=False)
