@@ -204,6 +204,28 @@ class CensusSearch(unittest.TestCase):
         flat = torch.zeros(1, 1, 32, 96)
         self.assertTrue(torch.equal(search(d, *codes(flat, flat)), d))
 
+    def test_bands_of_rows_give_the_winners_of_the_whole_volume(self):
+        # 16 rows searched (8 bands of 2) and 8 (the smallest input's: 8 bands of 1), against
+        # one band, which is the rows' mean with avg_pool2d's zero padding
+        g = torch.Generator().manual_seed(8)
+        for rows in (32, 16):
+            left = torch.rand(1, 1, rows, 96, generator=g)
+            right = torch.roll(left, shifts=-11, dims=3) + 0.02 * torch.rand(1, 1, rows, 96, generator=g)
+            lc, rc = codes(left, right)
+            search = model.CensusSearch(40)
+            banded = search.winners(lc, rc)
+            search.BANDS = 1
+            whole = search.winners(lc, rc)
+            self.assertTrue(torch.equal(banded[0], whole[0]) and torch.equal(banded[1], whole[1]))
+            sub = lc[:, :, ::2]
+            D = search.max_disparity + 1
+            r = torch.nn.functional.pad(rc[:, :, ::2].to(torch.int32), (D - 1, 0, 0, 0), mode="replicate")
+            r = torch.cat([r[..., D - 1 - d:D - 1 - d + 96] for d in range(D)], dim=1)
+            m = model._code_match_table()[model.code_pairs(sub, r)]
+            m = torch.nn.functional.avg_pool2d(m, (1, 7), stride=1, padding=(0, 3))
+            m = torch.nn.functional.avg_pool2d(m, (5, 1), stride=1, padding=(2, 0))
+            self.assertTrue(torch.equal(whole[0], torch.argmax(m, dim=1, keepdim=True).float()))
+
     def test_plans_name_it(self):
         step = model.parse_picks("s96w9")[0]
         self.assertEqual((type(step).__name__, step.max_disparity, step.window), ("CensusSearch", 96, 9))
