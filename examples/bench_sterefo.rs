@@ -71,6 +71,10 @@ fn main() -> Result<()> {
                 sterefo("working-scale=1.0 output=disparity"),
             ),
             (
+                "sterefo, refocused, working-scale 0.875",
+                sterefo("working-scale=0.875 aperture=0.25 focus-disparity=40 max-disparity=80"),
+            ),
+            (
                 "sterefo, refocused, working-scale 0.5",
                 sterefo("working-scale=0.5 aperture=0.25 focus-disparity=40 max-disparity=80"),
             ),

@@ -4,6 +4,7 @@ SGBM, all in one run: accuracy, refocus fidelity, robustness to what cameras del
 speed at KITTI and 1080p sizes.
 
     python models/train/evaluate.py [--model models/stereonet.onnx] [--threads 2] [--json out.json]
+                                    [--scales 1,0.875,0.75,0.625,0.5]
 
 Refocus fidelity (issue 13): the ground truth's holes are filled along each row from the
 farther of the nearest valid neighbours; Algorithm 1 is rendered exactly (a = 0.25, range
@@ -30,6 +31,11 @@ numDisparities 64 (full) / 32 (half). blockSize 3 won a small sweep ON THIS PAIR
 the baseline is tuned on the test pair itself, which favours it.
 Timings: wall-clock median of --repeat runs on this machine, cv2 and onnxruntime limited to
 --threads threads.
+
+--scales: one more table, the model at each of those working scales (the element's
+`working-scale`: the pair scaled by it with INTER_AREA, the disparity scaled back
+bilinearly): accuracy and fidelity on the motorcycle pair, and the network's time on a
+1242x375 frame at that scale next to SGBM with the element's settings on the whole frame.
 """
 
 from __future__ import annotations
@@ -183,6 +189,8 @@ def main():
     ap.add_argument("--baseline", default=os.path.join(ROOT, "models", "stereonet.onnx"),
                     help="a second model in the accuracy and fidelity table (default: the shipped "
                          "one, when --model is another file); 'none' for none")
+    ap.add_argument("--scales", default="", metavar="S1,S2,...",
+                    help="also tabulate the model at these working scales (accuracy, fidelity, time)")
     a = ap.parse_args()
 
     import onnxruntime as ort
@@ -303,6 +311,10 @@ def main():
                           "ms": ms, "sgbm_ms": sg})
             print(f"| {fw}x{fh} | {label} ({w}x{h}) | {lx.shape[3]}x{lx.shape[2]} | {ms:.0f} | {sg:.0f} | {ms / sg:.2f} |")
 
+    scales = []
+    if a.scales:
+        scales = working_scales(a, model_at, onnx_fn, fidelity, l8, r8, gt)
+
     if a.save_maps:
         os.makedirs(a.save_maps, exist_ok=True)
         vmax = float(gt[np.isfinite(gt)].max())
@@ -320,7 +332,40 @@ def main():
 
     if a.json:
         with open(a.json, "w") as f:
-            json.dump({"motorcycle": rows, "robustness": robust, "range": ranges, "speed": speed, "metadata": meta}, f, indent=1)
+            json.dump({"motorcycle": rows, "robustness": robust, "range": ranges, "speed": speed, "scales": scales,
+                       "metadata": meta}, f, indent=1)
+
+
+def working_scales(a, model_at, onnx_fn, fidelity, l8, r8, gt):
+    """The --scales table: the model at each working scale on the motorcycle pair, and its
+    network time on a 1242x375 frame at that scale against SGBM (element settings) on the
+    frame itself, in the same run."""
+    print()
+    print("Working scale: the model on the motorcycle pair at each scale, and the network on a 1242x375 "
+          "frame at that scale next to SGBM with the `disparity` element's settings on the whole frame:")
+    print()
+    print("| working scale | EPE (px) | bad-1 (%) | bad-3 (%) | fidelity near / far (dB) | padded input | network (ms) | network / SGBM |")
+    print("|---|---|---|---|---|---|---|---|")
+    fw, fh = 1242, 375
+    lb = cv2.resize(l8, (fw, fh), interpolation=cv2.INTER_AREA)
+    rb = np.roll(lb, -12, axis=1)
+    _, sg = timed(lambda: sgbm_gst(lb, rb), a.repeat)
+    out = []
+    for scale in (float(v) for v in a.scales.split(",")):
+        d = model_at(scale)(l8, r8)
+        m, f = metrics(d, gt), fidelity(d)
+        w, h = int(round(fw * scale)), int(round(fh * scale))
+        base = cv2.resize(lb, (w, h), interpolation=cv2.INTER_AREA).astype(np.float32) / 255
+        lp, _ = pad_to_stride(base)
+        rp, _ = pad_to_stride(np.roll(base, -8, axis=1))
+        lx, rx = lp.transpose(2, 0, 1)[None].copy(), rp.transpose(2, 0, 1)[None].copy()
+        _, ms = timed(lambda: onnx_fn(lx, rx), a.repeat)
+        out.append({"scale": scale, **m, "fidelity": f, "ms": ms, "sgbm_ms": sg})
+        print(f"| {scale:g} | {m['epe']:.2f} | {m['bad1']:.1f} | {m['bad3']:.1f} | {f['near']['psnr']:.2f} / "
+              f"{f['far']['psnr']:.2f} | {lx.shape[3]}x{lx.shape[2]} | {ms:.0f} | {ms / sg:.2f} |", flush=True)
+    print()
+    print(f"SGBM with the element's settings on the 1242x375 frame: {sg:.0f} ms.")
+    return out
 
 
 if __name__ == "__main__":
