@@ -300,16 +300,9 @@ def main():
         rb = np.roll(lb, -12, axis=1)
         _, sg = timed(lambda: sgbm_gst(lb, rb), max(1, a.repeat // 2))
         for label, s in (("full", 1.0), ("half", 0.5)):
-            w, h = int(round(fw * s)), int(round(fh * s))
-            base = cv2.resize(lb, (w, h), interpolation=cv2.INTER_AREA).astype(np.float32) / 255
-            lp, _ = pad_to_stride(base)
-            rp, _ = pad_to_stride(np.roll(base, -8, axis=1))
-            lx = lp.transpose(2, 0, 1)[None].copy()
-            rx = rp.transpose(2, 0, 1)[None].copy()
-            _, ms = timed(lambda: onnx_fn(lx, rx), a.repeat)
-            speed.append({"frame": f"{fw}x{fh}", "work": label, "input": f"{lx.shape[3]}x{lx.shape[2]}",
-                          "ms": ms, "sgbm_ms": sg})
-            print(f"| {fw}x{fh} | {label} ({w}x{h}) | {lx.shape[3]}x{lx.shape[2]} | {ms:.0f} | {sg:.0f} | {ms / sg:.2f} |")
+            (w, h), padded, ms = network_time(onnx_fn, lb, s, a.repeat)
+            speed.append({"frame": f"{fw}x{fh}", "work": label, "input": padded, "ms": ms, "sgbm_ms": sg})
+            print(f"| {fw}x{fh} | {label} ({w}x{h}) | {padded} | {ms:.0f} | {sg:.0f} | {ms / sg:.2f} |")
 
     scales = []
     if a.scales:
@@ -336,6 +329,18 @@ def main():
                        "metadata": meta}, f, indent=1)
 
 
+def network_time(onnx_fn, frame, scale, repeat):
+    """The bare network on `frame` (uint8 RGB) resized by `scale` (INTER_AREA) and padded,
+    against a copy shifted by 8 px: ((w, h) resized, "WxH" padded, median ms)."""
+    w, h = int(round(frame.shape[1] * scale)), int(round(frame.shape[0] * scale))
+    base = cv2.resize(frame, (w, h), interpolation=cv2.INTER_AREA).astype(np.float32) / 255
+    lp, _ = pad_to_stride(base)
+    rp, _ = pad_to_stride(np.roll(base, -8, axis=1))
+    lx, rx = lp.transpose(2, 0, 1)[None].copy(), rp.transpose(2, 0, 1)[None].copy()
+    _, ms = timed(lambda: onnx_fn(lx, rx), repeat)
+    return (w, h), f"{lx.shape[3]}x{lx.shape[2]}", ms
+
+
 def working_scales(a, model_at, onnx_fn, fidelity, l8, r8, gt):
     """The --scales table: the model at each working scale on the motorcycle pair, and its
     network time on a 1242x375 frame at that scale against SGBM (element settings) on the
@@ -354,15 +359,10 @@ def working_scales(a, model_at, onnx_fn, fidelity, l8, r8, gt):
     for scale in (float(v) for v in a.scales.split(",")):
         d = model_at(scale)(l8, r8)
         m, f = metrics(d, gt), fidelity(d)
-        w, h = int(round(fw * scale)), int(round(fh * scale))
-        base = cv2.resize(lb, (w, h), interpolation=cv2.INTER_AREA).astype(np.float32) / 255
-        lp, _ = pad_to_stride(base)
-        rp, _ = pad_to_stride(np.roll(base, -8, axis=1))
-        lx, rx = lp.transpose(2, 0, 1)[None].copy(), rp.transpose(2, 0, 1)[None].copy()
-        _, ms = timed(lambda: onnx_fn(lx, rx), a.repeat)
+        _, padded, ms = network_time(onnx_fn, lb, scale, a.repeat)
         out.append({"scale": scale, **m, "fidelity": f, "ms": ms, "sgbm_ms": sg})
         print(f"| {scale:g} | {m['epe']:.2f} | {m['bad1']:.1f} | {m['bad3']:.1f} | {f['near']['psnr']:.2f} / "
-              f"{f['far']['psnr']:.2f} | {lx.shape[3]}x{lx.shape[2]} | {ms:.0f} | {ms / sg:.2f} |", flush=True)
+              f"{f['far']['psnr']:.2f} | {padded} | {ms:.0f} | {ms / sg:.2f} |", flush=True)
     print()
     print(f"SGBM with the element's settings on the 1242x375 frame: {sg:.0f} ms.")
     return out
