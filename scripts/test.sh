@@ -14,8 +14,8 @@ log=$(mktemp)
 status=0
 cargo test --lib --tests -- --test-threads=2 2>&1 | tee "$log" || status=$?
 # The differentiable refocusing against the Rust oracle's vectors, and its gradients; NIQE;
-# the network's parts the campaign's checkpoints rely on.
-.venv/bin/python -m unittest models/train/test_layered_dof.py models/train/test_niqe.py models/train/test_model.py 2>&1 | tee -a "$log" || status=$?
+# the network's parts the campaign's checkpoints rely on; the current leg's training scenes.
+.venv/bin/python -m unittest models/train/test_layered_dof.py models/train/test_niqe.py models/train/test_model.py models/train/test_datasets.py 2>&1 | tee -a "$log" || status=$?
 # One closing line for the whole suite, summed over the test binaries and unittest's run.
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($i ~ /^passed;?$/) p += $(i-1); if ($i ~ /^failed;?$/) f += $(i-1) } }
      /^Ran [0-9]+ tests? in/ { ran += $2 }

@@ -72,11 +72,16 @@ class StereoSceneGenerator(v1.StereoSceneGenerator):
             layers = super()._scene(rng)
         finally:
             self.min_scene_max = lowest
-        if rng.random() >= NEAR_THIN_SHARE:
-            return layers
+        if rng.random() < NEAR_THIN_SHARE:
+            layers += self.near_thin_objects(rng, layers)
+        return layers
+
+    def near_thin_objects(self, rng, layers):
+        """1 to 4 thin objects nearer than every object of `layers` (fronto-parallel)."""
         H, W = self.H, self.W
         objects = [L for L in layers if L.kind not in ("full", "ground", "wall")]
         nearest = max(layer_disparity(L, H, W) for L in (objects or layers))
+        added = []
         for _ in range(rng.integers(1, 5)):
             polys, kind = thin_shape(rng, H, W)
             lo = min(nearest * NEAR_RANGE[0] + 2.0, self.max_disp - 1.0)
@@ -85,9 +90,9 @@ class StereoSceneGenerator(v1.StereoSceneGenerator):
             p = np.concatenate(polys, 0)
             cx, cy = p[:, 0].mean(), p[:, 1].mean()
             tex, sc = self.bank.pick(rng)
-            layers.append(v1.Layer(d, 0.0, 0.0, tex, v1._tex_homography(rng, d, 0.0, 0.0, cx, cy, sc / max(d, 1.0)),
-                                   polys, kind, self._shade(rng)))
-        return layers
+            added.append(v1.Layer(d, 0.0, 0.0, tex, v1._tex_homography(rng, d, 0.0, 0.0, cx, cy, sc / max(d, 1.0)),
+                                  polys, kind, self._shade(rng)))
+        return added
 
 
 def make_iterable_dataset(height, width, seed, start_index=0, max_disp=120.0):
