@@ -25,9 +25,10 @@ def pad_to_stride(img, stride=STRIDE):
     return cv2.copyMakeBorder(img, 0, Hp - H, 0, Wp - W, cv2.BORDER_REPLICATE), (H, W)
 
 
-def run_scaled(fn, left, right, scale):
+def run_scaled(fn, left, right, scale, stride=STRIDE):
     """Runs fn(left_nchw, right_nchw) -> [1,1,h,w] disparity at a working scale (1 or 1/2...)
-    and returns the disparity at the input resolution, in input pixels."""
+    on the pair padded to `stride`, and returns the disparity at the input resolution, in
+    input pixels."""
     H, W = left.shape[:2]
     if scale != 1.0:
         w, h = int(round(W * scale)), int(round(H * scale))
@@ -35,8 +36,8 @@ def run_scaled(fn, left, right, scale):
         r = cv2.resize(right, (w, h), interpolation=cv2.INTER_AREA)
     else:
         l, r = left, right
-    lp, (h, w) = pad_to_stride(l)
-    rp, _ = pad_to_stride(r)
+    lp, (h, w) = pad_to_stride(l, stride)
+    rp, _ = pad_to_stride(r, stride)
     d = fn(lp.transpose(2, 0, 1)[None].copy(), rp.transpose(2, 0, 1)[None].copy())
     d = np.asarray(d)[0, 0, :h, :w]
     if scale != 1.0:

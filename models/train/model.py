@@ -85,6 +85,18 @@ def normalise(img):
     return img * k - m * k
 
 
+def normalised(img, luma):
+    """A view [B, 3, H, W] normalised by statistics of its 1/4 image (cheaper than full
+    resolution: the full-resolution frame is read by one pooling, one scale and one offset,
+    and the first convolution): (the normalised image, its normalised 2x2 mean, that mean's
+    luma, and the 4x4 mean as it is)."""
+    half = F.avg_pool2d(img, 2)
+    quarter = F.avg_pool2d(half, 2)
+    m, k = image_statistics(quarter)
+    half = half * k - m * k
+    return img * k - m * k, half, (half * luma).sum(dim=1, keepdim=True), quarter
+
+
 def inner(x, top, left, bottom=None, right=None):
     """x[..., top:-bottom, left:-right], the margins counted from the far ends (bottom,
     right: None for the same as top, left; `inner(p, 2, 2)` is p without a padding of 2):
@@ -852,16 +864,8 @@ class StereoNet(nn.Module):
         matching descriptor [cosine-normalised feature groups, census], the normalised 1/2
         image, its luma, and the normalised full-resolution image. Each view separately
         (the same weights): no full-resolution copy of the pair into one batch."""
-        # normalised by statistics of its 1/4 image (cheaper than full resolution: the
-        # full-resolution frame is read by one pooling, one scale and one offset, and the
-        # first convolution)
-        half = F.avg_pool2d(img, 2)
-        quarter = F.avg_pool2d(half, 2)
-        m, k = image_statistics(quarter)
-        full = img * k - m * k
+        full, half, luma2, quarter = normalised(img, self.luma)
         f4, f8 = self.tower(full)
-        half = half * k - m * k
-        luma2 = (half * self.luma).sum(dim=1, keepdim=True)
         # census on the luma at 1/4 (area-averaged), and its 2x2 mean at 1/8
         c4 = self.census(normalise((quarter * self.luma).sum(dim=1, keepdim=True)))
         if not self.use_census:

@@ -23,6 +23,7 @@ import sys
 import cv2
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -35,12 +36,20 @@ from train import make_val_set  # noqa: E402
 
 
 class Stored:
-    """The learned stages' outputs for a batch, kept: what the plans run on."""
+    """The learned stages' outputs for a batch, kept: what the plans run on. With
+    `at_half`, the learned stages run on the half-size pair (2x2 means), their 1/2 estimate
+    upsampled to the pair's 1/2 level, and the plans on the pair as ever (`--learned-at-half`)."""
 
-    def __init__(self, net, left, right):
+    def __init__(self, net, left, right, at_half=False):
         self.net = net
         with torch.no_grad():
-            _, _, self.d2, self.h2, self.matched = net.learned(left, right)
+            if not at_half:
+                _, _, self.d2, self.h2, self.matched = net.learned(left, right)
+                return
+            _, _, d2, self.h2, _ = net.learned(F.avg_pool2d(left, 2), F.avg_pool2d(right, 2))
+            self.d2 = F.interpolate(d2, scale_factor=2.0, mode="bilinear", align_corners=False) * 2.0
+            (full_l, _, luma_l, _), (full_r, _, luma_r, _) = (M.normalised(v, net.luma) for v in (left, right))
+            self.matched = ((luma_l, luma_r), (full_l, full_r))
 
     @torch.no_grad()
     def apply(self, plan):
@@ -52,6 +61,9 @@ class Stored:
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--ckpt", default=os.path.join(HERE, "variants", "a1.pt"))
+    ap.add_argument("--learned-at-half", action="store_true",
+                    help="the learned stages on the half-size pair, the plans on the pair (at 1/2 and full "
+                         "resolution as ever): a quarter of their cost; inputs padded to 2 x the stride")
     ap.add_argument("plans", nargs="+")
     a = ap.parse_args()
     torch.set_num_threads(2)
@@ -64,15 +76,15 @@ def main():
         kept = {}
 
         def network(x, y):
-            kept["stored"] = Stored(net, torch.from_numpy(x), torch.from_numpy(y))
+            kept["stored"] = Stored(net, torch.from_numpy(x), torch.from_numpy(y), a.learned_at_half)
             return np.zeros((1, 1) + x.shape[2:], np.float32)
 
-        run_scaled(network, left, right, scale)
+        run_scaled(network, left, right, scale, stride=M.STRIDE * (2 if a.learned_at_half else 1))
         return kept["stored"]
 
     pair = {scale: capture_pair(scale) for scale in (1.0, 0.5)}
     val = make_val_set(32, 192, 384)
-    scenes = [Stored(net, val[0][i:i + 4], val[1][i:i + 4]) for i in range(0, 32, 4)]
+    scenes = [Stored(net, val[0][i:i + 4], val[1][i:i + 4], a.learned_at_half) for i in range(0, 32, 4)]
     H, W = left.shape[:2]
     print("| plan | synthetic EPE / bad-3 | EPE | bad-1 | bad-3 | half res EPE / bad-3 | occluded / edge band / flat EPE | fidelity near / far |")
     print("|---|---|---|---|---|---|---|---|")
