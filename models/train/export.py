@@ -24,7 +24,7 @@ from model import MAX_DISPARITY, STRIDE, StereoNet, count_params, parts_in, plan
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 NAME = "sterefo-stereonet"
-VERSION = "8"
+VERSION = "9"
 OPSET = 18  # ScatterElements' max reduction (model.OcclusionFill)
 
 

@@ -577,7 +577,12 @@ class CensusSearch(nn.Module):
     better by `CensusPick`'s score and that score is above `floor` (textureless areas
     match every disparity equally and keep theirs; on noise finer than the level every
     disparity matches badly, and a winner there, once taken, would spread by the
-    propagation steps after it).
+    propagation steps after it). With `support` (version 9: 1), a consistent winner is kept
+    only where at least that many of its 8 neighbours on the rows searched are consistent
+    winners within `tolerance` of it: semi-global matching's speckle filter in its simplest
+    form. On fine textures the check passes isolated wrong winners, each of which the
+    propagation would spread (motorcycle pair 1.174 -> 1.164 px, synthetic validation
+    10.47 -> 10.33 px, the range scenes 16.70 -> 16.44 px).
 
     The match volume [B, D, h, W] (disparities as channels) is built from D slices of the
     padded right codes, and the right view's, A_R(x, d) = A(x + d, d), from D slices of
@@ -593,10 +598,10 @@ class CensusSearch(nn.Module):
 
     BANDS = 8
 
-    def __init__(self, max_disparity, window=7, rows=5, every=2, tolerance=1.0, floor=0.3):
+    def __init__(self, max_disparity, window=7, rows=5, every=2, tolerance=1.0, floor=0.3, support=0):
         super().__init__()
         self.max_disparity, self.window, self.rows, self.every = max_disparity, window, rows, every
-        self.tolerance, self.floor = tolerance, floor
+        self.tolerance, self.floor, self.support = tolerance, floor, support
         self.pick = CensusPick(offsets=((0, 0),))
 
     def winners(self, left_code, right_code):
@@ -639,8 +644,23 @@ class CensusSearch(nn.Module):
         back = torch.gather(right.to(m.dtype), 3, torch.clamp(pixel_columns(left) - left, min=0.0).long())
         return left, (back - left).abs() <= self.tolerance
 
+    def agreeing_neighbours(self, left, kept):
+        """How many of each winner's 8 neighbours on the rows searched (3 x 3) are kept
+        winners within `tolerance` of it, [B, 1, h, W]."""
+        p, k = F.pad(left, (1, 1, 1, 1), mode="replicate"), F.pad(kept.to(left.dtype), (1, 1, 1, 1))
+        count = torch.zeros_like(left)
+        for dy in (-1, 0, 1):
+            for dx in (-1, 0, 1):
+                if dy or dx:
+                    near = (inner(p, 1 + dy, 1 + dx, 1 - dy, 1 - dx) - left).abs() <= self.tolerance
+                    count = count + near.to(left.dtype) * inner(k, 1 + dy, 1 + dx, 1 - dy, 1 - dx)
+        return count
+
     def forward(self, d, left_code, right_code):
         left, kept = self.winners(left_code, right_code)
+        if self.support:
+            # a speckle filter: a consistent winner that no neighbour agrees with is noise
+            kept = kept & (self.agreeing_neighbours(left, kept) >= self.support)
         H = d.shape[2]
         left = left.repeat_interleave(self.every, dim=2)[:, :, :H]
         kept = kept.repeat_interleave(self.every, dim=2)[:, :, :H]
@@ -730,7 +750,8 @@ def parse_picks(plan):
           (pKwW, hKwW, vKwW: the score averaged over W x W instead of CensusPick.WINDOW)
       rW  refinement by CensusPick.REFINE, the score averaged over W x W
       sD  `CensusSearch` over 0..D pixels of the level (sDwW: the match averaged over W
-          pixels of the row instead of 7)
+          pixels of the row instead of 7; sDkK: a winner kept only where K of its 8
+          neighbours agree, its `support`)
       o   `OcclusionFill` (oS: wide occlusions filled from `spread` S pixels)
       mR  `ModeFilter` over R pixels of the row either way (mRsS: every S-th, default 3)
     "" or "none" is no step."""
@@ -746,8 +767,12 @@ def parse_picks(plan):
             offsets = {"p": cross(k), "h": ((0, 0), (0, -k), (0, k)), "v": ((0, 0), (-k, 0), (k, 0))}[name[0]]
             steps.append(CensusPick(offsets=offsets, **t))
         elif name.startswith("s") and not t:
-            k, _, window = name[1:].partition("w")
-            steps.append(CensusSearch(int(k), **({"window": int(window)} if window else {})))
+            rest, _, support = name[1:].partition("k")
+            k, _, window = rest.partition("w")
+            options = {"window": int(window)} if window else {}
+            if support:
+                options["support"] = int(support)
+            steps.append(CensusSearch(int(k), **options))
         elif name.startswith("r"):
             steps.append(CensusPick(deltas=CensusPick.REFINE, window=int(name[1:] or CensusPick.WINDOW), **t))
         elif name.startswith("o") and not t:

@@ -226,9 +226,29 @@ class CensusSearch(unittest.TestCase):
             m = torch.nn.functional.avg_pool2d(m, (5, 1), stride=1, padding=(2, 0))
             self.assertTrue(torch.equal(whole[0], torch.argmax(m, dim=1, keepdim=True).float()))
 
+    def test_a_winner_that_no_neighbour_agrees_with_is_not_kept(self):
+        search = model.CensusSearch(40, support=1)
+        left = torch.full((1, 1, 6, 8), 5.0)
+        kept = torch.zeros(1, 1, 6, 8, dtype=torch.bool)
+        kept[..., 1:3, 1:3] = True  # a patch of four agreeing winners
+        left[..., 4, 6] = 30.0  # a lone winner, its neighbours 25 away
+        kept[..., 4, 6] = True
+        count = search.agreeing_neighbours(left, kept)
+        self.assertEqual(float(count[0, 0, 1, 1]), 3.0)
+        self.assertEqual(float(count[0, 0, 4, 6]), 0.0)
+        self.assertEqual(float(count[0, 0, 0, 0]), 1.0)  # not kept itself, one kept neighbour
+        # the search on a textured pair keeps its winners where they agree
+        g = torch.Generator().manual_seed(9)
+        image = torch.rand(1, 1, 32, 96, generator=g)
+        right = torch.roll(image, shifts=-20, dims=3)
+        out = search(torch.full((1, 1, 32, 96), 3.0), *codes(image, right))
+        self.assertGreater(float((out[..., 4:-4, 24:-4] == 20.0).float().mean()), 0.95)
+
     def test_plans_name_it(self):
         step = model.parse_picks("s96w9")[0]
-        self.assertEqual((type(step).__name__, step.max_disparity, step.window), ("CensusSearch", 96, 9))
+        self.assertEqual((type(step).__name__, step.max_disparity, step.window, step.support), ("CensusSearch", 96, 9, 0))
+        step = model.parse_picks("s96k1")[0]
+        self.assertEqual((step.max_disparity, step.window, step.support), (96, 7, 1))
 
 
 class OptionalParts(unittest.TestCase):
