@@ -502,13 +502,17 @@ def photometric(rng, left, right):
 
 # ----------------------------------------------------------------------------- torch side
 
-def make_iterable_dataset(height, width, seed, start_index=0, max_disp=120.0):
+def make_iterable_dataset(height, width, seed, start_index=0, max_disp=120.0, generator=None):
+    """The scenes from `start_index` on, as a torch IterableDataset; `generator`: a
+    StereoSceneGenerator class (default: this module's; `dataset_v3.py` passes its own)."""
     import torch
+
+    generator = generator or StereoSceneGenerator
 
     class _DS(torch.utils.data.IterableDataset):
         def __iter__(self):
             cv2.setNumThreads(0)
-            gen = StereoSceneGenerator(height, width, max_disp=max_disp, seed=seed)
+            gen = generator(height, width, max_disp=max_disp, seed=seed)
             i = start_index
             while True:
                 l, r, d = gen.sample(i)

@@ -96,20 +96,7 @@ class StereoSceneGenerator(v1.StereoSceneGenerator):
 
 
 def make_iterable_dataset(height, width, seed, start_index=0, max_disp=120.0):
-    import torch
-
-    class _DS(torch.utils.data.IterableDataset):
-        def __iter__(self):
-            gen = StereoSceneGenerator(height, width, max_disp=max_disp, seed=seed)
-            i = start_index
-            while True:
-                left, right, d = gen.sample(i)
-                yield (torch.from_numpy(left.transpose(2, 0, 1).copy()),
-                       torch.from_numpy(right.transpose(2, 0, 1).copy()),
-                       torch.from_numpy(d[None].copy()), i)
-                i += 1
-
-    return _DS()
+    return v1.make_iterable_dataset(height, width, seed, start_index, max_disp, generator=StereoSceneGenerator)
 
 
 if __name__ == "__main__":
