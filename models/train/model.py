@@ -85,7 +85,7 @@ def normalise(img):
     return img * k - m * k
 
 
-def normalised(img, luma):
+def normalised_view(img, luma):
     """A view [B, 3, H, W] normalised by statistics of its 1/4 image (cheaper than full
     resolution: the full-resolution frame is read by one pooling, one scale and one offset,
     and the first convolution): (the normalised image, its normalised 2x2 mean, that mean's
@@ -889,7 +889,7 @@ class StereoNet(nn.Module):
         matching descriptor [cosine-normalised feature groups, census], the normalised 1/2
         image, its luma, and the normalised full-resolution image. Each view separately
         (the same weights): no full-resolution copy of the pair into one batch."""
-        full, half, luma2, quarter = normalised(img, self.luma)
+        full, half, luma2, quarter = normalised_view(img, self.luma)
         f4, f8 = self.tower(full)
         # census on the luma at 1/4 (area-averaged), and its 2x2 mean at 1/8
         c4 = self.census(normalise((quarter * self.luma).sum(dim=1, keepdim=True)))

@@ -48,7 +48,7 @@ class Stored:
                 return
             _, _, d2, self.h2, _ = net.learned(F.avg_pool2d(left, 2), F.avg_pool2d(right, 2))
             self.d2 = F.interpolate(d2, scale_factor=2.0, mode="bilinear", align_corners=False) * 2.0
-            (full_l, _, luma_l, _), (full_r, _, luma_r, _) = (M.normalised(v, net.luma) for v in (left, right))
+            (full_l, _, luma_l, _), (full_r, _, luma_r, _) = (M.normalised_view(v, net.luma) for v in (left, right))
             self.matched = ((luma_l, luma_r), (full_l, full_r))
 
     @torch.no_grad()
