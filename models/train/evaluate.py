@@ -295,10 +295,12 @@ def main():
     print("| frame | working resolution | padded input | network (ms) | SGBM element settings (ms) | network / SGBM |")
     print("|---|---|---|---|---|---|")
     speed = []
+    frames = {}  # (frame, SGBM ms) by size, for the --scales table
     for fw, fh in ((1242, 375), (1920, 1080)):
         lb = cv2.resize(l8, (fw, fh), interpolation=cv2.INTER_AREA)
         rb = np.roll(lb, -12, axis=1)
         _, sg = timed(lambda: sgbm_gst(lb, rb), max(1, a.repeat // 2))
+        frames[fw, fh] = lb, sg
         for label, s in (("full", 1.0), ("half", 0.5)):
             (w, h), padded, ms = network_time(onnx_fn, lb, s, a.repeat)
             speed.append({"frame": f"{fw}x{fh}", "work": label, "input": padded, "ms": ms, "sgbm_ms": sg})
@@ -306,7 +308,7 @@ def main():
 
     scales = []
     if a.scales:
-        scales = working_scales(a, model_at, onnx_fn, fidelity, l8, r8, gt)
+        scales = working_scales(a, model_at, onnx_fn, fidelity, l8, r8, gt, *frames[1242, 375])
 
     if a.save_maps:
         os.makedirs(a.save_maps, exist_ok=True)
@@ -341,20 +343,16 @@ def network_time(onnx_fn, frame, scale, repeat):
     return (w, h), f"{lx.shape[3]}x{lx.shape[2]}", ms
 
 
-def working_scales(a, model_at, onnx_fn, fidelity, l8, r8, gt):
+def working_scales(a, model_at, onnx_fn, fidelity, l8, r8, gt, lb, sg):
     """The --scales table: the model at each working scale on the motorcycle pair, and its
-    network time on a 1242x375 frame at that scale against SGBM (element settings) on the
-    frame itself, in the same run."""
+    network time on the speed table's 1242x375 frame `lb` at that scale against SGBM
+    (element settings) on the frame itself, `sg` ms, in the same run."""
     print()
     print("Working scale: the model on the motorcycle pair at each scale, and the network on a 1242x375 "
           "frame at that scale next to SGBM with the `disparity` element's settings on the whole frame:")
     print()
     print("| working scale | EPE (px) | bad-1 (%) | bad-3 (%) | fidelity near / far (dB) | padded input | network (ms) | network / SGBM |")
     print("|---|---|---|---|---|---|---|---|")
-    fw, fh = 1242, 375
-    lb = cv2.resize(l8, (fw, fh), interpolation=cv2.INTER_AREA)
-    rb = np.roll(lb, -12, axis=1)
-    _, sg = timed(lambda: sgbm_gst(lb, rb), a.repeat)
     out = []
     for scale in (float(v) for v in a.scales.split(",")):
         d = model_at(scale)(l8, r8)
